@@ -1,0 +1,90 @@
+//! Channels: their types and the channel a request acts for.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The messaging platform a channel is connected to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelType {
+    Facebook,
+    Instagram,
+    Whatsapp,
+    Telegram,
+    Viber,
+    Line,
+    Wechat,
+    Twitter,
+    Sms,
+    Gmail,
+    Webchat,
+    Custom,
+}
+
+impl ChannelType {
+    pub const ALL: [ChannelType; 12] = [
+        ChannelType::Facebook,
+        ChannelType::Instagram,
+        ChannelType::Whatsapp,
+        ChannelType::Telegram,
+        ChannelType::Viber,
+        ChannelType::Line,
+        ChannelType::Wechat,
+        ChannelType::Twitter,
+        ChannelType::Sms,
+        ChannelType::Gmail,
+        ChannelType::Webchat,
+        ChannelType::Custom,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelType::Facebook => "facebook",
+            ChannelType::Instagram => "instagram",
+            ChannelType::Whatsapp => "whatsapp",
+            ChannelType::Telegram => "telegram",
+            ChannelType::Viber => "viber",
+            ChannelType::Line => "line",
+            ChannelType::Wechat => "wechat",
+            ChannelType::Twitter => "twitter",
+            ChannelType::Sms => "sms",
+            ChannelType::Gmail => "gmail",
+            ChannelType::Webchat => "webchat",
+            ChannelType::Custom => "custom",
+        }
+    }
+}
+
+impl fmt::Display for ChannelType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ChannelType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ChannelType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = ChannelType::ALL.iter().map(|t| t.as_str()).collect();
+                format!("unknown channel type '{s}' (expected one of {})", names.join(", "))
+            })
+    }
+}
+
+/// The channel a request acts for, as the authorizer vouched for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: String,
+    pub kind: ChannelType,
+}
+
+/// Whether `id` is a channel id the admin tool accepts: 1–64 of `[A-Za-z0-9_-]`, so that it
+/// can never contain the `#` that separates key parts.
+pub fn is_valid_channel_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}

@@ -1,0 +1,132 @@
+//! The HTTP side of a function: what it reads from an API Gateway proxy request, and the
+//! responses it writes.
+
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+
+use crate::channel::{is_valid_channel_id, Channel};
+use crate::contact_id;
+use crate::error::ApiError;
+use crate::paginate::PageRequest;
+use crate::service::FindQuery;
+
+/// The channel the authorizer vouched for. A request without one never came through the
+/// authorizer, and is refused.
+pub fn channel(request: &Request) -> Result<Channel, ApiError> {
+    let Some(RequestContext::ApiGatewayV1(context)) = request.request_context_ref() else {
+        return Err(ApiError::Unauthorized);
+    };
+    let field = |key: &str| context.authorizer.fields.get(key).and_then(Value::as_str);
+    let id = field("channel_id").filter(|id| is_valid_channel_id(id));
+    let kind = field("channel_type").and_then(|kind| kind.parse().ok());
+    match (id, kind) {
+        (Some(id), Some(kind)) => Ok(Channel { id: id.to_string(), kind }),
+        _ => Err(ApiError::Unauthorized),
+    }
+}
+
+/// The `{contact_id}` of the path, decoded for this channel.
+pub fn contact_id(request: &Request, channel: &Channel) -> Result<String, ApiError> {
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("contact_id"))
+        .ok_or(ApiError::RouteNotFound)?;
+    contact_id::from_path(raw, channel)
+}
+
+pub fn body(request: &Request) -> &[u8] {
+    request.body().as_ref()
+}
+
+/// The find query: `name` and `value` required, `page` and `per_page` optional, none
+/// of them given twice.
+pub fn find_query(request: &Request) -> Result<FindQuery, ApiError> {
+    let params = request.query_string_parameters_ref();
+    let single = |key: &str| -> Result<Option<&str>, ApiError> {
+        match params.and_then(|p| p.all(key)) {
+            Some(values) if values.len() > 1 => Err(ApiError::invalid(format!(
+                "Query parameter '{key}' is given more than once."
+            ))),
+            Some(values) => Ok(values.first().copied()),
+            None => Ok(None),
+        }
+    };
+    let required = |key: &str| -> Result<String, ApiError> {
+        single(key)?
+            .filter(|v| !v.trim().is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::invalid(format!("Query parameter '{key}' is required.")))
+    };
+    let name = required("name")?;
+    let value = required("value")?;
+    let page = PageRequest::parse(single("page")?, single("per_page")?)?;
+    Ok(FindQuery { name, value, page })
+}
+
+/// The absolute URL of this request without its query: scheme from `X-Forwarded-Proto`,
+/// host from `Host`, the path as the client sent it (stage prefix included).
+pub fn url_without_query(request: &Request) -> String {
+    let headers = request.headers();
+    let scheme = match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+        Some("http") => "http",
+        _ => "https",
+    };
+    let context = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => Some(context),
+        _ => None,
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| is_host(h))
+        .or_else(|| context.and_then(|c| c.domain_name.as_deref()))
+        .unwrap_or("localhost");
+    let path = match context.and_then(|c| c.path.as_deref()) {
+        Some(path) => path.to_string(),
+        None => request.uri().path().to_string(),
+    };
+    format!("{scheme}://{host}{}", path.trim_end_matches('/'))
+}
+
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// A JSON response.
+pub fn json(status: u16, body: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The response for an operation's outcome: 200 with its body, or the error envelope.
+pub fn respond(outcome: Result<Value, ApiError>) -> Response<Body> {
+    match outcome {
+        Ok(body) => json(200, &body),
+        Err(error) => error_response(&error),
+    }
+}
+
+pub fn error_response(error: &ApiError) -> Response<Body> {
+    let mut response = json(error.status(), &error.envelope());
+    if let ApiError::MethodNotAllowed(methods) = error {
+        if let Ok(allow) = HeaderValue::from_str(&methods.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+    }
+    response
+}
+
+/// The body of a 200 that carries only a message, as the tag endpoints answer.
+pub fn success_message(message: &str) -> Value {
+    serde_json::json!({"status": "success", "message": message, "data": []})
+}

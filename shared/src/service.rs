@@ -1,0 +1,118 @@
+//! The API's operations, independent of HTTP and of the storage technology.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::channel::Channel;
+use crate::contact::Contact;
+use crate::error::ApiError;
+use crate::fields::{FieldSet, undefined_field};
+use crate::input::{self, FieldWrite};
+use crate::paginate::PageRequest;
+use crate::store::{ContactStore, NewContact, TagChange};
+use crate::values::query_key;
+use crate::{clock, contact_id};
+
+/// How long a warm function trusts the field definitions it loaded. A name it does not
+/// know is always looked up again, so new fields are usable at once; a changed list of
+/// values takes at most this long to reach every warm function.
+const FIELD_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// Attempts to find an unused id for a new contact (a clash needs 130 random bits to
+/// repeat; this is belt and braces).
+const MAX_ID_ATTEMPTS: u32 = 3;
+
+/// A find-by-field query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindQuery {
+    pub name: String,
+    pub value: String,
+    pub page: PageRequest,
+}
+
+pub struct ContactService<S> {
+    store: S,
+    fields: Mutex<HashMap<String, (Instant, Arc<FieldSet>)>>,
+}
+
+impl<S: ContactStore> ContactService<S> {
+    pub fn new(store: S) -> Self {
+        ContactService { store, fields: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The channel's fields, from the cache when it is fresh and knows every name.
+    async fn fields<'a>(&self, channel: &str, names: impl IntoIterator<Item = &'a str>) -> Result<Arc<FieldSet>, ApiError> {
+        let cached = {
+            let cache = self.fields.lock().unwrap_or_else(|e| e.into_inner());
+            cache.get(channel).filter(|(at, _)| at.elapsed() < FIELD_CACHE_TTL).map(|(_, f)| f.clone())
+        };
+        if let Some(fields) = cached {
+            if names.into_iter().all(|n| fields.contains(n)) {
+                return Ok(fields);
+            }
+        }
+        let loaded = Arc::new(self.store.field_set(channel).await?);
+        let mut cache = self.fields.lock().unwrap_or_else(|e| e.into_inner());
+        cache.insert(channel.to_string(), (Instant::now(), loaded.clone()));
+        Ok(loaded)
+    }
+
+    async fn writes(&self, channel: &Channel, body: &[u8]) -> Result<Vec<FieldWrite>, ApiError> {
+        let raw = input::custom_fields_body(body)?;
+        let fields = self.fields(&channel.id, raw.iter().map(|w| w.name.as_str())).await?;
+        input::resolve_writes(&fields, &raw)
+    }
+
+    /// Creates a contact; returns its new id.
+    pub async fn create(&self, channel: &Channel, body: &[u8]) -> Result<String, ApiError> {
+        let writes = self.writes(channel, body).await?;
+        let created_at = clock::now();
+        let no_tags = BTreeSet::new();
+        for _ in 0..MAX_ID_ATTEMPTS {
+            let id = contact_id::generate()?;
+            let contact = NewContact { id: &id, created_at, writes: &writes, tags: &no_tags };
+            if self.store.insert_contact(&channel.id, &contact).await? {
+                return Ok(id);
+            }
+        }
+        tracing::error!("no unused contact id after {MAX_ID_ATTEMPTS} attempts");
+        Err(ApiError::Internal)
+    }
+
+    pub async fn get(&self, channel: &Channel, id: &str) -> Result<Contact, ApiError> {
+        self.store.get_contact(&channel.id, id).await?.ok_or(ApiError::ContactNotFound)
+    }
+
+    /// Sets and clears the listed fields of an existing contact.
+    pub async fn update(&self, channel: &Channel, id: &str, body: &[u8]) -> Result<(), ApiError> {
+        let writes = self.writes(channel, body).await?;
+        if self.store.update_fields(&channel.id, id, &writes).await? {
+            Ok(())
+        } else {
+            Err(ApiError::ContactNotFound)
+        }
+    }
+
+    pub async fn change_tags(&self, channel: &Channel, id: &str, change: TagChange, body: &[u8]) -> Result<(), ApiError> {
+        let tags = input::tags_body(body)?;
+        if self.store.change_tags(&channel.id, id, change, &tags).await? {
+            Ok(())
+        } else {
+            Err(ApiError::ContactNotFound)
+        }
+    }
+
+    /// The total number of matches and the requested page of them.
+    pub async fn find(&self, channel: &Channel, query: &FindQuery) -> Result<(u64, Vec<Contact>), ApiError> {
+        let fields = self.fields(&channel.id, [query.name.as_str()]).await?;
+        let def = fields.get(&query.name).ok_or_else(|| undefined_field(&query.name))?;
+        let key = query_key(&query.name, &def, &query.value)?;
+        let page = &query.page;
+        Ok(self.store.find(&channel.id, &query.name, &key, page.offset(), page.per_page).await?)
+    }
+}

@@ -1,0 +1,293 @@
+//! Operator-side storage: the table, channels, tokens and field definitions.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
+    ScalarAttributeType, TableStatus, TransactWriteItem, Update,
+};
+
+use super::error::{build_error, classify};
+use super::item::{self, Item};
+use super::{keys, DynamoStore, StoreError};
+use crate::channel::{Channel, ChannelType};
+use crate::fields::{is_built_in, is_valid_name, FieldDef, FieldSet};
+use crate::token;
+
+/// A channel as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRecord {
+    pub id: String,
+    pub name: String,
+    pub kind: ChannelType,
+    /// The usage-plan API key value the authorizer hands to API Gateway.
+    pub api_key: String,
+    pub created_at: i64,
+    /// Number of live tokens.
+    pub tokens: usize,
+}
+
+/// What a valid token grants: its channel, and the API key that meters it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub channel: Channel,
+    pub api_key: String,
+}
+
+impl DynamoStore {
+    /// Creates the table if it does not exist and waits until it is active.
+    /// Returns whether it was created now.
+    pub async fn create_table(&self) -> Result<bool, StoreError> {
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(build_error)
+        };
+        let key = |name: &str, key_type| {
+            KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(build_error)
+        };
+        let result = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute(keys::PK)?)
+            .attribute_definitions(attribute(keys::SK)?)
+            .key_schema(key(keys::PK, KeyType::Hash)?)
+            .key_schema(key(keys::SK, KeyType::Range)?)
+            .send()
+            .await;
+        let created = match result {
+            Ok(_) => true,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => false,
+            Err(err) => return Err(classify(err)),
+        };
+        for _ in 0..120 {
+            let out = self.client.describe_table().table_name(&self.table).send().await.map_err(classify)?;
+            if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                return Ok(created);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(StoreError::Unavailable(format!("table {} did not become active", self.table)))
+    }
+
+    pub async fn create_channel(&self, record: &ChannelRecord) -> Result<(), StoreError> {
+        if !crate::channel::is_valid_channel_id(&record.id) {
+            return Err(StoreError::Rejected(format!(
+                "channel id '{}' must be 1 to 64 letters, digits, '_' or '-'",
+                record.id
+            )));
+        }
+        let mut channel_item = item::key(keys::channel_pk(&record.id), keys::CHANNEL_SK.into());
+        channel_item.insert(item::NAME.into(), item::s(record.name.as_str()));
+        channel_item.insert(item::TYPE.into(), item::s(record.kind.as_str()));
+        channel_item.insert(item::API_KEY.into(), item::s(record.api_key.as_str()));
+        channel_item.insert(item::CREATED_AT.into(), item::n(record.created_at));
+        channel_item.insert(item::FIELD_DEFS.into(), AttributeValue::M(HashMap::new()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(channel_item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Rejected(format!("channel '{}' already exists", record.id)))
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    pub async fn channel(&self, id: &str) -> Result<Option<ChannelRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::channel_pk(id), keys::CHANNEL_SK.into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.map(|i| channel_from_item(id, &i)).transpose()
+    }
+
+    async fn existing_channel(&self, id: &str) -> Result<ChannelRecord, StoreError> {
+        self.channel(id)
+            .await?
+            .ok_or_else(|| StoreError::Rejected(format!("no channel '{id}'")))
+    }
+
+    /// Issues a new token for the channel; only its hash is stored.
+    pub async fn issue_token(&self, channel_id: &str) -> Result<String, StoreError> {
+        let channel = self.existing_channel(channel_id).await?;
+        let token = token::generate().map_err(|e| StoreError::Failed(e.to_string()))?;
+        let hash = token::hash(&token);
+        let mut token_item = item::key(keys::token_pk(&hash), keys::TOKEN_SK.into());
+        token_item.insert(item::CHANNEL_ID.into(), item::s(channel.id.as_str()));
+        token_item.insert(item::CHANNEL_TYPE.into(), item::s(channel.kind.as_str()));
+        token_item.insert(item::API_KEY.into(), item::s(channel.api_key.as_str()));
+        token_item.insert(item::CREATED_AT.into(), item::n(crate::clock::now()));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(token_item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(build_error)?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::channel_pk(&channel.id), keys::CHANNEL_SK.into())))
+            .update_expression("ADD #tokens :hash")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#tokens", item::TOKENS)
+            .expression_attribute_values(":hash", AttributeValue::Ss(vec![hash]))
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(token)
+    }
+
+    /// Revokes a token; returns the id of the channel it belonged to.
+    pub async fn revoke_token(&self, token: &str) -> Result<String, StoreError> {
+        let hash = token::hash(token);
+        let grant = self
+            .token_grant_by_hash(&hash)
+            .await?
+            .ok_or_else(|| StoreError::Rejected("no such token (already revoked?)".into()))?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::token_pk(&hash), keys::TOKEN_SK.into())))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(build_error)?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::channel_pk(&grant.channel.id), keys::CHANNEL_SK.into())))
+            .update_expression("DELETE #tokens :hash")
+            .expression_attribute_names("#tokens", item::TOKENS)
+            .expression_attribute_values(":hash", AttributeValue::Ss(vec![hash]))
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(grant.channel.id)
+    }
+
+    /// What a presented token grants, if it is live. One strongly consistent read, so a
+    /// revocation takes effect at once (apart from the gateway's authorizer cache).
+    pub async fn token_grant(&self, token: &str) -> Result<Option<TokenGrant>, StoreError> {
+        self.token_grant_by_hash(&token::hash(token)).await
+    }
+
+    async fn token_grant_by_hash(&self, hash: &str) -> Result<Option<TokenGrant>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::token_pk(hash), keys::TOKEN_SK.into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(found) = out.item else {
+            return Ok(None);
+        };
+        let kind = item::get_s(&found, item::CHANNEL_TYPE)?
+            .parse()
+            .map_err(StoreError::Failed)?;
+        Ok(Some(TokenGrant {
+            channel: Channel { id: item::get_s(&found, item::CHANNEL_ID)?.to_string(), kind },
+            api_key: item::get_s(&found, item::API_KEY)?.to_string(),
+        }))
+    }
+
+    /// Defines a custom field. Redefining a field with the same type replaces its list
+    /// values; changing the type of a defined field is refused, because stored values
+    /// and their index entries were made for the old type.
+    pub async fn define_field(&self, channel_id: &str, name: &str, def: &FieldDef) -> Result<(), StoreError> {
+        if !is_valid_name(name) {
+            return Err(StoreError::Rejected(format!(
+                "field name '{name}' must be 1 to 50 letters, digits, '_', '-' or '.'"
+            )));
+        }
+        if is_built_in(name) {
+            return Err(StoreError::Rejected(format!("'{name}' is a built-in field")));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::channel_pk(channel_id), keys::CHANNEL_SK.into())))
+            .update_expression("SET #defs.#name = :def")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(#defs.#name) OR #defs.#name.#type = :type)",
+            )
+            .expression_attribute_names("#defs", item::FIELD_DEFS)
+            .expression_attribute_names("#name", name)
+            .expression_attribute_names("#type", item::TYPE)
+            .expression_attribute_values(":def", item::field_def_value(def))
+            .expression_attribute_values(":type", item::s(def.field_type.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                self.existing_channel(channel_id).await?;
+                let current = self.fields(channel_id).await?;
+                let was = current.get(name).map(|d| d.field_type.to_string()).unwrap_or_default();
+                Err(StoreError::Rejected(format!(
+                    "field '{name}' is already defined as {was}; its type cannot change"
+                )))
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// The channel's field set (built-ins and custom definitions).
+    pub async fn fields(&self, channel_id: &str) -> Result<FieldSet, StoreError> {
+        let channel = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::channel_pk(channel_id), keys::CHANNEL_SK.into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        match channel.item {
+            Some(found) => Ok(item::field_set_from_item(Some(&found))),
+            None => Err(StoreError::Rejected(format!("no channel '{channel_id}'"))),
+        }
+    }
+}
+
+fn channel_from_item(id: &str, found: &Item) -> Result<ChannelRecord, StoreError> {
+    Ok(ChannelRecord {
+        id: id.to_string(),
+        name: item::get_s(found, item::NAME)?.to_string(),
+        kind: item::get_s(found, item::TYPE)?.parse().map_err(StoreError::Failed)?,
+        api_key: item::get_s(found, item::API_KEY)?.to_string(),
+        created_at: item::get_n(found, item::CREATED_AT)?,
+        tokens: match found.get(item::TOKENS) {
+            Some(AttributeValue::Ss(hashes)) => hashes.len(),
+            _ => 0,
+        },
+    })
+}

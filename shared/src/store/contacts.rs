@@ -1,0 +1,328 @@
+//! The API's storage operations on DynamoDB: contacts, their tags and the field index.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
+};
+
+use super::error::{build_error, classify};
+use super::item::{self, Item};
+use super::{keys, ContactStore, DynamoStore, NewContact, StoreError, TagChange};
+use crate::contact::Contact;
+use crate::fields::FieldSet;
+use crate::input::FieldWrite;
+use crate::limits::MAX_WRITE_ATTEMPTS;
+use crate::values::match_key;
+
+/// Attempts of a `BatchGetItem` whose keys came back unprocessed.
+const MAX_BATCH_ATTEMPTS: u32 = 5;
+
+impl ContactStore for DynamoStore {
+    async fn field_set(&self, channel: &str) -> Result<FieldSet, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::channel_pk(channel), keys::CHANNEL_SK.into())))
+            .projection_expression("#defs")
+            .expression_attribute_names("#defs", item::FIELD_DEFS)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(item::field_set_from_item(out.item()))
+    }
+
+    async fn insert_contact(&self, channel: &str, contact: &NewContact<'_>) -> Result<bool, StoreError> {
+        let fields: BTreeMap<String, String> = contact
+            .writes
+            .iter()
+            .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
+            .collect();
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item::contact_item(channel, contact.id, contact.created_at, &fields, contact.tags)))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(build_error)?;
+        let mut actions = vec![TransactWriteItem::builder().put(put).build()];
+        for w in contact.writes {
+            if let Some(value) = &w.value {
+                let key = match_key(w.def.field_type, value);
+                actions.push(self.put_action(item::index_item(channel, &w.name, &key, contact.created_at, contact.id))?);
+            }
+        }
+        match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+            Ok(_) => Ok(true),
+            Err(err) if cancelled_by(&err, &["ConditionalCheckFailed"]) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn get_contact(&self, channel: &str, id: &str) -> Result<Option<Contact>, StoreError> {
+        Ok(self.contact_item(channel, id).await?.map(|i| item::contact_from_item(&i)).transpose()?)
+    }
+
+    async fn update_fields(&self, channel: &str, id: &str, writes: &[FieldWrite]) -> Result<bool, StoreError> {
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            let Some(current) = self.contact_item(channel, id).await? else {
+                return Ok(false);
+            };
+            let contact = item::contact_from_item(&current)?;
+            let version = item::get_n(&current, item::VERSION)?;
+            let Some(actions) = self.update_actions(channel, &contact, version, writes)? else {
+                return Ok(true);
+            };
+            match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+                Ok(_) => return Ok(true),
+                // Another writer changed the contact since we read it: read again and redo.
+                Err(err) if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) => {
+                    backoff(attempt).await;
+                }
+                Err(err) => return Err(classify(err)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "contact still contended after {MAX_WRITE_ATTEMPTS} attempts"
+        )))
+    }
+
+    async fn change_tags(&self, channel: &str, id: &str, change: TagChange, tags: &BTreeSet<String>) -> Result<bool, StoreError> {
+        // Set ADD/DELETE are atomic on the server: no read, and no concurrent change is lost.
+        let expression = match change {
+            TagChange::Add => "ADD #tags :tags",
+            TagChange::Remove => "DELETE #tags :tags",
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::channel_pk(channel), keys::contact_sk(id))))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#tags", item::TAGS)
+            .expression_attribute_values(":tags", AttributeValue::Ss(tags.iter().cloned().collect()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn find(&self, channel: &str, field: &str, match_key: &str, offset: u64, limit: u32) -> Result<(u64, Vec<Contact>), StoreError> {
+        let pk = keys::index_pk(channel, field, match_key);
+        let wanted = offset.saturating_add(u64::from(limit));
+        let (total, sort_keys) = futures::try_join!(self.count(&pk), self.sort_keys(&pk, wanted))?;
+        let ids: Vec<&str> = sort_keys
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .filter_map(|sk| keys::id_from_index_sk(sk))
+            .collect();
+        let contacts = self.batch_get(channel, &ids).await?;
+        Ok((total, contacts))
+    }
+}
+
+impl DynamoStore {
+    async fn contact_item(&self, channel: &str, id: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::channel_pk(channel), keys::contact_sk(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item)
+    }
+
+    fn put_action(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn delete_action(&self, key: Item) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder().table_name(&self.table).set_key(Some(key)).build().map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// The transaction that applies `writes` to `contact` as read at `version`: the
+    /// contact update (conditional on the version) and the index entries that change.
+    /// `None` when nothing would change.
+    fn update_actions(&self, channel: &str, contact: &Contact, version: i64, writes: &[FieldWrite]) -> Result<Option<Vec<TransactWriteItem>>, StoreError> {
+        let mut sets = vec![format!("{} = :next", item::VERSION)];
+        let mut removes = Vec::new();
+        let mut names = HashMap::from([("#f".to_string(), item::FIELDS.to_string())]);
+        let mut values = HashMap::from([(":v".to_string(), item::n(version)), (":next".to_string(), item::n(version + 1))]);
+        let mut index_actions = Vec::new();
+        for (i, w) in writes.iter().enumerate() {
+            let old = contact.fields.get(&w.name);
+            if old == w.value.as_ref() {
+                continue;
+            }
+            names.insert(format!("#n{i}"), w.name.clone());
+            match &w.value {
+                Some(value) => {
+                    sets.push(format!("#f.#n{i} = :n{i}"));
+                    values.insert(format!(":n{i}"), item::s(value.as_str()));
+                }
+                None => removes.push(format!("#f.#n{i}")),
+            }
+            let old_key = old.map(|v| match_key(w.def.field_type, v));
+            let new_key = w.value.as_ref().map(|v| match_key(w.def.field_type, v));
+            if old_key == new_key {
+                continue;
+            }
+            if let Some(key) = old_key {
+                let index = item::index_item(channel, &w.name, &key, contact.created_at, &contact.id);
+                index_actions.push(self.delete_action(index)?);
+            }
+            if let Some(key) = new_key {
+                let index = item::index_item(channel, &w.name, &key, contact.created_at, &contact.id);
+                index_actions.push(self.put_action(index)?);
+            }
+        }
+        if names.len() == 1 {
+            return Ok(None);
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(keys::channel_pk(channel), keys::contact_sk(&contact.id))))
+            .update_expression(expression)
+            .condition_expression(format!("{} = :v", item::VERSION))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(build_error)?;
+        let mut actions = vec![TransactWriteItem::builder().update(update).build()];
+        actions.extend(index_actions);
+        Ok(Some(actions))
+    }
+
+    /// Number of index entries under `pk`.
+    async fn count(&self, pk: &str) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", item::s(pk))
+                .select(Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            total += u64::try_from(out.count).unwrap_or(0);
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The first `wanted` sort keys under `pk`, in order.
+    async fn sort_keys(&self, pk: &str, wanted: u64) -> Result<Vec<String>, StoreError> {
+        let mut keys_found = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let remaining = wanted.saturating_sub(keys_found.len() as u64);
+            if remaining == 0 {
+                return Ok(keys_found);
+            }
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", item::s(pk))
+                .projection_expression("SK")
+                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for found in out.items() {
+                keys_found.push(item::get_s(found, keys::SK)?.to_string());
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(keys_found);
+            }
+        }
+    }
+
+    /// The contacts with these ids, in the same order; ids with no contact are skipped.
+    async fn batch_get(&self, channel: &str, ids: &[&str]) -> Result<Vec<Contact>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pending: Vec<Item> = ids
+            .iter()
+            .map(|id| item::key(keys::channel_pk(channel), keys::contact_sk(id)))
+            .collect();
+        let mut found: HashMap<String, Contact> = HashMap::with_capacity(ids.len());
+        for attempt in 0..MAX_BATCH_ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(classify)?;
+            for got in out.responses.as_ref().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                let contact = item::contact_from_item(got)?;
+                found.insert(contact.id.clone(), contact);
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(ids.iter().filter_map(|id| found.remove(*id)).collect());
+            }
+            backoff(attempt).await;
+        }
+        Err(StoreError::Unavailable("BatchGetItem left keys unprocessed".into()))
+    }
+}
+
+/// Whether a transaction was cancelled for one of these reasons.
+fn cancelled_by<R>(err: &SdkError<TransactWriteItemsError, R>, codes: &[&str]) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code().is_some_and(|c| codes.contains(&c))),
+        _ => false,
+    }
+}
+
+/// Exponential backoff with full jitter: up to 5, 10, 20, ... ms.
+async fn backoff(attempt: u32) {
+    let ceiling_ms = 5u64 << attempt.min(6);
+    let jitter = crate::random::bytes::<2>().map(u16::from_le_bytes).unwrap_or(u16::MAX);
+    let ms = ceiling_ms * u64::from(jitter) / u64::from(u16::MAX);
+    tokio::time::sleep(Duration::from_millis(ms.max(1))).await;
+}

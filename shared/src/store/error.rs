@@ -1,0 +1,99 @@
+//! Storage failures, classified by what the client should be told.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// Throttled, unreachable or timed out: worth retrying later (503).
+    Unavailable(String),
+    /// The item would pass DynamoDB's 400 KB item limit.
+    TooLarge,
+    /// The operation was refused for a reason the operator can act on (admin tool).
+    Rejected(String),
+    /// Anything else (500).
+    Failed(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Unavailable(why) => write!(f, "storage unavailable: {why}"),
+            StoreError::TooLarge => f.write_str("item too large"),
+            StoreError::Rejected(why) => f.write_str(why),
+            StoreError::Failed(why) => write!(f, "storage failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(why) => {
+                tracing::warn!(%why, "storage unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::TooLarge => ApiError::invalid(
+                "The contact would exceed the storage limit of 400 KB: remove tags or clear fields first.",
+            ),
+            StoreError::Rejected(why) | StoreError::Failed(why) => {
+                tracing::error!(%why, "storage failed");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+/// Error codes after which the same request may succeed later.
+const TRANSIENT_CODES: [&str; 7] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+];
+
+/// Classifies an SDK error (after the SDK's own retries).
+pub fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(describe(&err))
+        }
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            let message = service.err().message().unwrap_or_default();
+            if TRANSIENT_CODES.contains(&code) {
+                StoreError::Unavailable(format!("{code}: {message}"))
+            } else if code == "ValidationException" && message.contains("size has exceeded") {
+                StoreError::TooLarge
+            } else {
+                StoreError::Failed(format!("{code}: {message}"))
+            }
+        }
+        _ => StoreError::Failed(describe(&err)),
+    }
+}
+
+fn describe(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+pub fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Failed(format!("request could not be built: {err}"))
+}

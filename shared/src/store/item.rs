@@ -1,0 +1,132 @@
+//! Mapping between items and the domain: attribute names and conversions live here.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::keys;
+use super::StoreError;
+use crate::contact::Contact;
+use crate::fields::{FieldDef, FieldSet, FieldType};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+// Contact attributes.
+pub const ID: &str = "id";
+pub const FIELDS: &str = "f";
+pub const TAGS: &str = "tags";
+pub const CREATED_AT: &str = "created_at";
+pub const VERSION: &str = "v";
+
+// Channel and token attributes.
+pub const NAME: &str = "name";
+pub const TYPE: &str = "type";
+pub const API_KEY: &str = "api_key";
+pub const CHANNEL_ID: &str = "channel_id";
+pub const CHANNEL_TYPE: &str = "channel_type";
+pub const FIELD_DEFS: &str = "fields";
+pub const TOKENS: &str = "tokens";
+pub const VALUES: &str = "values";
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn key(pk: String, sk: String) -> Item {
+    HashMap::from([(keys::PK.to_string(), s(pk)), (keys::SK.to_string(), s(sk))])
+}
+
+pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| corrupt(name))
+}
+
+pub fn get_n(item: &Item, name: &str) -> Result<i64, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| corrupt(name))
+}
+
+fn corrupt(name: &str) -> StoreError {
+    StoreError::Failed(format!("stored item lacks a valid '{name}' attribute"))
+}
+
+/// A new contact item, at version 1.
+pub fn contact_item(channel: &str, id: &str, created_at: i64, fields: &BTreeMap<String, String>, tags: &BTreeSet<String>) -> Item {
+    let mut item = key(keys::channel_pk(channel), keys::contact_sk(id));
+    item.insert(ID.into(), s(id));
+    item.insert(
+        FIELDS.into(),
+        AttributeValue::M(fields.iter().map(|(k, v)| (k.clone(), s(v.as_str()))).collect()),
+    );
+    if !tags.is_empty() {
+        item.insert(TAGS.into(), AttributeValue::Ss(tags.iter().cloned().collect()));
+    }
+    item.insert(CREATED_AT.into(), n(created_at));
+    item.insert(VERSION.into(), n(1));
+    item
+}
+
+pub fn contact_from_item(item: &Item) -> Result<Contact, StoreError> {
+    let fields = match item.get(FIELDS) {
+        Some(AttributeValue::M(map)) => map
+            .iter()
+            .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.clone(), v.clone())))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    let tags = match item.get(TAGS) {
+        Some(AttributeValue::Ss(tags)) => tags.iter().cloned().collect(),
+        _ => BTreeSet::new(),
+    };
+    Ok(Contact {
+        id: get_s(item, ID)?.to_string(),
+        fields,
+        tags,
+        created_at: get_n(item, CREATED_AT)?,
+    })
+}
+
+/// The index entry of one field value of a contact.
+pub fn index_item(channel: &str, field: &str, match_key: &str, created_at: i64, id: &str) -> Item {
+    key(keys::index_pk(channel, field, match_key), keys::index_sk(created_at, id))
+}
+
+pub fn field_def_value(def: &FieldDef) -> AttributeValue {
+    let mut map = HashMap::from([(TYPE.to_string(), s(def.field_type.as_str()))]);
+    if !def.values.is_empty() {
+        map.insert(VALUES.into(), AttributeValue::L(def.values.iter().map(|v| s(v.as_str())).collect()));
+    }
+    AttributeValue::M(map)
+}
+
+/// The field set stored on a channel item; definitions that do not parse are skipped
+/// (and logged) rather than making the whole channel unusable.
+pub fn field_set_from_item(item: Option<&Item>) -> FieldSet {
+    let Some(AttributeValue::M(defs)) = item.and_then(|i| i.get(FIELD_DEFS)) else {
+        return FieldSet::default();
+    };
+    let custom = defs
+        .iter()
+        .filter_map(|(name, value)| {
+            let def = value.as_m().ok()?;
+            let field_type: FieldType = def.get(TYPE)?.as_s().ok()?.parse().ok().or_else(|| {
+                tracing::error!(field = %name, "stored field definition has an unknown type");
+                None
+            })?;
+            let values = match def.get(VALUES) {
+                Some(AttributeValue::L(values)) => values.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
+                _ => Vec::new(),
+            };
+            Some((name.clone(), FieldDef { field_type, values }))
+        })
+        .collect();
+    FieldSet::new(custom)
+}

@@ -1,0 +1,74 @@
+//! The table layout: every key format, and nothing else builds keys.
+//!
+//! | item          | PK                                   | SK                         |
+//! |---------------|--------------------------------------|----------------------------|
+//! | channel       | `CH#{channel}`                       | `CHANNEL`                  |
+//! | contact       | `CH#{channel}`                       | `C#{contact_id}`           |
+//! | field index   | `CH#{channel}#F#{field}#{match key}` | `{created_at:012}#{id}`    |
+//! | token         | `TOKEN#{sha256 of token}`            | `TOKEN`                    |
+//!
+//! Channel ids and field names cannot contain `#`, so every prefix is unambiguous; the
+//! index sort key orders a field's matches oldest first, then by id.
+
+use crate::token;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+
+/// Match keys longer than this (in bytes) are indexed by their SHA-256, which keeps the
+/// partition key under DynamoDB's 2,048-byte limit.
+const MAX_PLAIN_MATCH_KEY: usize = 1024;
+
+pub fn channel_pk(channel: &str) -> String {
+    format!("CH#{channel}")
+}
+
+pub const CHANNEL_SK: &str = "CHANNEL";
+
+pub fn contact_sk(id: &str) -> String {
+    format!("C#{id}")
+}
+
+pub fn index_pk(channel: &str, field: &str, match_key: &str) -> String {
+    if match_key.len() <= MAX_PLAIN_MATCH_KEY {
+        format!("CH#{channel}#F#{field}#={match_key}")
+    } else {
+        format!("CH#{channel}#F#{field}#H{}", token::hash(match_key))
+    }
+}
+
+pub fn index_sk(created_at: i64, id: &str) -> String {
+    format!("{created_at:012}#{id}")
+}
+
+/// The contact id an index sort key points to.
+pub fn id_from_index_sk(sk: &str) -> Option<&str> {
+    sk.split_once('#').map(|(_, id)| id)
+}
+
+pub fn token_pk(token_hash: &str) -> String {
+    format!("TOKEN#{token_hash}")
+}
+
+pub const TOKEN_SK: &str = "TOKEN";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_keys_sort_by_creation_then_id() {
+        let mut keys = vec![index_sk(20, "a"), index_sk(3, "z"), index_sk(20, "B"), index_sk(1_575_618_542, "x")];
+        keys.sort();
+        assert_eq!(keys, vec![index_sk(3, "z"), index_sk(20, "B"), index_sk(20, "a"), index_sk(1_575_618_542, "x")]);
+        assert_eq!(id_from_index_sk(&index_sk(3, "id#with#hash")), Some("id#with#hash"));
+    }
+
+    #[test]
+    fn long_match_keys_are_hashed() {
+        let short = index_pk("c", "f", "v");
+        assert_eq!(short, "CH#c#F#f#=v");
+        let long = index_pk("c", "f", &"é".repeat(1000));
+        assert!(long.len() < 200 && long.starts_with("CH#c#F#f#H"), "{long}");
+    }
+}

@@ -1,1 +1,91 @@
-fn main() {}
+//! The API Gateway of the local stack: what `sam local start-api` would be without
+//! Docker. It reads the REST API from `template.yaml` (routes, the REQUEST authorizer and
+//! its cache TTL, the usage plan's throttle, the gateway responses), and for each request
+//! runs the authorizer, applies the per-key throttle, builds the REST proxy event and
+//! invokes the function through `cargo lambda watch`.
+
+mod authorizer;
+mod lambda;
+mod proxy;
+mod responses;
+mod routing;
+mod server;
+mod template;
+mod throttle;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(version, about = "API Gateway for the local stack, configured from template.yaml")]
+struct Args {
+    /// The SAM template to read the API from.
+    #[arg(long, env = "GATEWAY_TEMPLATE", default_value = "template.yaml")]
+    template: PathBuf,
+    /// Address to serve the API on.
+    #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// The Lambda invoke API of `cargo lambda watch`.
+    #[arg(long, env = "LAMBDA_ENDPOINT", default_value = "http://127.0.0.1:9000")]
+    lambda_endpoint: String,
+    /// Seconds an authorizer result is cached (default: the template's ReauthorizeEvery).
+    #[arg(long, env = "AUTHORIZER_TTL")]
+    authorizer_ttl: Option<u64>,
+    /// Seconds to wait for a function (API Gateway's limit is 29).
+    #[arg(long, env = "INTEGRATION_TIMEOUT", default_value_t = 29)]
+    integration_timeout: u64,
+    /// Do not log requests.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(why) = run(Args::parse()).await {
+        eprintln!("local-gateway: {why}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let api = template::ApiModel::load(&args.template)?;
+    let invoker = lambda::Invoker::new(&args.lambda_endpoint, Duration::from_secs(args.integration_timeout))?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listen = listener.local_addr().map_err(|e| e.to_string())?;
+    let routes = api.routes.len();
+    let ttl = args.authorizer_ttl.map(Duration::from_secs);
+    let gateway = Arc::new(server::Gateway::new(api, invoker, listen, ttl, args.quiet));
+    eprintln!("local-gateway: {routes} routes from {} on http://{listen}/{}/", args.template.display(), gateway.api.stage);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    eprintln!("local-gateway: accept failed: {e}");
+                    continue;
+                }
+            },
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let gateway = gateway.clone();
+                async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
+            });
+            // Broken client connections are the client's business.
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}

@@ -1,0 +1,110 @@
+//! Errors the gateway raises itself, rendered through the template's gateway responses.
+
+use serde_json::Value;
+
+use crate::template::ApiModel;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayError {
+    /// No identity header, or the authorizer said "Unauthorized".
+    Unauthorized,
+    /// The authorizer's policy does not allow the call.
+    AccessDenied,
+    /// The route needs an API key and the authorizer named none.
+    InvalidApiKey,
+    /// The usage plan's bucket for this key is empty.
+    Throttled,
+    /// No resource or method for the request (API Gateway's famous 403).
+    MissingAuthenticationToken,
+    /// The authorizer failed or returned something unusable.
+    AuthorizerFailure,
+    /// The function could not be invoked.
+    IntegrationFailure,
+    IntegrationTimeout,
+    /// The function failed or returned a malformed proxy response.
+    BadGateway,
+    RequestTooLarge,
+}
+
+impl GatewayError {
+    /// The gateway response type, as the template names it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            GatewayError::Unauthorized => "UNAUTHORIZED",
+            GatewayError::AccessDenied => "ACCESS_DENIED",
+            GatewayError::InvalidApiKey => "INVALID_API_KEY",
+            GatewayError::Throttled => "THROTTLED",
+            GatewayError::MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
+            GatewayError::AuthorizerFailure => "AUTHORIZER_FAILURE",
+            GatewayError::IntegrationFailure => "INTEGRATION_FAILURE",
+            GatewayError::IntegrationTimeout => "INTEGRATION_TIMEOUT",
+            GatewayError::BadGateway => "DEFAULT_5XX",
+            GatewayError::RequestTooLarge => "REQUEST_TOO_LARGE",
+        }
+    }
+
+    /// API Gateway's own status and message when the template does not override them.
+    fn defaults(self) -> (u16, &'static str) {
+        match self {
+            GatewayError::Unauthorized => (401, "Unauthorized"),
+            GatewayError::AccessDenied => (403, "User is not authorized to access this resource"),
+            GatewayError::InvalidApiKey => (403, "Forbidden"),
+            GatewayError::Throttled => (429, "Too Many Requests"),
+            GatewayError::MissingAuthenticationToken => (403, "Missing Authentication Token"),
+            GatewayError::AuthorizerFailure => (500, "Internal server error"),
+            GatewayError::IntegrationFailure => (504, "Internal server error"),
+            GatewayError::IntegrationTimeout => (504, "Endpoint request timed out"),
+            GatewayError::BadGateway => (502, "Internal server error"),
+            GatewayError::RequestTooLarge => (413, "Request Too Long"),
+        }
+    }
+}
+
+/// Status and JSON body of a gateway response: the type's own entry, else the
+/// DEFAULT_4XX/DEFAULT_5XX entry, else API Gateway's default.
+pub fn render(api: &ApiModel, error: GatewayError) -> (u16, String) {
+    let (default_status, message) = error.defaults();
+    let family = if default_status >= 500 { "DEFAULT_5XX" } else { "DEFAULT_4XX" };
+    let own = api.gateway_responses.get(error.kind());
+    let fallback = api.gateway_responses.get(family);
+    let status = own
+        .and_then(|r| r.status)
+        .or_else(|| own.is_none().then(|| fallback.and_then(|r| r.status)).flatten())
+        .unwrap_or(default_status);
+    let template = own.and_then(|r| r.template.clone()).or_else(|| fallback.and_then(|r| r.template.clone()));
+    let body = match template {
+        Some(template) => template
+            .replace("$context.error.messageString", &Value::from(message).to_string())
+            .replace("$context.error.message", message),
+        None => serde_json::json!({ "message": message }).to_string(),
+    };
+    (status, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_templates_responses_are_the_contracts() {
+        let api = ApiModel::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();
+        let envelope = |m: &str| serde_json::json!({"status": "error", "message": m, "data": []});
+        let cases = [
+            (GatewayError::Unauthorized, 401, "API Token is invalid."),
+            (GatewayError::AccessDenied, 401, "API Token is invalid."),
+            (GatewayError::InvalidApiKey, 401, "API Token is invalid."),
+            (GatewayError::Throttled, 429, "Too many requests"),
+            (GatewayError::MissingAuthenticationToken, 404, "404 Not Found."),
+            (GatewayError::AuthorizerFailure, 503, "Service temporarily unavailable."),
+            (GatewayError::IntegrationFailure, 503, "Service temporarily unavailable."),
+            (GatewayError::BadGateway, 502, "Internal server error."),
+            (GatewayError::RequestTooLarge, 403, "Request Too Long"),
+        ];
+        for (error, status, message) in cases {
+            let (got_status, body) = render(&api, error);
+            assert_eq!(got_status, status, "{error:?}");
+            let body: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(body, envelope(message), "{error:?}");
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! `contact import`: JSON Lines of contacts, validated like the API, bad lines reported
+//! by number while the rest are imported.
+
+use std::collections::{BTreeSet, HashMap};
+
+use contacts_shared::fields::FieldSet;
+use contacts_shared::input::{input_value, resolve_writes, tag_value, value_shape_error, RawFieldWrite};
+use contacts_shared::store::{ContactStore, NewContact};
+use contacts_shared::{clock, contact_id, DynamoStore};
+use futures::stream::{self, StreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Field writes of one imported contact: the contact and its index entries must fit one
+/// DynamoDB transaction (100 actions).
+const MAX_FIELDS_PER_CONTACT: usize = 99;
+/// Lines written at once.
+const CONCURRENCY: usize = 8;
+/// Latest `created_at` accepted (the index sort key holds 12 digits).
+const MAX_CREATED_AT: i64 = 999_999_999_999;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line<'a> {
+    id: Option<String>,
+    #[serde(borrow, default)]
+    custom_fields: HashMap<String, &'a RawValue>,
+    #[serde(default)]
+    tags: Vec<String>,
+    created_at: Option<i64>,
+}
+
+/// One contact ready to insert.
+#[derive(Debug)]
+pub struct Prepared {
+    id: Option<String>,
+    created_at: i64,
+    writes: Vec<contacts_shared::input::FieldWrite>,
+    tags: BTreeSet<String>,
+}
+
+/// Checks one line against the channel's fields.
+pub fn prepare(line: &str, fields: &FieldSet) -> Result<Prepared, String> {
+    let parsed: Line = serde_json::from_str(line).map_err(|e| format!("not a contact object: {e}"))?;
+    if let Some(id) = &parsed.id {
+        contact_id::check(id).map_err(|e| e.message().to_string())?;
+    }
+    if parsed.custom_fields.len() > MAX_FIELDS_PER_CONTACT {
+        return Err(format!("at most {MAX_FIELDS_PER_CONTACT} custom fields per contact"));
+    }
+    let created_at = parsed.created_at.unwrap_or_else(clock::now);
+    if !(0..=MAX_CREATED_AT).contains(&created_at) {
+        return Err(format!("created_at must be Unix seconds from 0 to {MAX_CREATED_AT}"));
+    }
+    let mut raw = Vec::with_capacity(parsed.custom_fields.len());
+    for (name, value) in &parsed.custom_fields {
+        let value = input_value(value).ok_or_else(|| value_shape_error(name).message().to_string())?;
+        raw.push(RawFieldWrite { name: name.clone(), value });
+    }
+    raw.sort_by(|a, b| a.name.cmp(&b.name));
+    let writes = resolve_writes(fields, &raw).map_err(|e| e.message().to_string())?;
+    let tags = parsed
+        .tags
+        .iter()
+        .enumerate()
+        .map(|(i, tag)| tag_value(tag).map_err(|why| format!("tags[{i}] {why}")))
+        .collect::<Result<_, _>>()?;
+    Ok(Prepared { id: parsed.id, created_at, writes, tags })
+}
+
+async fn insert(store: &DynamoStore, channel: &str, contact: Prepared) -> Result<(), String> {
+    let id = match contact.id {
+        Some(id) => id,
+        None => contact_id::generate().map_err(|e| e.message().to_string())?,
+    };
+    let new = NewContact { id: &id, created_at: contact.created_at, writes: &contact.writes, tags: &contact.tags };
+    match store.insert_contact(channel, &new).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!("contact '{id}' already exists")),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// Imports every good line of `text`; returns how many were imported and the errors by
+/// line number (1-based). Blank lines are skipped.
+pub async fn import(store: &DynamoStore, channel: &str, fields: &FieldSet, text: &str) -> (usize, Vec<(usize, String)>) {
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    // Hidden unless stderr is a terminal.
+    let bar = ProgressBar::new(lines.len() as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} contacts ({per_sec}, {eta} left)") {
+        bar.set_style(style);
+    }
+    let mut failures: Vec<(usize, String)> = stream::iter(lines)
+        .map(|(number, line)| {
+            let bar = &bar;
+            async move {
+                let result = match prepare(line, fields) {
+                    Ok(contact) => insert(store, channel, contact).await,
+                    Err(why) => Err(why),
+                };
+                bar.inc(1);
+                result.err().map(|why| (number, why))
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(|failure| async move { failure })
+        .collect()
+        .await;
+    bar.finish_and_clear();
+    failures.sort_by_key(|(number, _)| *number);
+    let imported = usize::try_from(bar.length().unwrap_or(0)).unwrap_or(0) - failures.len();
+    (imported, failures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_validated_like_the_api() {
+        let fields = FieldSet::default();
+        let ok = prepare(r#"{"id":"01234567890A=","custom_fields":{"firstName":"Ann","timezone":"05.50"},"tags":["VIP"],"created_at":1575618542}"#, &fields).unwrap();
+        assert_eq!(ok.id.as_deref(), Some("01234567890A="));
+        assert_eq!(ok.writes.iter().find(|w| w.name == "timezone").unwrap().value.as_deref(), Some("5.5"));
+        assert_eq!(ok.created_at, 1575618542);
+        for (line, why) in [
+            ("not json", "not a contact object"),
+            (r#"{"custom_fields":{"nope":"x"}}"#, "Custom field 'nope' does not exist."),
+            (r#"{"custom_fields":{"email":"bad"}}"#, "Invalid value for custom field 'email'"),
+            (r#"{"custom_fields":{"firstName":{"a":1}}}"#, "must be a string, number, boolean or null"),
+            (r#"{"tags":[" "]}"#, "tags[0] must not be empty"),
+            (r#"{"id":""}"#, "Contact id must be 1 to 128"),
+            (r#"{"created_at":-1}"#, "created_at must be"),
+            (r#"{"extra":1}"#, "unknown field"),
+        ] {
+            let err = prepare(line, &fields).unwrap_err();
+            assert!(err.contains(why), "{line}: {err}");
+        }
+    }
+}

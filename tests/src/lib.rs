@@ -62,7 +62,7 @@ pub fn spawn_service(mut command: Command, log: &Path) -> Child {
     let err = out.try_clone().expect("log file");
     command.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
     let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-    let watchdog = "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; kill -KILL -- -\"$1\" 2>/dev/null";
+    let watchdog = "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; kill -KILL -\"$1\" 2>/dev/null";
     Command::new("sh")
         .args(["-c", watchdog, &std::process::id().to_string(), &child.id().to_string()])
         .stdin(Stdio::null())

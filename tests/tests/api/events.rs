@@ -1,0 +1,117 @@
+//! Every file in `events/` through `cargo lambda invoke`, against the stack's
+//! `cargo lambda watch`. The events act for channel `demo`, seeded here.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use contacts_shared::fields::{FieldSet, FieldType};
+use contacts_shared::input::{resolve_writes, RawFieldWrite};
+use contacts_shared::store::{ContactStore, NewContact};
+use contacts_shared::values::InputValue;
+use contacts_shared::ChannelType;
+use contacts_tests::{create_channel, define_field, repo_root, runtime};
+use serde_json::{json, Value};
+
+use crate::stack;
+
+fn invoke(function: &str, event: &Path) -> Value {
+    let out = Command::new(env!("CARGO"))
+        .args(["lambda", "invoke", function, "--output-format", "json"])
+        .arg("--data-file")
+        .arg(event)
+        .args(["--invoke-address", "127.0.0.1", "--invoke-port", &stack().invoke_port.to_string()])
+        .output()
+        .expect("cargo lambda invoke");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| json!({"exit": out.status.code(), "stdout": stdout, "stderr": stderr}))
+}
+
+fn body(response: &Value) -> Value {
+    serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+/// The demo channel and the contact of the original documentation, once per stack.
+fn seed() -> String {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let s = stack();
+            let (_, token) = create_channel(&s.store, ChannelType::Facebook, Some("demo"));
+            define_field(&s.store, "demo", "customerid", FieldType::Number, &[]);
+            let fields = runtime().block_on(s.store.field_set("demo")).unwrap();
+            let raw: Vec<RawFieldWrite> = [("firstName", "Muhammad Mahin"), ("lastName", "Dar"), ("phone", "123123"), ("customerid", "1")]
+                .iter()
+                .map(|(n, v)| RawFieldWrite { name: n.to_string(), value: InputValue::Text(v.to_string()) })
+                .collect();
+            let writes = resolve_writes(&FieldSet::clone(&fields), &raw).unwrap();
+            let tags: BTreeSet<String> = ["Blog Updates".to_string()].into();
+            let contact = NewContact { id: "1776025372480910", created_at: 1_575_618_542, writes: &writes, tags: &tags };
+            assert!(runtime().block_on(s.store.insert_contact("demo", &contact)).unwrap());
+            token
+        })
+        .clone()
+}
+
+#[test]
+fn every_event_file_invokes_its_function() {
+    let token = seed();
+    let dir = repo_root().join("events");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let names: Vec<String> = files.iter().map(|f| f.file_stem().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(
+        names,
+        ["add-tags", "authorizer", "create-contact", "find-contacts", "get-contact", "remove-tags", "responder", "update-contact"],
+        "one event per function"
+    );
+    for (file, function) in files.iter().zip(&names) {
+        let response = invoke(function, file);
+        let expect_ok = |status: u64| assert_eq!(response["statusCode"], status, "{function}: {response}");
+        match function.as_str() {
+            "authorizer" => {
+                // The file's token is a placeholder: the authorizer refuses it.
+                assert!(response.to_string().contains("Unauthorized"), "{response}");
+            }
+            "create-contact" => {
+                expect_ok(200);
+                assert!(body(&response)["data"]["id"].is_string());
+            }
+            "get-contact" => {
+                expect_ok(200);
+                assert_eq!(body(&response)["data"]["custom_fields"]["customerid"], "1");
+            }
+            "update-contact" => {
+                expect_ok(200);
+                assert_eq!(body(&response), json!({"data": {"id": "1776025372480910"}}));
+            }
+            "find-contacts" => {
+                expect_ok(200);
+                let found = body(&response);
+                assert!(found["meta"]["total"].as_u64().unwrap() >= 1, "{found}");
+                assert_eq!(found["meta"]["path"], "http://127.0.0.1:3000/api/v1/contact/by_custom_field");
+            }
+            "add-tags" => expect_ok(200),
+            "remove-tags" => expect_ok(200),
+            "responder" => {
+                expect_ok(405);
+                assert_eq!(body(&response)["message"], "405 Method Not Allowed.");
+            }
+            other => panic!("no expectation for {other}"),
+        }
+    }
+
+    // The authorizer event with a live token: the whole stage is allowed, the channel is
+    // in the context, and its API key is named for the usage plan.
+    let text = std::fs::read_to_string(dir.join("authorizer.json")).unwrap().replace("ct_replace-with-a-channel-token", &token);
+    let live = std::env::temp_dir().join(format!("authorizer-{}.json", std::process::id()));
+    std::fs::write(&live, text).unwrap();
+    let response = invoke("authorizer", &live);
+    let _ = std::fs::remove_file(&live);
+    assert_eq!(response["principalId"], "demo", "{response}");
+    assert_eq!(response["context"], json!({"channel_id": "demo", "channel_type": "facebook"}));
+    assert_eq!(response["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(response["policyDocument"]["Statement"][0]["Resource"], "arn:aws:execute-api:us-east-1:123456789012:local/api/*");
+    assert!(response["usageIdentifierKey"].as_str().is_some_and(|k| k.len() >= 20));
+}

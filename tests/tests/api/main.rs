@@ -1,0 +1,47 @@
+//! End to end over HTTP through the local gateway (routes, authorizer, throttle and
+//! gateway responses from template.yaml) to the functions under `cargo lambda watch`
+//! and DynamoDB Local. Every test works in channels of its own.
+
+mod contacts;
+mod errors;
+mod events;
+mod find;
+mod isolation;
+mod rate_limit;
+mod viber;
+
+use contacts_tests::{Method, Reply, Stack};
+use serde_json::{json, Value};
+
+pub fn stack() -> &'static Stack {
+    Stack::shared()
+}
+
+/// `{"custom_fields":[{"name":..,"value":..}, ...]}` from pairs.
+pub fn fields_body(pairs: &[(&str, Value)]) -> String {
+    let entries: Vec<Value> = pairs.iter().map(|(n, v)| json!({"name": n, "value": v})).collect();
+    json!({ "custom_fields": entries }).to_string()
+}
+
+/// Creates a contact and returns its id.
+pub fn create(token: &str, pairs: &[(&str, Value)]) -> String {
+    let reply = stack().call(Method::POST, "/v1/contact", Some(token), Some(&fields_body(pairs)));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.json["data"]["id"].as_str().expect("new id").to_string()
+}
+
+pub fn get(token: &str, id: &str) -> Reply {
+    stack().call(Method::GET, &format!("/v1/contact/{id}"), Some(token), None)
+}
+
+/// Asserts a reply is the contract's error envelope with this status and message.
+#[track_caller]
+pub fn assert_error(reply: &Reply, status: u16, message: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(reply.json, contacts_tests::envelope(message), "{}", reply.text);
+    assert_eq!(
+        reply.headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json"),
+        "every response is JSON"
+    );
+}

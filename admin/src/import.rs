@@ -4,7 +4,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use contacts_shared::fields::FieldSet;
-use contacts_shared::input::{input_value, resolve_writes, tag_value, value_shape_error, RawFieldWrite};
+use contacts_shared::input::{
+    input_value, resolve_writes, tag_value, value_shape_error, RawFieldWrite,
+};
 use contacts_shared::store::{ContactStore, NewContact};
 use contacts_shared::{clock, contact_id, DynamoStore};
 use futures::stream::{self, StreamExt};
@@ -42,21 +44,30 @@ pub struct Prepared {
 
 /// Checks one line against the channel's fields.
 pub fn prepare(line: &str, fields: &FieldSet) -> Result<Prepared, String> {
-    let parsed: Line = serde_json::from_str(line).map_err(|e| format!("not a contact object: {e}"))?;
+    let parsed: Line =
+        serde_json::from_str(line).map_err(|e| format!("not a contact object: {e}"))?;
     if let Some(id) = &parsed.id {
         contact_id::check(id).map_err(|e| e.message().to_string())?;
     }
     if parsed.custom_fields.len() > MAX_FIELDS_PER_CONTACT {
-        return Err(format!("at most {MAX_FIELDS_PER_CONTACT} custom fields per contact"));
+        return Err(format!(
+            "at most {MAX_FIELDS_PER_CONTACT} custom fields per contact"
+        ));
     }
     let created_at = parsed.created_at.unwrap_or_else(clock::now);
     if !(0..=MAX_CREATED_AT).contains(&created_at) {
-        return Err(format!("created_at must be Unix seconds from 0 to {MAX_CREATED_AT}"));
+        return Err(format!(
+            "created_at must be Unix seconds from 0 to {MAX_CREATED_AT}"
+        ));
     }
     let mut raw = Vec::with_capacity(parsed.custom_fields.len());
     for (name, value) in &parsed.custom_fields {
-        let value = input_value(value).ok_or_else(|| value_shape_error(name).message().to_string())?;
-        raw.push(RawFieldWrite { name: name.clone(), value });
+        let value =
+            input_value(value).ok_or_else(|| value_shape_error(name).message().to_string())?;
+        raw.push(RawFieldWrite {
+            name: name.clone(),
+            value,
+        });
     }
     raw.sort_by(|a, b| a.name.cmp(&b.name));
     let writes = resolve_writes(fields, &raw).map_err(|e| e.message().to_string())?;
@@ -66,7 +77,12 @@ pub fn prepare(line: &str, fields: &FieldSet) -> Result<Prepared, String> {
         .enumerate()
         .map(|(i, tag)| tag_value(tag).map_err(|why| format!("tags[{i}] {why}")))
         .collect::<Result<_, _>>()?;
-    Ok(Prepared { id: parsed.id, created_at, writes, tags })
+    Ok(Prepared {
+        id: parsed.id,
+        created_at,
+        writes,
+        tags,
+    })
 }
 
 async fn insert(store: &DynamoStore, channel: &str, contact: Prepared) -> Result<(), String> {
@@ -74,7 +90,12 @@ async fn insert(store: &DynamoStore, channel: &str, contact: Prepared) -> Result
         Some(id) => id,
         None => contact_id::generate().map_err(|e| e.message().to_string())?,
     };
-    let new = NewContact { id: &id, created_at: contact.created_at, writes: &contact.writes, tags: &contact.tags };
+    let new = NewContact {
+        id: &id,
+        created_at: contact.created_at,
+        writes: &contact.writes,
+        tags: &contact.tags,
+    };
     match store.insert_contact(channel, &new).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!("contact '{id}' already exists")),
@@ -84,7 +105,12 @@ async fn insert(store: &DynamoStore, channel: &str, contact: Prepared) -> Result
 
 /// Imports every good line of `text`; returns how many were imported and the errors by
 /// line number (1-based). Blank lines are skipped.
-pub async fn import(store: &DynamoStore, channel: &str, fields: &FieldSet, text: &str) -> (usize, Vec<(usize, String)>) {
+pub async fn import(
+    store: &DynamoStore,
+    channel: &str,
+    fields: &FieldSet,
+    text: &str,
+) -> (usize, Vec<(usize, String)>) {
     let lines: Vec<(usize, &str)> = text
         .lines()
         .enumerate()
@@ -93,7 +119,9 @@ pub async fn import(store: &DynamoStore, channel: &str, fields: &FieldSet, text:
         .collect();
     // Hidden unless stderr is a terminal.
     let bar = ProgressBar::new(lines.len() as u64);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} contacts ({per_sec}, {eta} left)") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} contacts ({per_sec}, {eta} left)")
+    {
         bar.set_style(style);
     }
     let mut failures: Vec<(usize, String)> = stream::iter(lines)
@@ -127,13 +155,30 @@ mod tests {
         let fields = FieldSet::default();
         let ok = prepare(r#"{"id":"01234567890A=","custom_fields":{"firstName":"Ann","timezone":"05.50"},"tags":["VIP"],"created_at":1575618542}"#, &fields).unwrap();
         assert_eq!(ok.id.as_deref(), Some("01234567890A="));
-        assert_eq!(ok.writes.iter().find(|w| w.name == "timezone").unwrap().value.as_deref(), Some("5.5"));
+        assert_eq!(
+            ok.writes
+                .iter()
+                .find(|w| w.name == "timezone")
+                .unwrap()
+                .value
+                .as_deref(),
+            Some("5.5")
+        );
         assert_eq!(ok.created_at, 1575618542);
         for (line, why) in [
             ("not json", "not a contact object"),
-            (r#"{"custom_fields":{"nope":"x"}}"#, "Custom field 'nope' does not exist."),
-            (r#"{"custom_fields":{"email":"bad"}}"#, "Invalid value for custom field 'email'"),
-            (r#"{"custom_fields":{"firstName":{"a":1}}}"#, "must be a string, number, boolean or null"),
+            (
+                r#"{"custom_fields":{"nope":"x"}}"#,
+                "Custom field 'nope' does not exist.",
+            ),
+            (
+                r#"{"custom_fields":{"email":"bad"}}"#,
+                "Invalid value for custom field 'email'",
+            ),
+            (
+                r#"{"custom_fields":{"firstName":{"a":1}}}"#,
+                "must be a string, number, boolean or null",
+            ),
             (r#"{"tags":[" "]}"#, "tags[0] must not be empty"),
             (r#"{"id":""}"#, "Contact id must be 1 to 128"),
             (r#"{"created_at":-1}"#, "created_at must be"),

@@ -12,13 +12,21 @@ use contacts_shared::{clock, random, ChannelType, DynamoStore};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
-#[command(version, about = "Operate the Contacts API: table, channels, tokens, fields, contact import")]
+#[command(
+    version,
+    about = "Operate the Contacts API: table, channels, tokens, fields, contact import"
+)]
 struct Cli {
     /// DynamoDB endpoint (DynamoDB Local); without it, AWS with the usual credentials.
     #[arg(long, env = "DYNAMODB_ENDPOINT", global = true)]
     endpoint: Option<String>,
     /// The table.
-    #[arg(long, env = "CONTACTS_TABLE", default_value = "contacts", global = true)]
+    #[arg(
+        long,
+        env = "CONTACTS_TABLE",
+        default_value = "contacts",
+        global = true
+    )]
     table: String,
     #[command(subcommand)]
     command: Command,
@@ -138,13 +146,20 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Option<Value>, Str
     match command {
         Command::Table(TableCommand::Create) => {
             let created = store.create_table().await.map_err(failed)?;
-            eprintln!("table {} {}", store.table(), if created { "created" } else { "already exists" });
+            eprintln!(
+                "table {} {}",
+                store.table(),
+                if created { "created" } else { "already exists" }
+            );
             Ok(None)
         }
         Command::Channel(ChannelCommand::Create { name, kind, id }) => {
             let id = match id {
                 Some(id) => id,
-                None => format!("ch{}", &random::base32_id().map_err(|e| e.to_string())?[..18]),
+                None => format!(
+                    "ch{}",
+                    &random::base32_id().map_err(|e| e.to_string())?[..18]
+                ),
             };
             let record = ChannelRecord {
                 id: id.clone(),
@@ -160,7 +175,11 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Option<Value>, Str
             Ok(Some(json!({"channel_id": id, "token": token})))
         }
         Command::Channel(ChannelCommand::Show { channel }) => {
-            let record = store.channel(&channel).await.map_err(failed)?.ok_or(format!("no channel '{channel}'"))?;
+            let record = store
+                .channel(&channel)
+                .await
+                .map_err(failed)?
+                .ok_or(format!("no channel '{channel}'"))?;
             Ok(Some(json!({
                 "channel_id": record.id, "name": record.name, "type": record.kind.as_str(),
                 "created_at": record.created_at, "live_tokens": record.tokens,
@@ -175,9 +194,17 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Option<Value>, Str
             eprintln!("token revoked (channel {channel})");
             Ok(None)
         }
-        Command::Field(FieldCommand::Define { channel, name, kind, values }) => {
+        Command::Field(FieldCommand::Define {
+            channel,
+            name,
+            kind,
+            values,
+        }) => {
             let def = FieldDef::checked(kind, values)?;
-            store.define_field(&channel, &name, &def).await.map_err(failed)?;
+            store
+                .define_field(&channel, &name, &def)
+                .await
+                .map_err(failed)?;
             eprintln!("field {name} ({kind}) defined on channel {channel}");
             Ok(None)
         }
@@ -187,7 +214,8 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Option<Value>, Str
                 .iter()
                 .map(|(name, kind)| json!({"name": name, "type": kind.as_str(), "built_in": true}));
             let custom = fields.custom().iter().map(|(name, def)| {
-                let mut field = json!({"name": name, "type": def.field_type.as_str(), "built_in": false});
+                let mut field =
+                    json!({"name": name, "type": def.field_type.as_str(), "built_in": false});
                 if !def.values.is_empty() {
                     field["values"] = json!(def.values);
                 }
@@ -197,7 +225,8 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Option<Value>, Str
         }
         Command::Contact(ContactCommand::Import { channel, file }) => {
             let fields = store.fields(&channel).await.map_err(failed)?;
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let (imported, failures) = import::import(store, &channel, &fields, &text).await;
             for (line, why) in &failures {
                 eprintln!("line {line}: {why}");

@@ -39,15 +39,28 @@ pub struct Authorizer {
 
 impl Authorizer {
     pub fn new(function: String, ttl: Duration) -> Self {
-        Authorizer { function, ttl, cache: Mutex::new(HashMap::new()) }
+        Authorizer {
+            function,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Authorizes a call of `method_arn` by the caller `identity` (the identity header
     /// values), invoking the authorizer unless a cached policy answers.
-    pub async fn authorize(&self, invoker: &Invoker, identity: &str, method_arn: &str, event: &Value) -> Result<Allowed, GatewayError> {
+    pub async fn authorize(
+        &self,
+        invoker: &Invoker,
+        identity: &str,
+        method_arn: &str,
+        event: &Value,
+    ) -> Result<Allowed, GatewayError> {
         let cached = {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache.get(identity).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, o)| o.clone())
+            cache
+                .get(identity)
+                .filter(|(at, _)| at.elapsed() < self.ttl)
+                .map(|(_, o)| o.clone())
         };
         let outcome = match cached {
             Some(outcome) => outcome,
@@ -74,7 +87,9 @@ impl Authorizer {
     async fn invoke(&self, invoker: &Invoker, event: &Value) -> Result<Outcome, GatewayError> {
         let response = match invoker.invoke(&self.function, event).await {
             Ok(response) => response,
-            Err(InvokeError::Function(message)) if message == "Unauthorized" => return Err(GatewayError::Unauthorized),
+            Err(InvokeError::Function(message)) if message == "Unauthorized" => {
+                return Err(GatewayError::Unauthorized)
+            }
             Err(err) => {
                 eprintln!("local-gateway: authorizer failed: {err:?}");
                 return Err(GatewayError::AuthorizerFailure);
@@ -86,7 +101,11 @@ impl Authorizer {
             .and_then(Value::as_array)
             .ok_or(GatewayError::AuthorizerFailure)?
             .iter()
-            .filter(|s| strings(s.get("Action")).iter().any(|a| a == "execute-api:Invoke" || a == "*" || a == "execute-api:*"))
+            .filter(|s| {
+                strings(s.get("Action"))
+                    .iter()
+                    .any(|a| a == "execute-api:Invoke" || a == "*" || a == "execute-api:*")
+            })
             .map(|s| Statement {
                 allow: s.get("Effect").and_then(Value::as_str) == Some("Allow"),
                 resources: strings(s.get("Resource")),
@@ -104,15 +123,25 @@ impl Authorizer {
         if let Some(principal) = response.get("principalId") {
             context.insert("principalId".into(), principal.clone());
         }
-        let usage_key = response.get("usageIdentifierKey").and_then(Value::as_str).map(str::to_string);
-        Ok(Outcome { statements, allowed: Allowed { context, usage_key } })
+        let usage_key = response
+            .get("usageIdentifierKey")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Ok(Outcome {
+            statements,
+            allowed: Allowed { context, usage_key },
+        })
     }
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -147,10 +176,19 @@ mod tests {
     #[test]
     fn wildcards() {
         let arn = "arn:aws:execute-api:us-east-1:123456789012:local/api/GET/v1/contact/1";
-        assert!(glob("arn:aws:execute-api:us-east-1:123456789012:local/api/*", arn));
+        assert!(glob(
+            "arn:aws:execute-api:us-east-1:123456789012:local/api/*",
+            arn
+        ));
         assert!(glob("*", arn));
         assert!(glob("arn:*:local/api/???/v1/*", arn));
-        assert!(!glob("arn:aws:execute-api:us-east-1:123456789012:other/api/*", arn));
-        assert!(!glob("arn:aws:execute-api:us-east-1:123456789012:local/api/POST/*", arn));
+        assert!(!glob(
+            "arn:aws:execute-api:us-east-1:123456789012:other/api/*",
+            arn
+        ));
+        assert!(!glob(
+            "arn:aws:execute-api:us-east-1:123456789012:local/api/POST/*",
+            arn
+        ));
     }
 }

@@ -24,20 +24,33 @@ impl Invoker {
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build the invoke client: {e}"))?;
-        Ok(Invoker { client, endpoint: endpoint.trim_end_matches('/').to_string() })
+        Ok(Invoker {
+            client,
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+        })
     }
 
     /// Invokes `function` with `event` and returns its result.
     pub async fn invoke(&self, function: &str, event: &Value) -> Result<Value, InvokeError> {
-        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.endpoint);
-        let response = self.client.post(&url).json(event).send().await.map_err(|e| {
-            if e.is_timeout() {
-                InvokeError::TimedOut
-            } else {
-                InvokeError::Unreachable(e.to_string())
-            }
-        })?;
-        let failed = response.headers().contains_key("x-amz-function-error") || !response.status().is_success();
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.endpoint
+        );
+        let response = self
+            .client
+            .post(&url)
+            .json(event)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    InvokeError::TimedOut
+                } else {
+                    InvokeError::Unreachable(e.to_string())
+                }
+            })?;
+        let failed = response.headers().contains_key("x-amz-function-error")
+            || !response.status().is_success();
         let body = response.bytes().await.map_err(|e| {
             if e.is_timeout() {
                 InvokeError::TimedOut
@@ -45,11 +58,14 @@ impl Invoker {
                 InvokeError::Unreachable(e.to_string())
             }
         })?;
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|_| InvokeError::Function(String::from_utf8_lossy(&body).chars().take(200).collect()))?;
+        let value: Value = serde_json::from_slice(&body).map_err(|_| {
+            InvokeError::Function(String::from_utf8_lossy(&body).chars().take(200).collect())
+        })?;
         let message = value.get("errorMessage").and_then(Value::as_str);
         match (failed, message) {
-            (_, Some(message)) if value.get("errorType").is_some() || failed => Err(InvokeError::Function(message.to_string())),
+            (_, Some(message)) if value.get("errorType").is_some() || failed => {
+                Err(InvokeError::Function(message.to_string()))
+            }
             (true, _) => Err(InvokeError::Function(value.to_string())),
             _ => Ok(value),
         }

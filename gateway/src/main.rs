@@ -26,7 +26,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(version, about = "API Gateway for the local stack, configured from template.yaml")]
+#[command(
+    version,
+    about = "API Gateway for the local stack, configured from template.yaml"
+)]
 struct Args {
     /// The SAM template to read the API from.
     #[arg(long, env = "GATEWAY_TEMPLATE", default_value = "template.yaml")]
@@ -58,7 +61,10 @@ async fn main() {
 
 async fn run(args: Args) -> Result<(), String> {
     let api = template::ApiModel::load(&args.template)?;
-    let invoker = lambda::Invoker::new(&args.lambda_endpoint, Duration::from_secs(args.integration_timeout))?;
+    let invoker = lambda::Invoker::new(
+        &args.lambda_endpoint,
+        Duration::from_secs(args.integration_timeout),
+    )?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -66,7 +72,11 @@ async fn run(args: Args) -> Result<(), String> {
     let routes = api.routes.len();
     let ttl = args.authorizer_ttl.map(Duration::from_secs);
     let gateway = Arc::new(server::Gateway::new(api, invoker, listen, ttl, args.quiet));
-    eprintln!("local-gateway: {routes} routes from {} on http://{listen}/{}/", args.template.display(), gateway.api.stage);
+    eprintln!(
+        "local-gateway: {routes} routes from {} on http://{listen}/{}/",
+        args.template.display(),
+        gateway.api.stage
+    );
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -85,7 +95,9 @@ async fn run(args: Args) -> Result<(), String> {
                 async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
             });
             // Broken client connections are the client's business.
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

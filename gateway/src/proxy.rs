@@ -52,7 +52,10 @@ fn single_and_multi(pairs: impl IntoIterator<Item = (String, String)>) -> (Value
     let mut single: Map<String, Value> = Map::new();
     for (name, value) in pairs {
         single.insert(name.clone(), Value::from(value.clone()));
-        match multi.entry(name).or_insert_with(|| Value::Array(Vec::new())) {
+        match multi
+            .entry(name)
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
             Value::Array(values) => values.push(Value::from(value)),
             _ => unreachable!("only arrays are inserted"),
         }
@@ -65,8 +68,17 @@ fn single_and_multi(pairs: impl IntoIterator<Item = (String, String)>) -> (Value
 }
 
 /// The REST proxy event for a function.
-pub fn event(incoming: &Incoming<'_>, stage: &str, resource: &str, path_params: &BTreeMap<String, String>, authorizer: Option<&Map<String, Value>>) -> Value {
-    let header_pairs = incoming.headers.iter().flat_map(|(name, values)| values.iter().map(move |v| (name.clone(), v.clone())));
+pub fn event(
+    incoming: &Incoming<'_>,
+    stage: &str,
+    resource: &str,
+    path_params: &BTreeMap<String, String>,
+    authorizer: Option<&Map<String, Value>>,
+) -> Value {
+    let header_pairs = incoming
+        .headers
+        .iter()
+        .flat_map(|(name, values)| values.iter().map(move |v| (name.clone(), v.clone())));
     let (headers, multi_headers) = single_and_multi(header_pairs);
     let (query, multi_query) = single_and_multi(query_params(incoming.query));
     let (body, base64) = match std::str::from_utf8(incoming.body) {
@@ -74,8 +86,16 @@ pub fn event(incoming: &Incoming<'_>, stage: &str, resource: &str, path_params: 
         Ok(text) => (Value::from(text), false),
         Err(_) => (Value::from(STANDARD.encode(incoming.body)), true),
     };
-    let user_agent = incoming.headers.get("user-agent").and_then(|v| v.first()).cloned();
-    let domain = incoming.headers.get("host").and_then(|v| v.first()).cloned();
+    let user_agent = incoming
+        .headers
+        .get("user-agent")
+        .and_then(|v| v.first())
+        .cloned();
+    let domain = incoming
+        .headers
+        .get("host")
+        .and_then(|v| v.first())
+        .cloned();
     let mut context = json!({
         "accountId": ACCOUNT_ID,
         "apiId": API_ID,
@@ -131,7 +151,9 @@ pub struct Outgoing {
 
 /// Reads a proxy response; `None` if it is malformed (API Gateway answers 502).
 pub fn response(value: &Value) -> Option<Outgoing> {
-    let status = u16::try_from(value.get("statusCode")?.as_u64()?).ok().filter(|s| (100..=599).contains(s))?;
+    let status = u16::try_from(value.get("statusCode")?.as_u64()?)
+        .ok()
+        .filter(|s| (100..=599).contains(s))?;
     let mut headers = Vec::new();
     if let Some(single) = value.get("headers").and_then(Value::as_object) {
         for (name, v) in single {
@@ -148,11 +170,19 @@ pub fn response(value: &Value) -> Option<Outgoing> {
     }
     let body = match value.get("body") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(text)) if value.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => STANDARD.decode(text).ok()?,
+        Some(Value::String(text))
+            if value.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) =>
+        {
+            STANDARD.decode(text).ok()?
+        }
         Some(Value::String(text)) => text.clone().into_bytes(),
         Some(_) => return None,
     };
-    Some(Outgoing { status, headers, body })
+    Some(Outgoing {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn scalar(value: &Value) -> Option<String> {

@@ -64,17 +64,30 @@ impl GatewayError {
 /// DEFAULT_4XX/DEFAULT_5XX entry, else API Gateway's default.
 pub fn render(api: &ApiModel, error: GatewayError) -> (u16, String) {
     let (default_status, message) = error.defaults();
-    let family = if default_status >= 500 { "DEFAULT_5XX" } else { "DEFAULT_4XX" };
+    let family = if default_status >= 500 {
+        "DEFAULT_5XX"
+    } else {
+        "DEFAULT_4XX"
+    };
     let own = api.gateway_responses.get(error.kind());
     let fallback = api.gateway_responses.get(family);
     let status = own
         .and_then(|r| r.status)
-        .or_else(|| own.is_none().then(|| fallback.and_then(|r| r.status)).flatten())
+        .or_else(|| {
+            own.is_none()
+                .then(|| fallback.and_then(|r| r.status))
+                .flatten()
+        })
         .unwrap_or(default_status);
-    let template = own.and_then(|r| r.template.clone()).or_else(|| fallback.and_then(|r| r.template.clone()));
+    let template = own
+        .and_then(|r| r.template.clone())
+        .or_else(|| fallback.and_then(|r| r.template.clone()));
     let body = match template {
         Some(template) => template
-            .replace("$context.error.messageString", &Value::from(message).to_string())
+            .replace(
+                "$context.error.messageString",
+                &Value::from(message).to_string(),
+            )
             .replace("$context.error.message", message),
         None => serde_json::json!({ "message": message }).to_string(),
     };
@@ -87,16 +100,31 @@ mod tests {
 
     #[test]
     fn the_templates_responses_are_the_contracts() {
-        let api = ApiModel::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();
+        let api = ApiModel::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"),
+        )
+        .unwrap();
         let envelope = |m: &str| serde_json::json!({"status": "error", "message": m, "data": []});
         let cases = [
             (GatewayError::Unauthorized, 401, "API Token is invalid."),
             (GatewayError::AccessDenied, 401, "API Token is invalid."),
             (GatewayError::InvalidApiKey, 401, "API Token is invalid."),
             (GatewayError::Throttled, 429, "Too many requests"),
-            (GatewayError::MissingAuthenticationToken, 404, "404 Not Found."),
-            (GatewayError::AuthorizerFailure, 503, "Service temporarily unavailable."),
-            (GatewayError::IntegrationFailure, 503, "Service temporarily unavailable."),
+            (
+                GatewayError::MissingAuthenticationToken,
+                404,
+                "404 Not Found.",
+            ),
+            (
+                GatewayError::AuthorizerFailure,
+                503,
+                "Service temporarily unavailable.",
+            ),
+            (
+                GatewayError::IntegrationFailure,
+                503,
+                "Service temporarily unavailable.",
+            ),
             (GatewayError::BadGateway, 502, "Internal server error."),
             (GatewayError::RequestTooLarge, 403, "Request Too Long"),
         ];

@@ -66,8 +66,16 @@ impl Router {
             .iter()
             .filter(|r| matches(&r.segments, &segments))
             // Literal segments outrank parameters, the leftmost difference deciding.
-            .max_by_key(|r| r.segments.iter().map(|s| matches!(s, Segment::Literal(_))).collect::<Vec<_>>())?;
-        let route = resource.methods.get(method).or_else(|| resource.methods.get("ANY"))?;
+            .max_by_key(|r| {
+                r.segments
+                    .iter()
+                    .map(|s| matches!(s, Segment::Literal(_)))
+                    .collect::<Vec<_>>()
+            })?;
+        let route = resource
+            .methods
+            .get(method)
+            .or_else(|| resource.methods.get("ANY"))?;
         let params = resource
             .segments
             .iter()
@@ -84,10 +92,12 @@ impl Router {
 fn parse(path: &str) -> Vec<Segment> {
     path.trim_start_matches('/')
         .split('/')
-        .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(name) => Segment::Param(name.to_string()),
-            None => Segment::Literal(s.to_string()),
-        })
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => Segment::Param(name.to_string()),
+                None => Segment::Literal(s.to_string()),
+            },
+        )
         .collect()
 }
 
@@ -126,13 +136,21 @@ mod tests {
     }
 
     fn function(method: &str, path: &str) -> Option<String> {
-        router().find(method, path).map(|m| m.route.function.clone())
+        router()
+            .find(method, path)
+            .map(|m| m.route.function.clone())
     }
 
     #[test]
     fn literal_segments_win_over_parameters() {
-        assert_eq!(function("GET", "/v1/contact/by_custom_field").as_deref(), Some("find"));
-        assert_eq!(function("PUT", "/v1/contact/by_custom_field").as_deref(), Some("responder"));
+        assert_eq!(
+            function("GET", "/v1/contact/by_custom_field").as_deref(),
+            Some("find")
+        );
+        assert_eq!(
+            function("PUT", "/v1/contact/by_custom_field").as_deref(),
+            Some("responder")
+        );
         assert_eq!(function("GET", "/v1/contact/123").as_deref(), Some("get"));
     }
 
@@ -141,7 +159,11 @@ mod tests {
         assert_eq!(function("POST", "/v1/contact").as_deref(), Some("create"));
         assert_eq!(function("POST", "/v1/contact/").as_deref(), Some("create"));
         assert_eq!(function("GET", "/v1/contact").as_deref(), Some("responder"));
-        assert_eq!(function("GET", "/v1/contact/1/tags"), None, "no ANY on tags in this table");
+        assert_eq!(
+            function("GET", "/v1/contact/1/tags"),
+            None,
+            "no ANY on tags in this table"
+        );
         assert_eq!(function("GET", "/v1/nothing"), None);
         assert_eq!(function("GET", "/v1/contact//tags"), None);
         assert_eq!(function("GET", "/"), None);

@@ -54,13 +54,15 @@ pub struct ApiModel {
 
 impl ApiModel {
     pub fn load(path: &std::path::Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Self::parse(&text)
     }
 
     /// Reads the one `AWS::Serverless::Api` of the template and everything attached to it.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let doc: Value = serde_yaml_ng::from_str(text).map_err(|e| format!("template is not YAML: {e}"))?;
+        let doc: Value =
+            serde_yaml_ng::from_str(text).map_err(|e| format!("template is not YAML: {e}"))?;
         let resources = doc
             .get("Resources")
             .and_then(Value::as_mapping)
@@ -72,7 +74,9 @@ impl ApiModel {
                 .filter_map(|(name, r)| Some((name.as_str()?, r)))
         };
         let mut apis = of_type("AWS::Serverless::Api");
-        let (api_name, api) = apis.next().ok_or("template declares no AWS::Serverless::Api")?;
+        let (api_name, api) = apis
+            .next()
+            .ok_or("template declares no AWS::Serverless::Api")?;
         if apis.next().is_some() {
             return Err("template declares more than one AWS::Serverless::Api".into());
         }
@@ -80,12 +84,16 @@ impl ApiModel {
         let stage = text_at(props, &["StageName"]).ok_or("the API has no StageName")?;
         let auth = props.get("Auth");
         let default_authorizer = auth.and_then(|a| text_at(a, &["DefaultAuthorizer"]));
-        let api_key_default = auth.and_then(|a| a.get("ApiKeyRequired")).and_then(Value::as_bool).unwrap_or(false);
+        let api_key_default = auth
+            .and_then(|a| a.get("ApiKeyRequired"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
 
         // Binary of each function, by logical id.
         let binaries: HashMap<&str, String> = of_type("AWS::Serverless::Function")
             .map(|(name, f)| {
-                let binary = text_at(f, &["Metadata", "BuildProperties", "Binary"]).unwrap_or_else(|| name.to_string());
+                let binary = text_at(f, &["Metadata", "BuildProperties", "Binary"])
+                    .unwrap_or_else(|| name.to_string());
                 (name, binary)
             })
             .collect();
@@ -97,36 +105,62 @@ impl ApiModel {
                     .and_then(|a| a.get("Authorizers"))
                     .and_then(|a| a.get(name.as_str()))
                     .ok_or_else(|| format!("default authorizer {name} is not declared"))?;
-                let target = def.get("FunctionArn").and_then(get_att_target).ok_or("authorizer FunctionArn is not !GetAtt <Function>.Arn")?;
-                let function = binaries.get(target.as_str()).cloned().ok_or_else(|| format!("authorizer function {target} is not in the template"))?;
+                let target = def
+                    .get("FunctionArn")
+                    .and_then(get_att_target)
+                    .ok_or("authorizer FunctionArn is not !GetAtt <Function>.Arn")?;
+                let function = binaries.get(target.as_str()).cloned().ok_or_else(|| {
+                    format!("authorizer function {target} is not in the template")
+                })?;
                 let identity = def.get("Identity");
                 let identity_headers = identity
                     .and_then(|i| i.get("Headers"))
                     .and_then(Value::as_sequence)
-                    .map(|hs| hs.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect())
+                    .map(|hs| {
+                        hs.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_ascii_lowercase)
+                            .collect()
+                    })
                     .unwrap_or_else(|| vec!["authorization".to_string()]);
-                let ttl = identity.and_then(|i| i.get("ReauthorizeEvery")).and_then(Value::as_u64).unwrap_or(300);
-                Some(Authorizer { function, identity_headers, ttl: Duration::from_secs(ttl) })
+                let ttl = identity
+                    .and_then(|i| i.get("ReauthorizeEvery"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(300);
+                Some(Authorizer {
+                    function,
+                    identity_headers,
+                    ttl: Duration::from_secs(ttl),
+                })
             }
         };
 
         let mut routes = Vec::new();
         for (name, function) in of_type("AWS::Serverless::Function") {
-            let events = function.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
+            let events = function
+                .get("Properties")
+                .and_then(|p| p.get("Events"))
+                .and_then(Value::as_mapping);
             for (_, event) in events.into_iter().flatten() {
                 if event.get("Type").and_then(Value::as_str) != Some("Api") {
                     continue;
                 }
-                let props = event.get("Properties").ok_or("an Api event has no Properties")?;
+                let props = event
+                    .get("Properties")
+                    .ok_or("an Api event has no Properties")?;
                 match props.get("RestApiId").and_then(ref_target) {
                     Some(target) if target == api_name => {}
                     _ => continue,
                 }
                 let event_auth = props.get("Auth");
-                let authorizer_name = event_auth.and_then(|a| text_at(a, &["Authorizer"])).or_else(|| default_authorizer.clone());
+                let authorizer_name = event_auth
+                    .and_then(|a| text_at(a, &["Authorizer"]))
+                    .or_else(|| default_authorizer.clone());
                 routes.push(Route {
                     path: text_at(props, &["Path"]).ok_or("an Api event has no Path")?,
-                    method: text_at(props, &["Method"]).ok_or("an Api event has no Method")?.to_ascii_uppercase(),
+                    method: text_at(props, &["Method"])
+                        .ok_or("an Api event has no Method")?
+                        .to_ascii_uppercase(),
                     function: binaries[name].clone(),
                     authorized: authorizer_name.is_some_and(|a| a != "NONE"),
                     api_key_required: event_auth
@@ -140,8 +174,14 @@ impl ApiModel {
         let throttle = of_type("AWS::ApiGateway::UsagePlan")
             .filter_map(|(_, plan)| plan.get("Properties")?.get("Throttle"))
             .map(|t| Throttle {
-                burst: t.get("BurstLimit").and_then(Value::as_f64).unwrap_or(f64::INFINITY),
-                rate: t.get("RateLimit").and_then(Value::as_f64).unwrap_or(f64::INFINITY),
+                burst: t
+                    .get("BurstLimit")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::INFINITY),
+                rate: t
+                    .get("RateLimit")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::INFINITY),
             })
             .next();
 
@@ -151,13 +191,29 @@ impl ApiModel {
             .into_iter()
             .flatten()
             .filter_map(|(kind, r)| {
-                let status = r.get("StatusCode").and_then(|s| s.as_u64().or_else(|| s.as_str()?.parse().ok()));
-                let template = r.get("ResponseTemplates").and_then(|t| text_at(t, &["application/json"]));
-                Some((kind.as_str()?.to_string(), GatewayResponse { status: status.and_then(|s| u16::try_from(s).ok()), template }))
+                let status = r
+                    .get("StatusCode")
+                    .and_then(|s| s.as_u64().or_else(|| s.as_str()?.parse().ok()));
+                let template = r
+                    .get("ResponseTemplates")
+                    .and_then(|t| text_at(t, &["application/json"]));
+                Some((
+                    kind.as_str()?.to_string(),
+                    GatewayResponse {
+                        status: status.and_then(|s| u16::try_from(s).ok()),
+                        template,
+                    },
+                ))
             })
             .collect();
 
-        Ok(ApiModel { stage, routes, authorizer, throttle, gateway_responses })
+        Ok(ApiModel {
+            stage,
+            routes,
+            authorizer,
+            throttle,
+            gateway_responses,
+        })
     }
 }
 
@@ -191,7 +247,8 @@ fn get_att_target(value: &Value) -> Option<String> {
         }
         Value::Mapping(_) => {
             let parts = value.get("Fn::GetAtt")?.as_sequence()?;
-            (parts.get(1)?.as_str()? == "Arn").then(|| parts.first()?.as_str().map(str::to_string))?
+            (parts.get(1)?.as_str()? == "Arn")
+                .then(|| parts.first()?.as_str().map(str::to_string))?
         }
         _ => None,
     }
@@ -202,7 +259,8 @@ mod tests {
     use super::*;
 
     fn model() -> ApiModel {
-        ApiModel::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap()
+        ApiModel::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
+            .unwrap()
     }
 
     #[test]
@@ -216,10 +274,18 @@ mod tests {
         let throttle = api.throttle.unwrap();
         assert_eq!(throttle.burst, 100.0);
         assert!((throttle.rate * 60.0 - 100.0).abs() < 1e-6);
-        let get = api.routes.iter().find(|r| r.path == "/v1/contact/{contact_id}" && r.method == "GET").unwrap();
+        let get = api
+            .routes
+            .iter()
+            .find(|r| r.path == "/v1/contact/{contact_id}" && r.method == "GET")
+            .unwrap();
         assert_eq!(get.function, "get-contact");
         assert!(get.authorized && get.api_key_required);
-        let any = api.routes.iter().find(|r| r.path == "/v1/contact/{contact_id}" && r.method == "ANY").unwrap();
+        let any = api
+            .routes
+            .iter()
+            .find(|r| r.path == "/v1/contact/{contact_id}" && r.method == "ANY")
+            .unwrap();
         assert_eq!(any.function, "responder");
         assert!(!any.authorized && !any.api_key_required);
         assert_eq!(api.gateway_responses["THROTTLED"].status, Some(429));
@@ -240,12 +306,19 @@ mod tests {
             expected.sort_unstable();
             assert_eq!(methods, expected, "{}", resource.path);
             assert!(
-                api.routes.iter().any(|r| r.path == resource.path && r.method == "ANY" && r.function == "responder"),
+                api.routes.iter().any(|r| r.path == resource.path
+                    && r.method == "ANY"
+                    && r.function == "responder"),
                 "{} has no ANY route to the responder",
                 resource.path
             );
         }
-        let paths: std::collections::BTreeSet<&str> = api.routes.iter().map(|r| r.path.as_str()).collect();
-        assert_eq!(paths.len(), contacts_shared::routes::RESOURCES.len(), "template has routes the API does not know");
+        let paths: std::collections::BTreeSet<&str> =
+            api.routes.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(
+            paths.len(),
+            contacts_shared::routes::RESOURCES.len(),
+            "template has routes the API does not know"
+        );
     }
 }

@@ -13,7 +13,10 @@ pub struct Buckets {
 
 impl Buckets {
     pub fn new(limit: Throttle) -> Self {
-        Buckets { limit, buckets: Mutex::new(HashMap::new()) }
+        Buckets {
+            limit,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token from `key`'s bucket; `false` when it is empty.
@@ -23,7 +26,9 @@ impl Buckets {
 
     fn take_at(&self, key: &str, now: Instant) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, at) = buckets.entry(key.to_string()).or_insert((self.limit.burst, now));
+        let (tokens, at) = buckets
+            .entry(key.to_string())
+            .or_insert((self.limit.burst, now));
         let refill = now.saturating_duration_since(*at).as_secs_f64() * self.limit.rate;
         *tokens = (*tokens + refill).min(self.limit.burst);
         *at = now;
@@ -43,13 +48,25 @@ mod tests {
 
     #[test]
     fn burst_then_refill_per_key() {
-        let buckets = Buckets::new(Throttle { burst: 100.0, rate: 100.0 / 60.0 });
+        let buckets = Buckets::new(Throttle {
+            burst: 100.0,
+            rate: 100.0 / 60.0,
+        });
         let start = Instant::now();
         assert!((0..100).all(|_| buckets.take_at("a", start)));
-        assert!(!buckets.take_at("a", start), "the 101st call in the same instant");
-        assert!(buckets.take_at("b", start), "another key has its own bucket");
+        assert!(
+            !buckets.take_at("a", start),
+            "the 101st call in the same instant"
+        );
+        assert!(
+            buckets.take_at("b", start),
+            "another key has its own bucket"
+        );
         assert!(!buckets.take_at("a", start + Duration::from_millis(500)));
-        assert!(buckets.take_at("a", start + Duration::from_millis(700)), "one token per 0.6 s");
+        assert!(
+            buckets.take_at("a", start + Duration::from_millis(700)),
+            "one token per 0.6 s"
+        );
         assert!(!buckets.take_at("a", start + Duration::from_millis(800)));
     }
 }

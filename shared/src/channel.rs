@@ -69,7 +69,10 @@ impl FromStr for ChannelType {
             .find(|t| t.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = ChannelType::ALL.iter().map(|t| t.as_str()).collect();
-                format!("unknown channel type '{s}' (expected one of {})", names.join(", "))
+                format!(
+                    "unknown channel type '{s}' (expected one of {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -86,5 +89,7 @@ pub struct Channel {
 pub fn is_valid_channel_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }

@@ -31,9 +31,12 @@ pub fn from_path(segment: &str, channel: &Channel) -> Result<String, ApiError> {
         let bytes = STANDARD
             .decode(text)
             .or_else(|_| URL_SAFE.decode(text))
-            .map_err(|_| ApiError::invalid("On a Viber channel the contact id must be Base64-encoded."))?;
-        String::from_utf8(bytes)
-            .map_err(|_| ApiError::invalid("The Base64 contact id does not decode to UTF-8 text."))?
+            .map_err(|_| {
+                ApiError::invalid("On a Viber channel the contact id must be Base64-encoded.")
+            })?;
+        String::from_utf8(bytes).map_err(|_| {
+            ApiError::invalid("The Base64 contact id does not decode to UTF-8 text.")
+        })?
     } else {
         decoded.into_owned()
     };
@@ -57,13 +60,19 @@ mod tests {
     use super::*;
 
     fn channel(kind: ChannelType) -> Channel {
-        Channel { id: "c".into(), kind }
+        Channel {
+            id: "c".into(),
+            kind,
+        }
     }
 
     #[test]
     fn plain_ids_are_url_decoded() {
         let fb = channel(ChannelType::Facebook);
-        assert_eq!(from_path("1776025372480910", &fb).unwrap(), "1776025372480910");
+        assert_eq!(
+            from_path("1776025372480910", &fb).unwrap(),
+            "1776025372480910"
+        );
         assert_eq!(from_path("a%20b%2Fc", &fb).unwrap(), "a b/c");
         assert_eq!(from_path("a+b", &fb).unwrap(), "a+b");
         assert!(from_path("%FF", &fb).is_err());

@@ -78,10 +78,18 @@ mod tests {
             (ApiError::invalid("Bad."), 403, "Bad."),
             (ApiError::ContactNotFound, 404, "Contact not found."),
             (ApiError::RouteNotFound, 404, "404 Not Found."),
-            (ApiError::MethodNotAllowed(vec!["GET"]), 405, "405 Method Not Allowed."),
+            (
+                ApiError::MethodNotAllowed(vec!["GET"]),
+                405,
+                "405 Method Not Allowed.",
+            ),
             (ApiError::TooManyRequests, 429, "Too many requests"),
             (ApiError::Internal, 500, "Internal server error."),
-            (ApiError::Unavailable, 503, "Service temporarily unavailable."),
+            (
+                ApiError::Unavailable,
+                503,
+                "Service temporarily unavailable.",
+            ),
         ];
         for (error, status, message) in cases {
             assert_eq!(error.status(), status);

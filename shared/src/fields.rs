@@ -64,7 +64,10 @@ impl FromStr for FieldType {
             .find(|t| t.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = FieldType::ALL.iter().map(|t| t.as_str()).collect();
-                format!("unknown field type '{s}' (expected one of {})", names.join(", "))
+                format!(
+                    "unknown field type '{s}' (expected one of {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -79,7 +82,10 @@ pub struct FieldDef {
 
 impl FieldDef {
     pub fn new(field_type: FieldType) -> Self {
-        FieldDef { field_type, values: Vec::new() }
+        FieldDef {
+            field_type,
+            values: Vec::new(),
+        }
     }
 
     /// A definition the admin tool may store: list fields declare 1 to 100 distinct
@@ -88,12 +94,16 @@ impl FieldDef {
         let values: Vec<String> = values.into_iter().map(|v| v.trim().to_string()).collect();
         if field_type != FieldType::List {
             if !values.is_empty() {
-                return Err(format!("only list fields take values, not {field_type} fields"));
+                return Err(format!(
+                    "only list fields take values, not {field_type} fields"
+                ));
             }
             return Ok(FieldDef::new(field_type));
         }
         if values.is_empty() || values.len() > MAX_LIST_VALUES {
-            return Err(format!("a list field declares 1 to {MAX_LIST_VALUES} values"));
+            return Err(format!(
+                "a list field declares 1 to {MAX_LIST_VALUES} values"
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for value in &values {
@@ -168,14 +178,21 @@ impl FieldSet {
 }
 
 pub fn undefined_field(name: &str) -> ApiError {
-    ApiError::invalid(format!("Custom field '{}' does not exist.", printable(name)))
+    ApiError::invalid(format!(
+        "Custom field '{}' does not exist.",
+        printable(name)
+    ))
 }
 
 /// A client-supplied string made safe to quote in a message: control characters
 /// escaped and long input cut, so that an error never echoes a payload back whole.
 pub fn printable(text: &str) -> String {
     const MAX: usize = 60;
-    let mut out: String = text.chars().take(MAX).flat_map(char::escape_debug).collect();
+    let mut out: String = text
+        .chars()
+        .take(MAX)
+        .flat_map(char::escape_debug)
+        .collect();
     if text.chars().count() > MAX {
         out.push('…');
     }
@@ -216,7 +233,8 @@ mod tests {
         assert!(FieldDef::checked(FieldType::List, vec![]).is_err());
         assert!(FieldDef::checked(FieldType::List, vec!["a".into(), "A".into()]).is_err());
         assert!(FieldDef::checked(FieldType::Text, vec!["a".into()]).is_err());
-        let def = FieldDef::checked(FieldType::List, vec![" gold ".into(), "silver".into()]).unwrap();
+        let def =
+            FieldDef::checked(FieldType::List, vec![" gold ".into(), "silver".into()]).unwrap();
         assert_eq!(def.values, vec!["gold", "silver"]);
     }
 

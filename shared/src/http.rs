@@ -22,7 +22,10 @@ pub fn channel(request: &Request) -> Result<Channel, ApiError> {
     let id = field("channel_id").filter(|id| is_valid_channel_id(id));
     let kind = field("channel_type").and_then(|kind| kind.parse().ok());
     match (id, kind) {
-        (Some(id), Some(kind)) => Ok(Channel { id: id.to_string(), kind }),
+        (Some(id), Some(kind)) => Ok(Channel {
+            id: id.to_string(),
+            kind,
+        }),
         _ => Err(ApiError::Unauthorized),
     }
 }
@@ -69,7 +72,10 @@ pub fn find_query(request: &Request) -> Result<FindQuery, ApiError> {
 /// host from `Host`, the path as the client sent it (stage prefix included).
 pub fn url_without_query(request: &Request) -> String {
     let headers = request.headers();
-    let scheme = match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
         Some("http") => "http",
         _ => "https",
     };
@@ -101,10 +107,12 @@ fn is_host(host: &str) -> bool {
 /// A JSON response.
 pub fn json(status: u16, body: &Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 

@@ -30,7 +30,11 @@ pub struct RawFieldWrite {
 /// The body of a create or update: `{"custom_fields":[{"name":..,"value":..}, ...]}`.
 pub fn custom_fields_body(body: &[u8]) -> Result<Vec<RawFieldWrite>, ApiError> {
     let object = json_object(body)?;
-    let entries = array(&object, "custom_fields", "an array of {\"name\": ..., \"value\": ...} objects")?;
+    let entries = array(
+        &object,
+        "custom_fields",
+        "an array of {\"name\": ..., \"value\": ...} objects",
+    )?;
     if entries.is_empty() {
         return Err(ApiError::invalid("At least one custom field is required."));
     }
@@ -43,12 +47,16 @@ pub fn custom_fields_body(body: &[u8]) -> Result<Vec<RawFieldWrite>, ApiError> {
     let mut seen = HashSet::new();
     for (i, entry) in entries.iter().enumerate() {
         let entry: Object = parse_as(entry, '{').ok_or_else(|| {
-            ApiError::invalid(format!("custom_fields[{i}] must be an object with a name and a value."))
+            ApiError::invalid(format!(
+                "custom_fields[{i}] must be an object with a name and a value."
+            ))
         })?;
         let name = entry
             .get("name")
             .and_then(|raw| string(raw))
-            .ok_or_else(|| ApiError::invalid(format!("custom_fields[{i}].name must be a string.")))?;
+            .ok_or_else(|| {
+                ApiError::invalid(format!("custom_fields[{i}].name must be a string."))
+            })?;
         if !seen.insert(name.clone()) {
             return Err(ApiError::invalid(format!(
                 "Custom field '{}' is given more than once.",
@@ -68,12 +76,19 @@ pub fn custom_fields_body(body: &[u8]) -> Result<Vec<RawFieldWrite>, ApiError> {
 }
 
 /// Checks raw writes against the channel's fields and canonicalises their values.
-pub fn resolve_writes(fields: &FieldSet, raw: &[RawFieldWrite]) -> Result<Vec<FieldWrite>, ApiError> {
+pub fn resolve_writes(
+    fields: &FieldSet,
+    raw: &[RawFieldWrite],
+) -> Result<Vec<FieldWrite>, ApiError> {
     raw.iter()
         .map(|w| {
             let def = fields.require(&w.name)?;
             let value = canonical(&w.name, &def, &w.value)?;
-            Ok(FieldWrite { name: w.name.clone(), def, value })
+            Ok(FieldWrite {
+                name: w.name.clone(),
+                def,
+                value,
+            })
         })
         .collect()
 }
@@ -125,14 +140,20 @@ pub fn json_object(body: &[u8]) -> Result<Object<'_>, ApiError> {
         )));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid("Request body is required: send a JSON object."));
+        return Err(ApiError::invalid(
+            "Request body is required: send a JSON object.",
+        ));
     }
     let raw: &RawValue = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid(format!("Request body is not valid JSON: {e}.")))?;
     parse_as(raw, '{').ok_or_else(|| ApiError::invalid("Request body must be a JSON object."))
 }
 
-fn array<'a>(object: &Object<'a>, key: &str, expected: &str) -> Result<Vec<&'a RawValue>, ApiError> {
+fn array<'a>(
+    object: &Object<'a>,
+    key: &str,
+    expected: &str,
+) -> Result<Vec<&'a RawValue>, ApiError> {
     let raw = object
         .get(key)
         .ok_or_else(|| ApiError::invalid(format!("'{key}' is required: {expected}.")))?;
@@ -196,18 +217,31 @@ mod tests {
 
     #[test]
     fn shape_errors_name_the_problem() {
-        assert_eq!(message(custom_fields_body(b"")), "Request body is required: send a JSON object.");
-        assert!(message(custom_fields_body(b"{\"custom_fields\":")).starts_with("Request body is not valid JSON"));
-        assert_eq!(message(custom_fields_body(b"[]")), "Request body must be a JSON object.");
+        assert_eq!(
+            message(custom_fields_body(b"")),
+            "Request body is required: send a JSON object."
+        );
+        assert!(message(custom_fields_body(b"{\"custom_fields\":"))
+            .starts_with("Request body is not valid JSON"));
+        assert_eq!(
+            message(custom_fields_body(b"[]")),
+            "Request body must be a JSON object."
+        );
         assert!(message(custom_fields_body(b"{}")).starts_with("'custom_fields' is required"));
-        assert!(message(custom_fields_body(br#"{"custom_fields":{}}"#)).starts_with("'custom_fields' must be"));
-        assert_eq!(message(custom_fields_body(br#"{"custom_fields":[]}"#)), "At least one custom field is required.");
+        assert!(message(custom_fields_body(br#"{"custom_fields":{}}"#))
+            .starts_with("'custom_fields' must be"));
+        assert_eq!(
+            message(custom_fields_body(br#"{"custom_fields":[]}"#)),
+            "At least one custom field is required."
+        );
         assert_eq!(
             message(custom_fields_body(br#"{"custom_fields":[5]}"#)),
             "custom_fields[0] must be an object with a name and a value."
         );
         assert_eq!(
-            message(custom_fields_body(br#"{"custom_fields":[{"name":1,"value":1}]}"#)),
+            message(custom_fields_body(
+                br#"{"custom_fields":[{"name":1,"value":1}]}"#
+            )),
             "custom_fields[0].name must be a string."
         );
         assert_eq!(
@@ -215,11 +249,15 @@ mod tests {
             "Custom field 'a' has no value (send null to clear it)."
         );
         assert_eq!(
-            message(custom_fields_body(br#"{"custom_fields":[{"name":"a","value":[1]}]}"#)),
+            message(custom_fields_body(
+                br#"{"custom_fields":[{"name":"a","value":[1]}]}"#
+            )),
             "Value of custom field 'a' must be a string, number, boolean or null."
         );
         assert_eq!(
-            message(custom_fields_body(br#"{"custom_fields":[{"name":"a","value":1},{"name":"a","value":2}]}"#)),
+            message(custom_fields_body(
+                br#"{"custom_fields":[{"name":"a","value":1},{"name":"a","value":2}]}"#
+            )),
             "Custom field 'a' is given more than once."
         );
         let too_big = vec![b' '; MAX_BODY_BYTES + 1];
@@ -229,7 +267,9 @@ mod tests {
     #[test]
     fn field_limit_is_thirty() {
         let body = |n: usize| {
-            let entries: Vec<String> = (0..n).map(|i| format!(r#"{{"name":"f{i}","value":"x"}}"#)).collect();
+            let entries: Vec<String> = (0..n)
+                .map(|i| format!(r#"{{"name":"f{i}","value":"x"}}"#))
+                .collect();
             format!(r#"{{"custom_fields":[{}]}}"#, entries.join(","))
         };
         assert_eq!(custom_fields_body(body(30).as_bytes()).unwrap().len(), 30);
@@ -241,7 +281,9 @@ mod tests {
 
     #[test]
     fn undefined_fields_are_refused() {
-        let writes = custom_fields_body(br#"{"custom_fields":[{"name":"customerid","value":"1"}]}"#).unwrap();
+        let writes =
+            custom_fields_body(br#"{"custom_fields":[{"name":"customerid","value":"1"}]}"#)
+                .unwrap();
         assert_eq!(
             message(resolve_writes(&FieldSet::default(), &writes)),
             "Custom field 'customerid' does not exist."
@@ -261,16 +303,31 @@ mod tests {
 
     #[test]
     fn tags() {
-        let tags = tags_body(br#"{"tags":[" Blog Updates ","Platform Updates","Blog Updates"]}"#).unwrap();
-        assert_eq!(tags.into_iter().collect::<Vec<_>>(), vec!["Blog Updates", "Platform Updates"]);
+        let tags =
+            tags_body(br#"{"tags":[" Blog Updates ","Platform Updates","Blog Updates"]}"#).unwrap();
+        assert_eq!(
+            tags.into_iter().collect::<Vec<_>>(),
+            vec!["Blog Updates", "Platform Updates"]
+        );
         let eleven: Vec<String> = (0..11).map(|i| format!("\"t{i}\"")).collect();
         assert_eq!(
-            message(tags_body(format!(r#"{{"tags":[{}]}}"#, eleven.join(",")).as_bytes())),
+            message(tags_body(
+                format!(r#"{{"tags":[{}]}}"#, eleven.join(",")).as_bytes()
+            )),
             "Maximum 10 tags can be set per request."
         );
-        assert_eq!(message(tags_body(br#"{"tags":[]}"#)), "At least one tag is required.");
-        assert_eq!(message(tags_body(br#"{"tags":["  "]}"#)), "tags[0] must not be empty.");
-        assert_eq!(message(tags_body(br#"{"tags":[7]}"#)), "tags[0] must be a string.");
+        assert_eq!(
+            message(tags_body(br#"{"tags":[]}"#)),
+            "At least one tag is required."
+        );
+        assert_eq!(
+            message(tags_body(br#"{"tags":["  "]}"#)),
+            "tags[0] must not be empty."
+        );
+        assert_eq!(
+            message(tags_body(br#"{"tags":[7]}"#)),
+            "tags[0] must be a string."
+        );
         let long = "x".repeat(256);
         assert_eq!(
             message(tags_body(format!(r#"{{"tags":["{long}"]}}"#).as_bytes())),

@@ -7,7 +7,11 @@ use crate::error::ApiError;
 use crate::limits::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 
 /// Characters kept as they are in query values: RFC 3986 unreserved.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -38,10 +42,16 @@ impl PageRequest {
                 .ok()
                 .filter(|n| (1..=MAX_PER_PAGE).contains(n))
                 .ok_or_else(|| {
-                    ApiError::invalid(format!("per_page must be an integer from 1 to {MAX_PER_PAGE}."))
+                    ApiError::invalid(format!(
+                        "per_page must be an integer from 1 to {MAX_PER_PAGE}."
+                    ))
                 })?,
         };
-        Ok(PageRequest { page, per_page, per_page_given })
+        Ok(PageRequest {
+            page,
+            per_page,
+            per_page_given,
+        })
     }
 
     /// Results before this page.
@@ -52,14 +62,23 @@ impl PageRequest {
 
 /// Renders a page of `data` out of `total` results in the original's shape. `path` is the
 /// absolute URL without query; `query` the parameters every link keeps.
-pub fn render(data: Vec<Value>, total: u64, request: &PageRequest, path: &str, query: &[(&str, &str)]) -> Value {
+pub fn render(
+    data: Vec<Value>,
+    total: u64,
+    request: &PageRequest,
+    path: &str,
+    query: &[(&str, &str)],
+) -> Value {
     let per_page = u64::from(request.per_page);
     let last_page = total.div_ceil(per_page).max(1);
     let page = request.page;
     let url = |n: u64| {
         let mut url = format!("{path}?");
         for (key, value) in query {
-            url.push_str(&format!("{key}={}&", utf8_percent_encode(value, QUERY_VALUE)));
+            url.push_str(&format!(
+                "{key}={}&",
+                utf8_percent_encode(value, QUERY_VALUE)
+            ));
         }
         if request.per_page_given {
             url.push_str(&format!("per_page={per_page}&"));
@@ -119,9 +138,18 @@ mod tests {
 
     #[test]
     fn single_page_matches_the_original_example() {
-        let out = render(vec![json!({"id": "1"})], 1, &page("1"), PATH, &[("name", "firstName"), ("value", "Muhammad Mahin")]);
+        let out = render(
+            vec![json!({"id": "1"})],
+            1,
+            &page("1"),
+            PATH,
+            &[("name", "firstName"), ("value", "Muhammad Mahin")],
+        );
         let first = format!("{PATH}?name=firstName&value=Muhammad%20Mahin&page=1");
-        assert_eq!(out["links"], json!({"first": first, "last": first, "prev": null, "next": null}));
+        assert_eq!(
+            out["links"],
+            json!({"first": first, "last": first, "prev": null, "next": null})
+        );
         assert_eq!(
             out["meta"],
             json!({"current_page":1,"from":1,"last_page":1,"path":PATH,"per_page":10,"to":1,"total":1})
@@ -138,11 +166,17 @@ mod tests {
         assert_eq!(mid["links"]["prev"], format!("{PATH}?page=1"));
         assert_eq!(mid["links"]["next"], format!("{PATH}?page=3"));
         let last = render(data(5), 25, &page("3"), PATH, &[]);
-        assert_eq!((last["meta"]["from"].clone(), last["meta"]["to"].clone()), (json!(21), json!(25)));
+        assert_eq!(
+            (last["meta"]["from"].clone(), last["meta"]["to"].clone()),
+            (json!(21), json!(25))
+        );
         assert_eq!(last["links"]["next"], Value::Null);
         let past = render(vec![], 25, &page("9"), PATH, &[]);
         assert_eq!(past["data"], json!([]));
-        assert_eq!((past["meta"]["from"].clone(), past["meta"]["to"].clone()), (Value::Null, Value::Null));
+        assert_eq!(
+            (past["meta"]["from"].clone(), past["meta"]["to"].clone()),
+            (Value::Null, Value::Null)
+        );
         assert_eq!(past["links"]["prev"], format!("{PATH}?page=8"));
         let empty = render(vec![], 0, &page("1"), PATH, &[]);
         assert_eq!(empty["meta"]["last_page"], 1);
@@ -153,7 +187,10 @@ mod tests {
     fn chosen_per_page_is_kept_in_links() {
         let request = PageRequest::parse(Some("1"), Some("2")).unwrap();
         let out = render(vec![json!({}); 2], 3, &request, PATH, &[("name", "a&b")]);
-        assert_eq!(out["links"]["next"], format!("{PATH}?name=a%26b&per_page=2&page=2"));
+        assert_eq!(
+            out["links"]["next"],
+            format!("{PATH}?name=a%26b&per_page=2&page=2")
+        );
         assert_eq!(out["meta"]["last_page"], 2);
     }
 }

@@ -19,7 +19,10 @@ pub fn bytes<const N: usize>() -> Result<[u8; N], ApiError> {
 /// 26 characters of lowercase base32: 130 random bits (the first character carries 5).
 pub fn base32_id() -> Result<String, ApiError> {
     let random = bytes::<26>()?;
-    Ok(random.iter().map(|b| BASE32[(b & 31) as usize] as char).collect())
+    Ok(random
+        .iter()
+        .map(|b| BASE32[(b & 31) as usize] as char)
+        .collect())
 }
 
 #[cfg(test)]
@@ -30,6 +33,8 @@ mod tests {
         let b = super::base32_id().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 26);
-        assert!(a.bytes().all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(&c)));
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(&c)));
     }
 }

@@ -8,13 +8,28 @@ pub struct Resource {
 }
 
 pub const RESOURCES: [Resource; 4] = [
-    Resource { path: "/v1/contact", methods: &["POST"] },
-    Resource { path: "/v1/contact/by_custom_field", methods: &["GET"] },
-    Resource { path: "/v1/contact/{contact_id}", methods: &["GET", "PUT"] },
-    Resource { path: "/v1/contact/{contact_id}/tags", methods: &["POST", "DELETE"] },
+    Resource {
+        path: "/v1/contact",
+        methods: &["POST"],
+    },
+    Resource {
+        path: "/v1/contact/by_custom_field",
+        methods: &["GET"],
+    },
+    Resource {
+        path: "/v1/contact/{contact_id}",
+        methods: &["GET", "PUT"],
+    },
+    Resource {
+        path: "/v1/contact/{contact_id}/tags",
+        methods: &["POST", "DELETE"],
+    },
 ];
 
 /// The methods a resource supports, if it is one of ours.
 pub fn methods(resource: &str) -> Option<&'static [&'static str]> {
-    RESOURCES.iter().find(|r| r.path == resource).map(|r| r.methods)
+    RESOURCES
+        .iter()
+        .find(|r| r.path == resource)
+        .map(|r| r.methods)
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::channel::Channel;
 use crate::contact::Contact;
 use crate::error::ApiError;
-use crate::fields::{FieldSet, undefined_field};
+use crate::fields::{undefined_field, FieldSet};
 use crate::input::{self, FieldWrite};
 use crate::paginate::PageRequest;
 use crate::store::{ContactStore, NewContact, TagChange};
@@ -38,7 +38,10 @@ pub struct ContactService<S> {
 
 impl<S: ContactStore> ContactService<S> {
     pub fn new(store: S) -> Self {
-        ContactService { store, fields: Mutex::new(HashMap::new()) }
+        ContactService {
+            store,
+            fields: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn store(&self) -> &S {
@@ -46,10 +49,17 @@ impl<S: ContactStore> ContactService<S> {
     }
 
     /// The channel's fields, from the cache when it is fresh and knows every name.
-    async fn fields<'a>(&self, channel: &str, names: impl IntoIterator<Item = &'a str>) -> Result<Arc<FieldSet>, ApiError> {
+    async fn fields<'a>(
+        &self,
+        channel: &str,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Arc<FieldSet>, ApiError> {
         let cached = {
             let cache = self.fields.lock().unwrap_or_else(|e| e.into_inner());
-            cache.get(channel).filter(|(at, _)| at.elapsed() < FIELD_CACHE_TTL).map(|(_, f)| f.clone())
+            cache
+                .get(channel)
+                .filter(|(at, _)| at.elapsed() < FIELD_CACHE_TTL)
+                .map(|(_, f)| f.clone())
         };
         if let Some(fields) = cached {
             if names.into_iter().all(|n| fields.contains(n)) {
@@ -64,7 +74,9 @@ impl<S: ContactStore> ContactService<S> {
 
     async fn writes(&self, channel: &Channel, body: &[u8]) -> Result<Vec<FieldWrite>, ApiError> {
         let raw = input::custom_fields_body(body)?;
-        let fields = self.fields(&channel.id, raw.iter().map(|w| w.name.as_str())).await?;
+        let fields = self
+            .fields(&channel.id, raw.iter().map(|w| w.name.as_str()))
+            .await?;
         input::resolve_writes(&fields, &raw)
     }
 
@@ -75,7 +87,12 @@ impl<S: ContactStore> ContactService<S> {
         let no_tags = BTreeSet::new();
         for _ in 0..MAX_ID_ATTEMPTS {
             let id = contact_id::generate()?;
-            let contact = NewContact { id: &id, created_at, writes: &writes, tags: &no_tags };
+            let contact = NewContact {
+                id: &id,
+                created_at,
+                writes: &writes,
+                tags: &no_tags,
+            };
             if self.store.insert_contact(&channel.id, &contact).await? {
                 return Ok(id);
             }
@@ -85,7 +102,10 @@ impl<S: ContactStore> ContactService<S> {
     }
 
     pub async fn get(&self, channel: &Channel, id: &str) -> Result<Contact, ApiError> {
-        self.store.get_contact(&channel.id, id).await?.ok_or(ApiError::ContactNotFound)
+        self.store
+            .get_contact(&channel.id, id)
+            .await?
+            .ok_or(ApiError::ContactNotFound)
     }
 
     /// Sets and clears the listed fields of an existing contact.
@@ -98,9 +118,19 @@ impl<S: ContactStore> ContactService<S> {
         }
     }
 
-    pub async fn change_tags(&self, channel: &Channel, id: &str, change: TagChange, body: &[u8]) -> Result<(), ApiError> {
+    pub async fn change_tags(
+        &self,
+        channel: &Channel,
+        id: &str,
+        change: TagChange,
+        body: &[u8],
+    ) -> Result<(), ApiError> {
         let tags = input::tags_body(body)?;
-        if self.store.change_tags(&channel.id, id, change, &tags).await? {
+        if self
+            .store
+            .change_tags(&channel.id, id, change, &tags)
+            .await?
+        {
             Ok(())
         } else {
             Err(ApiError::ContactNotFound)
@@ -108,11 +138,20 @@ impl<S: ContactStore> ContactService<S> {
     }
 
     /// The total number of matches and the requested page of them.
-    pub async fn find(&self, channel: &Channel, query: &FindQuery) -> Result<(u64, Vec<Contact>), ApiError> {
+    pub async fn find(
+        &self,
+        channel: &Channel,
+        query: &FindQuery,
+    ) -> Result<(u64, Vec<Contact>), ApiError> {
         let fields = self.fields(&channel.id, [query.name.as_str()]).await?;
-        let def = fields.get(&query.name).ok_or_else(|| undefined_field(&query.name))?;
+        let def = fields
+            .get(&query.name)
+            .ok_or_else(|| undefined_field(&query.name))?;
         let key = query_key(&query.name, &def, &query.value)?;
         let page = &query.page;
-        Ok(self.store.find(&channel.id, &query.name, &key, page.offset(), page.per_page).await?)
+        Ok(self
+            .store
+            .find(&channel.id, &query.name, &key, page.offset(), page.per_page)
+            .await?)
     }
 }

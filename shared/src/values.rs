@@ -18,7 +18,11 @@ pub enum InputValue {
 
 /// Validates `value` for the field `name` and returns its canonical stored form, or
 /// `None` when the value clears the field (`null` or blank).
-pub fn canonical(name: &str, def: &FieldDef, value: &InputValue) -> Result<Option<String>, ApiError> {
+pub fn canonical(
+    name: &str,
+    def: &FieldDef,
+    value: &InputValue,
+) -> Result<Option<String>, ApiError> {
     let text = match value {
         InputValue::Null => return Ok(None),
         InputValue::Text(text) => text.trim(),
@@ -46,9 +50,11 @@ pub fn canonical(name: &str, def: &FieldDef, value: &InputValue) -> Result<Optio
             .find(|declared| declared.to_lowercase() == text.to_lowercase())
             .cloned()
             .ok_or_else(invalid)?,
-        FieldType::Email | FieldType::Phone | FieldType::Url | FieldType::Date | FieldType::Time => {
-            return Err(invalid())
-        }
+        FieldType::Email
+        | FieldType::Phone
+        | FieldType::Url
+        | FieldType::Date
+        | FieldType::Time => return Err(invalid()),
     };
     check_length(name, &stored)?;
     Ok(Some(stored))
@@ -57,9 +63,13 @@ pub fn canonical(name: &str, def: &FieldDef, value: &InputValue) -> Result<Optio
 /// The key under which a stored (canonical) value is indexed.
 pub fn match_key(field_type: FieldType, stored: &str) -> String {
     match field_type {
-        FieldType::Text | FieldType::Email | FieldType::Url | FieldType::List => stored.to_lowercase(),
+        FieldType::Text | FieldType::Email | FieldType::Url | FieldType::List => {
+            stored.to_lowercase()
+        }
         FieldType::Phone => stored.chars().filter(char::is_ascii_digit).collect(),
-        FieldType::Number | FieldType::Boolean | FieldType::Date | FieldType::Time => stored.to_string(),
+        FieldType::Number | FieldType::Boolean | FieldType::Date | FieldType::Time => {
+            stored.to_string()
+        }
     }
 }
 
@@ -72,7 +82,9 @@ pub fn query_key(name: &str, def: &FieldDef, value: &str) -> Result<String, ApiE
     check_length(name, text)?;
     let invalid = || invalid_value(name, def);
     let key = match def.field_type {
-        FieldType::Text | FieldType::Email | FieldType::Url | FieldType::List => text.to_lowercase(),
+        FieldType::Text | FieldType::Email | FieldType::Url | FieldType::List => {
+            text.to_lowercase()
+        }
         FieldType::Number => canonical_number(text).ok_or_else(invalid)?,
         FieldType::Boolean => canonical_boolean(text).ok_or_else(invalid)?.to_string(),
         FieldType::Phone => {
@@ -111,7 +123,11 @@ fn invalid_value(name: &str, def: &FieldDef) -> ApiError {
         FieldType::Time => "a time in the form HH:MM".to_string(),
         FieldType::List => {
             let shown: Vec<&str> = def.values.iter().take(10).map(String::as_str).collect();
-            let more = if def.values.len() > shown.len() { ", ..." } else { "" };
+            let more = if def.values.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            };
             format!("one of: {}{more}", shown.join(", "))
         }
     };
@@ -242,7 +258,9 @@ fn is_date(text: &str) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let (Some(year), Some(month), Some(day)) = (number(&b[0..4]), number(&b[5..7]), number(&b[8..10])) else {
+    let (Some(year), Some(month), Some(day)) =
+        (number(&b[0..4]), number(&b[5..7]), number(&b[8..10]))
+    else {
         return false;
     };
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -297,41 +315,65 @@ mod tests {
             ("1e3", "1000"),
             ("1.5E-3", "0.0015"),
             ("-12.340e1", "-123.4"),
-            ("123456789012345678901234567890", "123456789012345678901234567890"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
         ] {
             assert_eq!(canonical_number(input).as_deref(), Some(out), "{input}");
         }
-        for bad in ["", "-", ".", "1.2.3", "1e", "e5", "abc", "1,5", "0x10", "1e99999", "1e-999", "NaN", " 5"] {
+        for bad in [
+            "", "-", ".", "1.2.3", "1e", "e5", "abc", "1,5", "0x10", "1e99999", "1e-999", "NaN",
+            " 5",
+        ] {
             assert_eq!(canonical_number(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn json_numbers_keep_their_digits() {
-        let v = canonical("n", &def(FieldType::Number), &InputValue::Number("12345678901234567890.10".into()));
+        let v = canonical(
+            "n",
+            &def(FieldType::Number),
+            &InputValue::Number("12345678901234567890.10".into()),
+        );
         assert_eq!(v.unwrap().as_deref(), Some("12345678901234567890.1"));
     }
 
     #[test]
     fn booleans() {
-        assert_eq!(store(FieldType::Boolean, "tRuE").unwrap().as_deref(), Some("TRUE"));
         assert_eq!(
-            canonical("b", &def(FieldType::Boolean), &InputValue::Bool(false)).unwrap().as_deref(),
+            store(FieldType::Boolean, "tRuE").unwrap().as_deref(),
+            Some("TRUE")
+        );
+        assert_eq!(
+            canonical("b", &def(FieldType::Boolean), &InputValue::Bool(false))
+                .unwrap()
+                .as_deref(),
             Some("FALSE")
         );
         let err = store(FieldType::Boolean, "yes").unwrap_err();
-        assert_eq!(err.message(), "Invalid value for custom field 'f': expected TRUE or FALSE.");
+        assert_eq!(
+            err.message(),
+            "Invalid value for custom field 'f': expected TRUE or FALSE."
+        );
     }
 
     #[test]
     fn blank_and_null_clear() {
         assert_eq!(store(FieldType::Number, "   ").unwrap(), None);
-        assert_eq!(canonical("f", &def(FieldType::Date), &InputValue::Null).unwrap(), None);
+        assert_eq!(
+            canonical("f", &def(FieldType::Date), &InputValue::Null).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn text_is_trimmed_and_bounded() {
-        assert_eq!(store(FieldType::Text, "  Mahin ").unwrap().as_deref(), Some("Mahin"));
+        assert_eq!(
+            store(FieldType::Text, "  Mahin ").unwrap().as_deref(),
+            Some("Mahin")
+        );
         assert!(store(FieldType::Text, &"é".repeat(1000)).is_ok());
         let err = store(FieldType::Text, &"é".repeat(1001)).unwrap_err();
         assert!(err.message().contains("too long"), "{}", err.message());
@@ -353,7 +395,13 @@ mod tests {
             assert!(store(FieldType::Url, bad).is_err(), "{bad}");
         }
         assert!(store(FieldType::Date, "2024-02-29").is_ok());
-        for bad in ["2023-02-29", "2024-13-01", "2024-1-01", "24-01-01", "0000-01-01"] {
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-1-01",
+            "24-01-01",
+            "0000-01-01",
+        ] {
             assert!(store(FieldType::Date, bad).is_err(), "{bad}");
         }
         assert!(store(FieldType::Time, "23:59").is_ok());
@@ -364,29 +412,47 @@ mod tests {
 
     #[test]
     fn lists_store_the_declared_spelling() {
-        let tiers = FieldDef::checked(FieldType::List, vec!["Gold".into(), "Silver".into()]).unwrap();
+        let tiers =
+            FieldDef::checked(FieldType::List, vec!["Gold".into(), "Silver".into()]).unwrap();
         let v = canonical("tier", &tiers, &InputValue::Text(" gOLD ".into())).unwrap();
         assert_eq!(v.as_deref(), Some("Gold"));
         let err = canonical("tier", &tiers, &InputValue::Text("bronze".into())).unwrap_err();
-        assert_eq!(err.message(), "Invalid value for custom field 'tier': expected one of: Gold, Silver.");
+        assert_eq!(
+            err.message(),
+            "Invalid value for custom field 'tier': expected one of: Gold, Silver."
+        );
     }
 
     #[test]
     fn match_keys_follow_the_type() {
-        assert_eq!(match_key(FieldType::Phone, "+92 324-4077087"), "923244077087");
-        assert_eq!(match_key(FieldType::Text, "Muhammad Mahin"), "muhammad mahin");
+        assert_eq!(
+            match_key(FieldType::Phone, "+92 324-4077087"),
+            "923244077087"
+        );
+        assert_eq!(
+            match_key(FieldType::Text, "Muhammad Mahin"),
+            "muhammad mahin"
+        );
         let number = def(FieldType::Number);
-        assert_eq!(query_key("n", &number, "5.0").unwrap(), match_key(FieldType::Number, "5"));
+        assert_eq!(
+            query_key("n", &number, "5.0").unwrap(),
+            match_key(FieldType::Number, "5")
+        );
         assert!(query_key("n", &number, "five").is_err());
         let phone = def(FieldType::Phone);
-        assert_eq!(query_key("p", &phone, "+92 324-4077087").unwrap(), "923244077087");
+        assert_eq!(
+            query_key("p", &phone, "+92 324-4077087").unwrap(),
+            "923244077087"
+        );
         assert!(query_key("p", &phone, "none").is_err());
         let boolean = def(FieldType::Boolean);
         assert_eq!(query_key("b", &boolean, "true").unwrap(), "TRUE");
         assert!(query_key("b", &boolean, "1").is_err());
         assert!(query_key("d", &def(FieldType::Date), "2024-1-1").is_err());
         assert_eq!(
-            query_key("t", &def(FieldType::Text), " ").unwrap_err().message(),
+            query_key("t", &def(FieldType::Text), " ")
+                .unwrap_err()
+                .message(),
             "Query parameter 'value' is required."
         );
     }

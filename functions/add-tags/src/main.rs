@@ -8,8 +8,11 @@ use serde_json::Value;
 async fn add_tags(app: &ContactService<DynamoStore>, request: &Request) -> Result<Value, ApiError> {
     let channel = http::channel(request)?;
     let id = http::contact_id(request, &channel)?;
-    app.change_tags(&channel, &id, TagChange::Add, http::body(request)).await?;
-    Ok(http::success_message("Contact Tags have been added successfully."))
+    app.change_tags(&channel, &id, TagChange::Add, http::body(request))
+        .await?;
+    Ok(http::success_message(
+        "Contact Tags have been added successfully.",
+    ))
 }
 
 #[tokio::main]

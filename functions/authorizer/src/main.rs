@@ -12,10 +12,16 @@ use serde_json::{json, Value};
 /// The error text API Gateway maps to 401 (exactly this word).
 const UNAUTHORIZED: &str = "Unauthorized";
 
-async fn authorize(store: &DynamoStore, event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>) -> Result<Value, Error> {
+async fn authorize(
+    store: &DynamoStore,
+    event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>,
+) -> Result<Value, Error> {
     let request = event.payload;
     let mut values = request.multi_value_headers.get_all("authorization").iter();
-    let header = match (values.next().or(request.headers.get("authorization")), values.next()) {
+    let header = match (
+        values.next().or(request.headers.get("authorization")),
+        values.next(),
+    ) {
         (Some(only), None) => only.to_str().ok(),
         // Two Authorization headers are ambiguous: refuse rather than pick one.
         _ => None,
@@ -26,7 +32,8 @@ async fn authorize(store: &DynamoStore, event: LambdaEvent<ApiGatewayCustomAutho
         "token lookup failed"
     })?;
     let grant = grant.ok_or(UNAUTHORIZED)?;
-    let resource = api_wide_resource(request.method_arn.as_deref().unwrap_or_default()).ok_or(UNAUTHORIZED)?;
+    let resource =
+        api_wide_resource(request.method_arn.as_deref().unwrap_or_default()).ok_or(UNAUTHORIZED)?;
     Ok(allow(&grant, &resource))
 }
 
@@ -64,7 +71,10 @@ mod tests {
     #[test]
     fn policy_covers_the_whole_stage() {
         assert_eq!(
-            api_wide_resource("arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/v1/contact/1").as_deref(),
+            api_wide_resource(
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/v1/contact/1"
+            )
+            .as_deref(),
             Some("arn:aws:execute-api:us-east-1:123456789012:abc123/api/*")
         );
         assert_eq!(api_wide_resource("nonsense"), None);

@@ -5,13 +5,25 @@ use contacts_shared::{http, paginate, ApiError, ContactService, DynamoStore};
 use lambda_http::{service_fn, Error, Request};
 use serde_json::Value;
 
-async fn find_contacts(app: &ContactService<DynamoStore>, request: &Request) -> Result<Value, ApiError> {
+async fn find_contacts(
+    app: &ContactService<DynamoStore>,
+    request: &Request,
+) -> Result<Value, ApiError> {
     let channel = http::channel(request)?;
     let query = http::find_query(request)?;
     let (total, contacts) = app.find(&channel, &query).await?;
     let data = contacts.iter().map(|c| c.to_json()).collect();
-    let keep = [("name", query.name.as_str()), ("value", query.value.as_str())];
-    Ok(paginate::render(data, total, &query.page, &http::url_without_query(request), &keep))
+    let keep = [
+        ("name", query.name.as_str()),
+        ("value", query.value.as_str()),
+    ];
+    Ok(paginate::render(
+        data,
+        total,
+        &query.page,
+        &http::url_without_query(request),
+        &keep,
+    ))
 }
 
 #[tokio::main]

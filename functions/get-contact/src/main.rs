@@ -4,7 +4,10 @@ use contacts_shared::{http, ApiError, ContactService, DynamoStore};
 use lambda_http::{service_fn, Error, Request};
 use serde_json::{json, Value};
 
-async fn get_contact(app: &ContactService<DynamoStore>, request: &Request) -> Result<Value, ApiError> {
+async fn get_contact(
+    app: &ContactService<DynamoStore>,
+    request: &Request,
+) -> Result<Value, ApiError> {
     let channel = http::channel(request)?;
     let id = http::contact_id(request, &channel)?;
     let contact = app.get(&channel, &id).await?;

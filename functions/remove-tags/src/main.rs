@@ -5,10 +5,14 @@ use contacts_shared::{http, ApiError, ContactService, DynamoStore};
 use lambda_http::{service_fn, Error, Request};
 use serde_json::Value;
 
-async fn remove_tags(app: &ContactService<DynamoStore>, request: &Request) -> Result<Value, ApiError> {
+async fn remove_tags(
+    app: &ContactService<DynamoStore>,
+    request: &Request,
+) -> Result<Value, ApiError> {
     let channel = http::channel(request)?;
     let id = http::contact_id(request, &channel)?;
-    app.change_tags(&channel, &id, TagChange::Remove, http::body(request)).await?;
+    app.change_tags(&channel, &id, TagChange::Remove, http::body(request))
+        .await?;
     Ok(http::success_message("Contact Tags deleted successfully."))
 }
 

@@ -4,7 +4,10 @@ use contacts_shared::{http, ApiError, ContactService, DynamoStore};
 use lambda_http::{service_fn, Error, Request};
 use serde_json::{json, Value};
 
-async fn update_contact(app: &ContactService<DynamoStore>, request: &Request) -> Result<Value, ApiError> {
+async fn update_contact(
+    app: &ContactService<DynamoStore>,
+    request: &Request,
+) -> Result<Value, ApiError> {
     let channel = http::channel(request)?;
     let id = http::contact_id(request, &channel)?;
     app.update(&channel, &id, http::body(request)).await?;

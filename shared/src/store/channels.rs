@@ -47,7 +47,11 @@ impl DynamoStore {
                 .map_err(build_error)
         };
         let key = |name: &str, key_type| {
-            KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(build_error)
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+                .map_err(build_error)
         };
         let result = self
             .client
@@ -62,17 +66,32 @@ impl DynamoStore {
             .await;
         let created = match result {
             Ok(_) => true,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => false,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                false
+            }
             Err(err) => return Err(classify(err)),
         };
         for _ in 0..120 {
-            let out = self.client.describe_table().table_name(&self.table).send().await.map_err(classify)?;
+            let out = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(classify)?;
             if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
                 return Ok(created);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        Err(StoreError::Unavailable(format!("table {} did not become active", self.table)))
+        Err(StoreError::Unavailable(format!(
+            "table {} did not become active",
+            self.table
+        )))
     }
 
     pub async fn create_channel(&self, record: &ChannelRecord) -> Result<(), StoreError> {
@@ -98,8 +117,15 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::Rejected(format!("channel '{}' already exists", record.id)))
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Rejected(format!(
+                    "channel '{}' already exists",
+                    record.id
+                )))
             }
             Err(err) => Err(classify(err)),
         }
@@ -110,7 +136,10 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::channel_pk(id), keys::CHANNEL_SK.into())))
+            .set_key(Some(item::key(
+                keys::channel_pk(id),
+                keys::CHANNEL_SK.into(),
+            )))
             .consistent_read(true)
             .send()
             .await
@@ -142,7 +171,10 @@ impl DynamoStore {
             .map_err(build_error)?;
         let count = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::channel_pk(&channel.id), keys::CHANNEL_SK.into())))
+            .set_key(Some(item::key(
+                keys::channel_pk(&channel.id),
+                keys::CHANNEL_SK.into(),
+            )))
             .update_expression("ADD #tokens :hash")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#tokens", item::TOKENS)
@@ -168,13 +200,19 @@ impl DynamoStore {
             .ok_or_else(|| StoreError::Rejected("no such token (already revoked?)".into()))?;
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::token_pk(&hash), keys::TOKEN_SK.into())))
+            .set_key(Some(item::key(
+                keys::token_pk(&hash),
+                keys::TOKEN_SK.into(),
+            )))
             .condition_expression("attribute_exists(PK)")
             .build()
             .map_err(build_error)?;
         let count = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::channel_pk(&grant.channel.id), keys::CHANNEL_SK.into())))
+            .set_key(Some(item::key(
+                keys::channel_pk(&grant.channel.id),
+                keys::CHANNEL_SK.into(),
+            )))
             .update_expression("DELETE #tokens :hash")
             .expression_attribute_names("#tokens", item::TOKENS)
             .expression_attribute_values(":hash", AttributeValue::Ss(vec![hash]))
@@ -213,7 +251,10 @@ impl DynamoStore {
             .parse()
             .map_err(StoreError::Failed)?;
         Ok(Some(TokenGrant {
-            channel: Channel { id: item::get_s(&found, item::CHANNEL_ID)?.to_string(), kind },
+            channel: Channel {
+                id: item::get_s(&found, item::CHANNEL_ID)?.to_string(),
+                kind,
+            },
             api_key: item::get_s(&found, item::API_KEY)?.to_string(),
         }))
     }
@@ -221,14 +262,21 @@ impl DynamoStore {
     /// Defines a custom field. Redefining a field with the same type replaces its list
     /// values; changing the type of a defined field is refused, because stored values
     /// and their index entries were made for the old type.
-    pub async fn define_field(&self, channel_id: &str, name: &str, def: &FieldDef) -> Result<(), StoreError> {
+    pub async fn define_field(
+        &self,
+        channel_id: &str,
+        name: &str,
+        def: &FieldDef,
+    ) -> Result<(), StoreError> {
         if !is_valid_name(name) {
             return Err(StoreError::Rejected(format!(
                 "field name '{name}' must be 1 to 50 letters, digits, '_', '-' or '.'"
             )));
         }
         if is_built_in(name) {
-            return Err(StoreError::Rejected(format!("'{name}' is a built-in field")));
+            return Err(StoreError::Rejected(format!(
+                "'{name}' is a built-in field"
+            )));
         }
         let result = self
             .client
@@ -248,10 +296,17 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 self.existing_channel(channel_id).await?;
                 let current = self.fields(channel_id).await?;
-                let was = current.get(name).map(|d| d.field_type.to_string()).unwrap_or_default();
+                let was = current
+                    .get(name)
+                    .map(|d| d.field_type.to_string())
+                    .unwrap_or_default();
                 Err(StoreError::Rejected(format!(
                     "field '{name}' is already defined as {was}; its type cannot change"
                 )))
@@ -266,7 +321,10 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::channel_pk(channel_id), keys::CHANNEL_SK.into())))
+            .set_key(Some(item::key(
+                keys::channel_pk(channel_id),
+                keys::CHANNEL_SK.into(),
+            )))
             .consistent_read(true)
             .send()
             .await
@@ -282,7 +340,9 @@ fn channel_from_item(id: &str, found: &Item) -> Result<ChannelRecord, StoreError
     Ok(ChannelRecord {
         id: id.to_string(),
         name: item::get_s(found, item::NAME)?.to_string(),
-        kind: item::get_s(found, item::TYPE)?.parse().map_err(StoreError::Failed)?,
+        kind: item::get_s(found, item::TYPE)?
+            .parse()
+            .map_err(StoreError::Failed)?,
         api_key: item::get_s(found, item::API_KEY)?.to_string(),
         created_at: item::get_n(found, item::CREATED_AT)?,
         tokens: match found.get(item::TOKENS) {

@@ -22,7 +22,11 @@ impl DynamoStore {
     pub async fn from_env() -> Self {
         let endpoint = std::env::var(ENDPOINT_ENV).ok().filter(|e| !e.is_empty());
         let table = std::env::var(TABLE_ENV).ok().filter(|t| !t.is_empty());
-        Self::connect(endpoint.as_deref(), table.as_deref().unwrap_or(DEFAULT_TABLE)).await
+        Self::connect(
+            endpoint.as_deref(),
+            table.as_deref().unwrap_or(DEFAULT_TABLE),
+        )
+        .await
     }
 
     /// A store on `endpoint` (DynamoDB Local) or, with `None`, on AWS.
@@ -47,7 +51,8 @@ impl DynamoStore {
                 .endpoint_url(endpoint)
                 .region(RegionProviderChain::default_provider().or_else("us-east-1"));
             if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-                loader = loader.credentials_provider(Credentials::new("local", "local", None, None, "local"));
+                loader = loader
+                    .credentials_provider(Credentials::new("local", "local", None, None, "local"));
             }
         }
         let config = loader.load().await;

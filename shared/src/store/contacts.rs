@@ -27,7 +27,10 @@ impl ContactStore for DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::channel_pk(channel), keys::CHANNEL_SK.into())))
+            .set_key(Some(item::key(
+                keys::channel_pk(channel),
+                keys::CHANNEL_SK.into(),
+            )))
             .projection_expression("#defs")
             .expression_attribute_names("#defs", item::FIELD_DEFS)
             .consistent_read(true)
@@ -37,7 +40,11 @@ impl ContactStore for DynamoStore {
         Ok(item::field_set_from_item(out.item()))
     }
 
-    async fn insert_contact(&self, channel: &str, contact: &NewContact<'_>) -> Result<bool, StoreError> {
+    async fn insert_contact(
+        &self,
+        channel: &str,
+        contact: &NewContact<'_>,
+    ) -> Result<bool, StoreError> {
         let fields: BTreeMap<String, String> = contact
             .writes
             .iter()
@@ -45,7 +52,13 @@ impl ContactStore for DynamoStore {
             .collect();
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(item::contact_item(channel, contact.id, contact.created_at, &fields, contact.tags)))
+            .set_item(Some(item::contact_item(
+                channel,
+                contact.id,
+                contact.created_at,
+                &fields,
+                contact.tags,
+            )))
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(build_error)?;
@@ -53,10 +66,22 @@ impl ContactStore for DynamoStore {
         for w in contact.writes {
             if let Some(value) = &w.value {
                 let key = match_key(w.def.field_type, value);
-                actions.push(self.put_action(item::index_item(channel, &w.name, &key, contact.created_at, contact.id))?);
+                actions.push(self.put_action(item::index_item(
+                    channel,
+                    &w.name,
+                    &key,
+                    contact.created_at,
+                    contact.id,
+                ))?);
             }
         }
-        match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
             Ok(_) => Ok(true),
             Err(err) if cancelled_by(&err, &["ConditionalCheckFailed"]) => Ok(false),
             Err(err) => Err(classify(err)),
@@ -64,10 +89,18 @@ impl ContactStore for DynamoStore {
     }
 
     async fn get_contact(&self, channel: &str, id: &str) -> Result<Option<Contact>, StoreError> {
-        Ok(self.contact_item(channel, id).await?.map(|i| item::contact_from_item(&i)).transpose()?)
+        self.contact_item(channel, id)
+            .await?
+            .map(|i| item::contact_from_item(&i))
+            .transpose()
     }
 
-    async fn update_fields(&self, channel: &str, id: &str, writes: &[FieldWrite]) -> Result<bool, StoreError> {
+    async fn update_fields(
+        &self,
+        channel: &str,
+        id: &str,
+        writes: &[FieldWrite],
+    ) -> Result<bool, StoreError> {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             let Some(current) = self.contact_item(channel, id).await? else {
                 return Ok(false);
@@ -77,10 +110,18 @@ impl ContactStore for DynamoStore {
             let Some(actions) = self.update_actions(channel, &contact, version, writes)? else {
                 return Ok(true);
             };
-            match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions))
+                .send()
+                .await
+            {
                 Ok(_) => return Ok(true),
                 // Another writer changed the contact since we read it: read again and redo.
-                Err(err) if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) => {
+                Err(err)
+                    if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) =>
+                {
                     backoff(attempt).await;
                 }
                 Err(err) => return Err(classify(err)),
@@ -91,7 +132,13 @@ impl ContactStore for DynamoStore {
         )))
     }
 
-    async fn change_tags(&self, channel: &str, id: &str, change: TagChange, tags: &BTreeSet<String>) -> Result<bool, StoreError> {
+    async fn change_tags(
+        &self,
+        channel: &str,
+        id: &str,
+        change: TagChange,
+        tags: &BTreeSet<String>,
+    ) -> Result<bool, StoreError> {
         // Set ADD/DELETE are atomic on the server: no read, and no concurrent change is lost.
         let expression = match change {
             TagChange::Add => "ADD #tags :tags",
@@ -101,21 +148,40 @@ impl ContactStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::channel_pk(channel), keys::contact_sk(id))))
+            .set_key(Some(item::key(
+                keys::channel_pk(channel),
+                keys::contact_sk(id),
+            )))
             .update_expression(expression)
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#tags", item::TAGS)
-            .expression_attribute_values(":tags", AttributeValue::Ss(tags.iter().cloned().collect()))
+            .expression_attribute_values(
+                ":tags",
+                AttributeValue::Ss(tags.iter().cloned().collect()),
+            )
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(err) => Err(classify(err)),
         }
     }
 
-    async fn find(&self, channel: &str, field: &str, match_key: &str, offset: u64, limit: u32) -> Result<(u64, Vec<Contact>), StoreError> {
+    async fn find(
+        &self,
+        channel: &str,
+        field: &str,
+        match_key: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<Contact>), StoreError> {
         let pk = keys::index_pk(channel, field, match_key);
         let wanted = offset.saturating_add(u64::from(limit));
         let (total, sort_keys) = futures::try_join!(self.count(&pk), self.sort_keys(&pk, wanted))?;
@@ -135,7 +201,10 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::channel_pk(channel), keys::contact_sk(id))))
+            .set_key(Some(item::key(
+                keys::channel_pk(channel),
+                keys::contact_sk(id),
+            )))
             .consistent_read(true)
             .send()
             .await
@@ -144,23 +213,40 @@ impl DynamoStore {
     }
 
     fn put_action(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(build_error)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
     fn delete_action(&self, key: Item) -> Result<TransactWriteItem, StoreError> {
-        let delete = Delete::builder().table_name(&self.table).set_key(Some(key)).build().map_err(build_error)?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .build()
+            .map_err(build_error)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// The transaction that applies `writes` to `contact` as read at `version`: the
     /// contact update (conditional on the version) and the index entries that change.
     /// `None` when nothing would change.
-    fn update_actions(&self, channel: &str, contact: &Contact, version: i64, writes: &[FieldWrite]) -> Result<Option<Vec<TransactWriteItem>>, StoreError> {
+    fn update_actions(
+        &self,
+        channel: &str,
+        contact: &Contact,
+        version: i64,
+        writes: &[FieldWrite],
+    ) -> Result<Option<Vec<TransactWriteItem>>, StoreError> {
         let mut sets = vec![format!("{} = :next", item::VERSION)];
         let mut removes = Vec::new();
         let mut names = HashMap::from([("#f".to_string(), item::FIELDS.to_string())]);
-        let mut values = HashMap::from([(":v".to_string(), item::n(version)), (":next".to_string(), item::n(version + 1))]);
+        let mut values = HashMap::from([
+            (":v".to_string(), item::n(version)),
+            (":next".to_string(), item::n(version + 1)),
+        ]);
         let mut index_actions = Vec::new();
         for (i, w) in writes.iter().enumerate() {
             let old = contact.fields.get(&w.name);
@@ -181,11 +267,13 @@ impl DynamoStore {
                 continue;
             }
             if let Some(key) = old_key {
-                let index = item::index_item(channel, &w.name, &key, contact.created_at, &contact.id);
+                let index =
+                    item::index_item(channel, &w.name, &key, contact.created_at, &contact.id);
                 index_actions.push(self.delete_action(index)?);
             }
             if let Some(key) = new_key {
-                let index = item::index_item(channel, &w.name, &key, contact.created_at, &contact.id);
+                let index =
+                    item::index_item(channel, &w.name, &key, contact.created_at, &contact.id);
                 index_actions.push(self.put_action(index)?);
             }
         }
@@ -198,7 +286,10 @@ impl DynamoStore {
         }
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::channel_pk(channel), keys::contact_sk(&contact.id))))
+            .set_key(Some(item::key(
+                keys::channel_pk(channel),
+                keys::contact_sk(&contact.id),
+            )))
             .update_expression(expression)
             .condition_expression(format!("{} = :v", item::VERSION))
             .set_expression_attribute_names(Some(names))
@@ -290,7 +381,13 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(classify)?;
-            for got in out.responses.as_ref().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+            for got in out
+                .responses
+                .as_ref()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
                 let contact = item::contact_from_item(got)?;
                 found.insert(contact.id.clone(), contact);
             }
@@ -304,7 +401,9 @@ impl DynamoStore {
             }
             backoff(attempt).await;
         }
-        Err(StoreError::Unavailable("BatchGetItem left keys unprocessed".into()))
+        Err(StoreError::Unavailable(
+            "BatchGetItem left keys unprocessed".into(),
+        ))
     }
 }
 
@@ -322,7 +421,9 @@ fn cancelled_by<R>(err: &SdkError<TransactWriteItemsError, R>, codes: &[&str]) -
 /// Exponential backoff with full jitter: up to 5, 10, 20, ... ms.
 async fn backoff(attempt: u32) {
     let ceiling_ms = 5u64 << attempt.min(6);
-    let jitter = crate::random::bytes::<2>().map(u16::from_le_bytes).unwrap_or(u16::MAX);
+    let jitter = crate::random::bytes::<2>()
+        .map(u16::from_le_bytes)
+        .unwrap_or(u16::MAX);
     let ms = ceiling_ms * u64::from(jitter) / u64::from(u16::MAX);
     tokio::time::sleep(Duration::from_millis(ms.max(1))).await;
 }

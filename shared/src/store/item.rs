@@ -59,15 +59,29 @@ fn corrupt(name: &str) -> StoreError {
 }
 
 /// A new contact item, at version 1.
-pub fn contact_item(channel: &str, id: &str, created_at: i64, fields: &BTreeMap<String, String>, tags: &BTreeSet<String>) -> Item {
+pub fn contact_item(
+    channel: &str,
+    id: &str,
+    created_at: i64,
+    fields: &BTreeMap<String, String>,
+    tags: &BTreeSet<String>,
+) -> Item {
     let mut item = key(keys::channel_pk(channel), keys::contact_sk(id));
     item.insert(ID.into(), s(id));
     item.insert(
         FIELDS.into(),
-        AttributeValue::M(fields.iter().map(|(k, v)| (k.clone(), s(v.as_str()))).collect()),
+        AttributeValue::M(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), s(v.as_str())))
+                .collect(),
+        ),
     );
     if !tags.is_empty() {
-        item.insert(TAGS.into(), AttributeValue::Ss(tags.iter().cloned().collect()));
+        item.insert(
+            TAGS.into(),
+            AttributeValue::Ss(tags.iter().cloned().collect()),
+        );
     }
     item.insert(CREATED_AT.into(), n(created_at));
     item.insert(VERSION.into(), n(1));
@@ -96,13 +110,19 @@ pub fn contact_from_item(item: &Item) -> Result<Contact, StoreError> {
 
 /// The index entry of one field value of a contact.
 pub fn index_item(channel: &str, field: &str, match_key: &str, created_at: i64, id: &str) -> Item {
-    key(keys::index_pk(channel, field, match_key), keys::index_sk(created_at, id))
+    key(
+        keys::index_pk(channel, field, match_key),
+        keys::index_sk(created_at, id),
+    )
 }
 
 pub fn field_def_value(def: &FieldDef) -> AttributeValue {
     let mut map = HashMap::from([(TYPE.to_string(), s(def.field_type.as_str()))]);
     if !def.values.is_empty() {
-        map.insert(VALUES.into(), AttributeValue::L(def.values.iter().map(|v| s(v.as_str())).collect()));
+        map.insert(
+            VALUES.into(),
+            AttributeValue::L(def.values.iter().map(|v| s(v.as_str())).collect()),
+        );
     }
     AttributeValue::M(map)
 }
@@ -122,7 +142,10 @@ pub fn field_set_from_item(item: Option<&Item>) -> FieldSet {
                 None
             })?;
             let values = match def.get(VALUES) {
-                Some(AttributeValue::L(values)) => values.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
+                Some(AttributeValue::L(values)) => values
+                    .iter()
+                    .filter_map(|v| v.as_s().ok().cloned())
+                    .collect(),
                 _ => Vec::new(),
             };
             Some((name.clone(), FieldDef { field_type, values }))

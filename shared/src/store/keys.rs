@@ -58,10 +58,26 @@ mod tests {
 
     #[test]
     fn index_keys_sort_by_creation_then_id() {
-        let mut keys = vec![index_sk(20, "a"), index_sk(3, "z"), index_sk(20, "B"), index_sk(1_575_618_542, "x")];
+        let mut keys = vec![
+            index_sk(20, "a"),
+            index_sk(3, "z"),
+            index_sk(20, "B"),
+            index_sk(1_575_618_542, "x"),
+        ];
         keys.sort();
-        assert_eq!(keys, vec![index_sk(3, "z"), index_sk(20, "B"), index_sk(20, "a"), index_sk(1_575_618_542, "x")]);
-        assert_eq!(id_from_index_sk(&index_sk(3, "id#with#hash")), Some("id#with#hash"));
+        assert_eq!(
+            keys,
+            vec![
+                index_sk(3, "z"),
+                index_sk(20, "B"),
+                index_sk(20, "a"),
+                index_sk(1_575_618_542, "x")
+            ]
+        );
+        assert_eq!(
+            id_from_index_sk(&index_sk(3, "id#with#hash")),
+            Some("id#with#hash")
+        );
     }
 
     #[test]

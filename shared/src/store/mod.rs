@@ -36,23 +36,50 @@ pub enum TagChange {
 /// What the API needs from storage. Every operation is confined to one channel.
 pub trait ContactStore: Send + Sync {
     /// The channel's fields (built-ins and custom definitions).
-    fn field_set(&self, channel: &str) -> impl Future<Output = Result<FieldSet, StoreError>> + Send;
+    fn field_set(&self, channel: &str)
+        -> impl Future<Output = Result<FieldSet, StoreError>> + Send;
 
     /// Inserts a contact and its index entries atomically; `false` if the id is taken.
-    fn insert_contact(&self, channel: &str, contact: &NewContact<'_>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn insert_contact(
+        &self,
+        channel: &str,
+        contact: &NewContact<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    fn get_contact(&self, channel: &str, id: &str) -> impl Future<Output = Result<Option<Contact>, StoreError>> + Send;
+    fn get_contact(
+        &self,
+        channel: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Contact>, StoreError>> + Send;
 
     /// Applies field writes and their index changes atomically, retrying on concurrent
     /// changes; `false` if there is no such contact.
-    fn update_fields(&self, channel: &str, id: &str, writes: &[FieldWrite]) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn update_fields(
+        &self,
+        channel: &str,
+        id: &str,
+        writes: &[FieldWrite],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Adds or removes tags atomically; `false` if there is no such contact.
-    fn change_tags(&self, channel: &str, id: &str, change: TagChange, tags: &BTreeSet<String>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn change_tags(
+        &self,
+        channel: &str,
+        id: &str,
+        change: TagChange,
+        tags: &BTreeSet<String>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The number of contacts whose `field` has `match_key`, and `limit` of them after
     /// skipping `offset`, oldest first.
-    fn find(&self, channel: &str, field: &str, match_key: &str, offset: u64, limit: u32) -> impl Future<Output = Result<(u64, Vec<Contact>), StoreError>> + Send;
+    fn find(
+        &self,
+        channel: &str,
+        field: &str,
+        match_key: &str,
+        offset: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<(u64, Vec<Contact>), StoreError>> + Send;
 }
 
 /// The DynamoDB store: one client (built once per process) and the table name.
@@ -64,7 +91,10 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {

@@ -19,7 +19,11 @@ fn the_original_documentations_requests() {
     assert_eq!(created.status, 200, "{}", created.text);
     let id = created.json["data"]["id"].as_str().unwrap().to_string();
     assert_eq!(created.json, json!({"data": {"id": id}}));
-    assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "URL-safe id {id}");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "URL-safe id {id}"
+    );
 
     let got = get(&token, &id);
     assert_eq!(got.status, 200);
@@ -29,26 +33,54 @@ fn the_original_documentations_requests() {
         got.json,
         json!({"data": {"id": id, "custom_fields": {"firstName": "Muhammad Mahin", "lastName": "Dar", "phone": "03244077087"}, "tags": [], "created_at": created_at}})
     );
-    assert_eq!(
-        got.text.find("\"id\"").unwrap() < got.text.find("\"custom_fields\"").unwrap(),
-        true,
+    let position = |key: &str| got.text.find(&format!("\"{key}\"")).unwrap();
+    assert!(
+        position("id") < position("custom_fields") && position("tags") < position("created_at"),
         "keys in the documented order: {}",
         got.text
     );
 
     let update = r#"{"custom_fields":[{"name":"firstName","value":"Muhammad Mahin"},{"name":"lastName","value":"Dar"},{"name":"customerid","value":"1"}]}"#;
-    let updated = s.call(Method::PUT, &format!("/v1/contact/{id}"), Some(&token), Some(update));
+    let updated = s.call(
+        Method::PUT,
+        &format!("/v1/contact/{id}"),
+        Some(&token),
+        Some(update),
+    );
     assert_eq!(updated.json, json!({"data": {"id": id}}));
 
     let tags = r#"{"tags":["Blog Updates","Platform Updates"]}"#;
-    let added = s.call(Method::POST, &format!("/v1/contact/{id}/tags"), Some(&token), Some(tags));
+    let added = s.call(
+        Method::POST,
+        &format!("/v1/contact/{id}/tags"),
+        Some(&token),
+        Some(tags),
+    );
     assert_eq!(added.status, 200);
-    assert_eq!(added.json, json!({"status": "success", "message": "Contact Tags have been added successfully.", "data": []}));
-    assert!(added.text.starts_with(r#"{"status":"success","message""#), "{}", added.text);
-    assert_eq!(get(&token, &id).json["data"]["tags"], json!(["Blog Updates", "Platform Updates"]));
+    assert_eq!(
+        added.json,
+        json!({"status": "success", "message": "Contact Tags have been added successfully.", "data": []})
+    );
+    assert!(
+        added.text.starts_with(r#"{"status":"success","message""#),
+        "{}",
+        added.text
+    );
+    assert_eq!(
+        get(&token, &id).json["data"]["tags"],
+        json!(["Blog Updates", "Platform Updates"])
+    );
 
-    let removed = s.call(Method::DELETE, &format!("/v1/contact/{id}/tags"), Some(&token), Some(tags));
-    assert_eq!(removed.json, json!({"status": "success", "message": "Contact Tags deleted successfully.", "data": []}));
+    let removed = s.call(
+        Method::DELETE,
+        &format!("/v1/contact/{id}/tags"),
+        Some(&token),
+        Some(tags),
+    );
+    assert_eq!(
+        removed.json,
+        json!({"status": "success", "message": "Contact Tags deleted successfully.", "data": []})
+    );
 
     let found = s.call(
         Method::GET,
@@ -64,13 +96,37 @@ fn the_original_documentations_requests() {
 #[test]
 fn update_sets_clears_and_leaves_the_rest() {
     let (_, token) = stack().channel(ChannelType::Telegram);
-    let id = create(&token, &[("firstName", json!("Ann")), ("lastName", json!("Lee")), ("email", json!("ann@example.com"))]);
-    let body = fields_body(&[("firstName", json!("Anne")), ("lastName", json!(null)), ("email", json!("  "))]);
-    let reply = stack().call(Method::PUT, &format!("/v1/contact/{id}"), Some(&token), Some(&body));
+    let id = create(
+        &token,
+        &[
+            ("firstName", json!("Ann")),
+            ("lastName", json!("Lee")),
+            ("email", json!("ann@example.com")),
+        ],
+    );
+    let body = fields_body(&[
+        ("firstName", json!("Anne")),
+        ("lastName", json!(null)),
+        ("email", json!("  ")),
+    ]);
+    let reply = stack().call(
+        Method::PUT,
+        &format!("/v1/contact/{id}"),
+        Some(&token),
+        Some(&body),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text);
     let body = fields_body(&[("timezone", json!(5))]);
-    stack().call(Method::PUT, &format!("/v1/contact/{id}"), Some(&token), Some(&body));
-    assert_eq!(get(&token, &id).json["data"]["custom_fields"], json!({"firstName": "Anne", "timezone": "5"}));
+    stack().call(
+        Method::PUT,
+        &format!("/v1/contact/{id}"),
+        Some(&token),
+        Some(&body),
+    );
+    assert_eq!(
+        get(&token, &id).json["data"]["custom_fields"],
+        json!({"firstName": "Anne", "timezone": "5"})
+    );
 }
 
 #[test]
@@ -78,11 +134,33 @@ fn no_upsert_and_unknown_contacts() {
     let (_, token) = stack().channel(ChannelType::Sms);
     let body = fields_body(&[("firstName", json!("Ghost"))]);
     let s = stack();
-    assert_error(&s.call(Method::PUT, "/v1/contact/nobody", Some(&token), Some(&body)), 404, "Contact not found.");
+    assert_error(
+        &s.call(Method::PUT, "/v1/contact/nobody", Some(&token), Some(&body)),
+        404,
+        "Contact not found.",
+    );
     assert_error(&get(&token, "nobody"), 404, "Contact not found.");
     let tags = r#"{"tags":["x"]}"#;
-    assert_error(&s.call(Method::POST, "/v1/contact/nobody/tags", Some(&token), Some(tags)), 404, "Contact not found.");
-    assert_error(&s.call(Method::DELETE, "/v1/contact/nobody/tags", Some(&token), Some(tags)), 404, "Contact not found.");
+    assert_error(
+        &s.call(
+            Method::POST,
+            "/v1/contact/nobody/tags",
+            Some(&token),
+            Some(tags),
+        ),
+        404,
+        "Contact not found.",
+    );
+    assert_error(
+        &s.call(
+            Method::DELETE,
+            "/v1/contact/nobody/tags",
+            Some(&token),
+            Some(tags),
+        ),
+        404,
+        "Contact not found.",
+    );
     assert_error(&get(&token, "nobody"), 404, "Contact not found.");
 }
 
@@ -94,7 +172,13 @@ fn typed_values_are_validated_and_canonical() {
     define_field(&s.store, &channel, "score", FieldType::Number, &[]);
     define_field(&s.store, &channel, "birthday", FieldType::Date, &[]);
     define_field(&s.store, &channel, "callAt", FieldType::Time, &[]);
-    define_field(&s.store, &channel, "tier", FieldType::List, &["Gold", "Silver"]);
+    define_field(
+        &s.store,
+        &channel,
+        "tier",
+        FieldType::List,
+        &["Gold", "Silver"],
+    );
     let id = create(
         &token,
         &[
@@ -125,8 +209,21 @@ fn typed_values_are_validated_and_canonical() {
     ];
     for (name, value, message) in cases {
         let body = fields_body(&[(name, value)]);
-        assert_error(&s.call(Method::POST, "/v1/contact", Some(&token), Some(&body)), 403, message);
-        assert_error(&s.call(Method::PUT, &format!("/v1/contact/{id}"), Some(&token), Some(&body)), 403, message);
+        assert_error(
+            &s.call(Method::POST, "/v1/contact", Some(&token), Some(&body)),
+            403,
+            message,
+        );
+        assert_error(
+            &s.call(
+                Method::PUT,
+                &format!("/v1/contact/{id}"),
+                Some(&token),
+                Some(&body),
+            ),
+            403,
+            message,
+        );
     }
 }
 
@@ -136,7 +233,12 @@ fn a_bad_entry_leaves_the_contact_untouched() {
     let id = create(&token, &[("firstName", json!("Ann"))]);
     let before = get(&token, &id).json;
     let body = fields_body(&[("firstName", json!("Changed")), ("email", json!("broken"))]);
-    let reply = stack().call(Method::PUT, &format!("/v1/contact/{id}"), Some(&token), Some(&body));
+    let reply = stack().call(
+        Method::PUT,
+        &format!("/v1/contact/{id}"),
+        Some(&token),
+        Some(&body),
+    );
     assert_eq!(reply.status, 403);
     assert_eq!(get(&token, &id).json, before, "no partial write");
 }
@@ -146,7 +248,13 @@ fn thirty_fields_per_request_and_ten_tags() {
     let s = stack();
     let (channel, token) = s.channel(ChannelType::Webchat);
     for i in 0..21 {
-        define_field(&s.store, &channel, &format!("extra{i}"), FieldType::Text, &[]);
+        define_field(
+            &s.store,
+            &channel,
+            &format!("extra{i}"),
+            FieldType::Text,
+            &[],
+        );
     }
     let names: Vec<String> = contacts_shared::fields::BUILT_IN_FIELDS
         .iter()
@@ -169,21 +277,64 @@ fn thirty_fields_per_request_and_ten_tags() {
             .collect()
     };
     let id = create(&token, &values(30));
-    assert_eq!(get(&token, &id).json["data"]["custom_fields"].as_object().unwrap().len(), 30);
+    assert_eq!(
+        get(&token, &id).json["data"]["custom_fields"]
+            .as_object()
+            .unwrap()
+            .len(),
+        30
+    );
     let over = fields_body(&values(31));
     let message = "Maximum 30 custom fields can be set per request.";
-    assert_error(&s.call(Method::POST, "/v1/contact", Some(&token), Some(&over)), 403, message);
-    assert_error(&s.call(Method::PUT, &format!("/v1/contact/{id}"), Some(&token), Some(&over)), 403, message);
+    assert_error(
+        &s.call(Method::POST, "/v1/contact", Some(&token), Some(&over)),
+        403,
+        message,
+    );
+    assert_error(
+        &s.call(
+            Method::PUT,
+            &format!("/v1/contact/{id}"),
+            Some(&token),
+            Some(&over),
+        ),
+        403,
+        message,
+    );
 
-    let tags = |n: usize| json!({ "tags": (0..n).map(|i| format!("tag {i}")).collect::<Vec<_>>() }).to_string();
+    let tags = |n: usize| {
+        json!({ "tags": (0..n).map(|i| format!("tag {i}")).collect::<Vec<_>>() }).to_string()
+    };
     let path = format!("/v1/contact/{id}/tags");
-    assert_eq!(s.call(Method::POST, &path, Some(&token), Some(&tags(10))).status, 200);
+    assert_eq!(
+        s.call(Method::POST, &path, Some(&token), Some(&tags(10)))
+            .status,
+        200
+    );
     let message = "Maximum 10 tags can be set per request.";
-    assert_error(&s.call(Method::POST, &path, Some(&token), Some(&tags(11))), 403, message);
-    assert_error(&s.call(Method::DELETE, &path, Some(&token), Some(&tags(11))), 403, message);
+    assert_error(
+        &s.call(Method::POST, &path, Some(&token), Some(&tags(11))),
+        403,
+        message,
+    );
+    assert_error(
+        &s.call(Method::DELETE, &path, Some(&token), Some(&tags(11))),
+        403,
+        message,
+    );
     let long = json!({"tags": ["x".repeat(256)]}).to_string();
-    assert_error(&s.call(Method::POST, &path, Some(&token), Some(&long)), 403, "tags[0] is longer than 255 characters.");
-    assert_eq!(get(&token, &id).json["data"]["tags"].as_array().unwrap().len(), 10);
+    assert_error(
+        &s.call(Method::POST, &path, Some(&token), Some(&long)),
+        403,
+        "tags[0] is longer than 255 characters.",
+    );
+    assert_eq!(
+        get(&token, &id).json["data"]["tags"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
 }
 
 #[test]
@@ -193,9 +344,27 @@ fn tags_are_trimmed_sorted_and_idempotent() {
     let path = format!("/v1/contact/{id}/tags");
     let s = stack();
     for body in [r#"{"tags":[" b ","a","Ä"]}"#, r#"{"tags":["a","B"]}"#] {
-        assert_eq!(s.call(Method::POST, &path, Some(&token), Some(body)).status, 200);
+        assert_eq!(
+            s.call(Method::POST, &path, Some(&token), Some(body)).status,
+            200
+        );
     }
-    assert_eq!(get(&token, &id).json["data"]["tags"], json!(["B", "a", "b", "Ä"]));
-    assert_eq!(s.call(Method::DELETE, &path, Some(&token), Some(r#"{"tags":["zzz","a"]}"#)).status, 200);
-    assert_eq!(get(&token, &id).json["data"]["tags"], json!(["B", "b", "Ä"]));
+    assert_eq!(
+        get(&token, &id).json["data"]["tags"],
+        json!(["B", "a", "b", "Ä"])
+    );
+    assert_eq!(
+        s.call(
+            Method::DELETE,
+            &path,
+            Some(&token),
+            Some(r#"{"tags":["zzz","a"]}"#)
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        get(&token, &id).json["data"]["tags"],
+        json!(["B", "b", "Ä"])
+    );
 }

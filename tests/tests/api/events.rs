@@ -20,12 +20,18 @@ fn invoke(function: &str, event: &Path) -> Value {
         .args(["lambda", "invoke", function, "--output-format", "json"])
         .arg("--data-file")
         .arg(event)
-        .args(["--invoke-address", "127.0.0.1", "--invoke-port", &stack().invoke_port.to_string()])
+        .args([
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &stack().invoke_port.to_string(),
+        ])
         .output()
         .expect("cargo lambda invoke");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| json!({"exit": out.status.code(), "stdout": stdout, "stderr": stderr}))
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|_| json!({"exit": out.status.code(), "stdout": stdout, "stderr": stderr}))
 }
 
 fn body(response: &Value) -> Value {
@@ -41,14 +47,29 @@ fn seed() -> String {
             let (_, token) = create_channel(&s.store, ChannelType::Facebook, Some("demo"));
             define_field(&s.store, "demo", "customerid", FieldType::Number, &[]);
             let fields = runtime().block_on(s.store.field_set("demo")).unwrap();
-            let raw: Vec<RawFieldWrite> = [("firstName", "Muhammad Mahin"), ("lastName", "Dar"), ("phone", "123123"), ("customerid", "1")]
-                .iter()
-                .map(|(n, v)| RawFieldWrite { name: n.to_string(), value: InputValue::Text(v.to_string()) })
-                .collect();
+            let raw: Vec<RawFieldWrite> = [
+                ("firstName", "Muhammad Mahin"),
+                ("lastName", "Dar"),
+                ("phone", "123123"),
+                ("customerid", "1"),
+            ]
+            .iter()
+            .map(|(n, v)| RawFieldWrite {
+                name: n.to_string(),
+                value: InputValue::Text(v.to_string()),
+            })
+            .collect();
             let writes = resolve_writes(&FieldSet::clone(&fields), &raw).unwrap();
             let tags: BTreeSet<String> = ["Blog Updates".to_string()].into();
-            let contact = NewContact { id: "1776025372480910", created_at: 1_575_618_542, writes: &writes, tags: &tags };
-            assert!(runtime().block_on(s.store.insert_contact("demo", &contact)).unwrap());
+            let contact = NewContact {
+                id: "1776025372480910",
+                created_at: 1_575_618_542,
+                writes: &writes,
+                tags: &tags,
+            };
+            assert!(runtime()
+                .block_on(s.store.insert_contact("demo", &contact))
+                .unwrap());
             token
         })
         .clone()
@@ -58,17 +79,33 @@ fn seed() -> String {
 fn every_event_file_invokes_its_function() {
     let token = seed();
     let dir = repo_root().join("events");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
-    let names: Vec<String> = files.iter().map(|f| f.file_stem().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(
         names,
-        ["add-tags", "authorizer", "create-contact", "find-contacts", "get-contact", "remove-tags", "responder", "update-contact"],
+        [
+            "add-tags",
+            "authorizer",
+            "create-contact",
+            "find-contacts",
+            "get-contact",
+            "remove-tags",
+            "responder",
+            "update-contact"
+        ],
         "one event per function"
     );
     for (file, function) in files.iter().zip(&names) {
         let response = invoke(function, file);
-        let expect_ok = |status: u64| assert_eq!(response["statusCode"], status, "{function}: {response}");
+        let expect_ok =
+            |status: u64| assert_eq!(response["statusCode"], status, "{function}: {response}");
         match function.as_str() {
             "authorizer" => {
                 // The file's token is a placeholder: the authorizer refuses it.
@@ -90,7 +127,10 @@ fn every_event_file_invokes_its_function() {
                 expect_ok(200);
                 let found = body(&response);
                 assert!(found["meta"]["total"].as_u64().unwrap() >= 1, "{found}");
-                assert_eq!(found["meta"]["path"], "http://127.0.0.1:3000/api/v1/contact/by_custom_field");
+                assert_eq!(
+                    found["meta"]["path"],
+                    "http://127.0.0.1:3000/api/v1/contact/by_custom_field"
+                );
             }
             "add-tags" => expect_ok(200),
             "remove-tags" => expect_ok(200),
@@ -104,14 +144,27 @@ fn every_event_file_invokes_its_function() {
 
     // The authorizer event with a live token: the whole stage is allowed, the channel is
     // in the context, and its API key is named for the usage plan.
-    let text = std::fs::read_to_string(dir.join("authorizer.json")).unwrap().replace("ct_replace-with-a-channel-token", &token);
+    let text = std::fs::read_to_string(dir.join("authorizer.json"))
+        .unwrap()
+        .replace("ct_replace-with-a-channel-token", &token);
     let live = std::env::temp_dir().join(format!("authorizer-{}.json", std::process::id()));
     std::fs::write(&live, text).unwrap();
     let response = invoke("authorizer", &live);
     let _ = std::fs::remove_file(&live);
     assert_eq!(response["principalId"], "demo", "{response}");
-    assert_eq!(response["context"], json!({"channel_id": "demo", "channel_type": "facebook"}));
-    assert_eq!(response["policyDocument"]["Statement"][0]["Effect"], "Allow");
-    assert_eq!(response["policyDocument"]["Statement"][0]["Resource"], "arn:aws:execute-api:us-east-1:123456789012:local/api/*");
-    assert!(response["usageIdentifierKey"].as_str().is_some_and(|k| k.len() >= 20));
+    assert_eq!(
+        response["context"],
+        json!({"channel_id": "demo", "channel_type": "facebook"})
+    );
+    assert_eq!(
+        response["policyDocument"]["Statement"][0]["Effect"],
+        "Allow"
+    );
+    assert_eq!(
+        response["policyDocument"]["Statement"][0]["Resource"],
+        "arn:aws:execute-api:us-east-1:123456789012:local/api/*"
+    );
+    assert!(response["usageIdentifierKey"]
+        .as_str()
+        .is_some_and(|k| k.len() >= 20));
 }

@@ -11,24 +11,69 @@ fn another_channels_token_cannot_touch_a_contact() {
     let s = stack();
     let (_, owner) = s.channel(ChannelType::Facebook);
     let (_, intruder) = s.channel(ChannelType::Facebook);
-    let id = create(&owner, &[("firstName", json!("Private")), ("phone", json!("5550001"))]);
+    let id = create(
+        &owner,
+        &[("firstName", json!("Private")), ("phone", json!("5550001"))],
+    );
     let tags = r#"{"tags":["hacked"]}"#;
-    s.call(Method::POST, &format!("/v1/contact/{id}/tags"), Some(&owner), Some(r#"{"tags":["mine"]}"#));
+    s.call(
+        Method::POST,
+        &format!("/v1/contact/{id}/tags"),
+        Some(&owner),
+        Some(r#"{"tags":["mine"]}"#),
+    );
     let before = get(&owner, &id).json;
 
     // Exactly the answer for a contact that does not exist: existence does not leak.
     assert_error(&get(&intruder, &id), 404, "Contact not found.");
     let update = fields_body(&[("firstName", json!("Hacked"))]);
-    assert_error(&s.call(Method::PUT, &format!("/v1/contact/{id}"), Some(&intruder), Some(&update)), 404, "Contact not found.");
-    assert_error(&s.call(Method::POST, &format!("/v1/contact/{id}/tags"), Some(&intruder), Some(tags)), 404, "Contact not found.");
-    assert_error(&s.call(Method::DELETE, &format!("/v1/contact/{id}/tags"), Some(&intruder), Some(r#"{"tags":["mine"]}"#)), 404, "Contact not found.");
+    assert_error(
+        &s.call(
+            Method::PUT,
+            &format!("/v1/contact/{id}"),
+            Some(&intruder),
+            Some(&update),
+        ),
+        404,
+        "Contact not found.",
+    );
+    assert_error(
+        &s.call(
+            Method::POST,
+            &format!("/v1/contact/{id}/tags"),
+            Some(&intruder),
+            Some(tags),
+        ),
+        404,
+        "Contact not found.",
+    );
+    assert_error(
+        &s.call(
+            Method::DELETE,
+            &format!("/v1/contact/{id}/tags"),
+            Some(&intruder),
+            Some(r#"{"tags":["mine"]}"#),
+        ),
+        404,
+        "Contact not found.",
+    );
     for query in ["name=firstName&value=Private", "name=phone&value=5550001"] {
-        let found = s.call(Method::GET, &format!("/v1/contact/by_custom_field?{query}"), Some(&intruder), None);
+        let found = s.call(
+            Method::GET,
+            &format!("/v1/contact/by_custom_field?{query}"),
+            Some(&intruder),
+            None,
+        );
         assert_eq!(found.json["meta"]["total"], 0, "{query}");
     }
     // The intruder's own contacts never show up on the owner's side either.
     create(&intruder, &[("firstName", json!("Private"))]);
-    let found = s.call(Method::GET, "/v1/contact/by_custom_field?name=firstName&value=private", Some(&owner), None);
+    let found = s.call(
+        Method::GET,
+        "/v1/contact/by_custom_field?name=firstName&value=private",
+        Some(&owner),
+        None,
+    );
     assert_eq!(found.json["meta"]["total"], 1);
     assert_eq!(get(&owner, &id).json, before, "nothing changed");
 }

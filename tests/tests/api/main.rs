@@ -19,15 +19,26 @@ pub fn stack() -> &'static Stack {
 
 /// `{"custom_fields":[{"name":..,"value":..}, ...]}` from pairs.
 pub fn fields_body(pairs: &[(&str, Value)]) -> String {
-    let entries: Vec<Value> = pairs.iter().map(|(n, v)| json!({"name": n, "value": v})).collect();
+    let entries: Vec<Value> = pairs
+        .iter()
+        .map(|(n, v)| json!({"name": n, "value": v}))
+        .collect();
     json!({ "custom_fields": entries }).to_string()
 }
 
 /// Creates a contact and returns its id.
 pub fn create(token: &str, pairs: &[(&str, Value)]) -> String {
-    let reply = stack().call(Method::POST, "/v1/contact", Some(token), Some(&fields_body(pairs)));
+    let reply = stack().call(
+        Method::POST,
+        "/v1/contact",
+        Some(token),
+        Some(&fields_body(pairs)),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text);
-    reply.json["data"]["id"].as_str().expect("new id").to_string()
+    reply.json["data"]["id"]
+        .as_str()
+        .expect("new id")
+        .to_string()
 }
 
 pub fn get(token: &str, id: &str) -> Reply {
@@ -38,9 +49,17 @@ pub fn get(token: &str, id: &str) -> Reply {
 #[track_caller]
 pub fn assert_error(reply: &Reply, status: u16, message: &str) {
     assert_eq!(reply.status, status, "{}", reply.text);
-    assert_eq!(reply.json, contacts_tests::envelope(message), "{}", reply.text);
     assert_eq!(
-        reply.headers.get("content-type").and_then(|v| v.to_str().ok()),
+        reply.json,
+        contacts_tests::envelope(message),
+        "{}",
+        reply.text
+    );
+    assert_eq!(
+        reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("application/json"),
         "every response is JSON"
     );

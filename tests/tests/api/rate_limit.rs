@@ -25,7 +25,15 @@ fn the_101st_call_in_a_minute_is_refused_for_that_channel_only() {
     };
     // A bucket of 100, refilled at 100 a minute while the calls were made.
     let refilled = (started.elapsed().as_secs_f64() * 100.0 / 60.0).ceil() as u32;
-    assert!((100..=100 + refilled).contains(&served), "429 after {served} calls (refill allowance {refilled})");
+    assert!(
+        (100..=100 + refilled).contains(&served),
+        "429 after {served} calls (refill allowance {refilled})"
+    );
     assert_error(&refused, 429, "Too many requests");
-    assert_eq!(s.call(Method::GET, "/v1/contact/someone", Some(&quiet), None).status, 404, "other channels are unaffected");
+    assert_eq!(
+        s.call(Method::GET, "/v1/contact/someone", Some(&quiet), None)
+            .status,
+        404,
+        "other channels are unaffected"
+    );
 }

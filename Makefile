@@ -1,0 +1,29 @@
+# The two commands: `make dev` runs the product locally, `make test` runs every test.
+# Both install what they need first (scripts/setup.sh).
+
+.PHONY: dev test setup lint check-template build clean
+
+dev:
+	scripts/dev.sh
+
+test: setup lint check-template
+	cargo build --workspace --bins
+	cargo test --workspace
+
+setup:
+	scripts/setup.sh
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+check-template:
+	python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==1.51.0"
+	cfn-lint template.yaml
+
+build:
+	cargo build --workspace --bins
+
+clean:
+	cargo clean
+	rm -rf node_modules .local

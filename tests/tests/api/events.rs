@@ -142,6 +142,28 @@ fn every_event_file_invokes_its_function() {
         }
     }
 
+    // A request that did not come through the authorizer carries no channel: refused.
+    for function in ["get-contact", "create-contact", "find-contacts", "add-tags"] {
+        let mut event: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{function}.json"))).unwrap(),
+        )
+        .unwrap();
+        event["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("authorizer");
+        let bare =
+            std::env::temp_dir().join(format!("{function}-bare-{}.json", std::process::id()));
+        std::fs::write(&bare, event.to_string()).unwrap();
+        let response = invoke(function, &bare);
+        let _ = std::fs::remove_file(&bare);
+        assert_eq!(response["statusCode"], 401, "{function}: {response}");
+        assert_eq!(
+            body(&response),
+            contacts_tests::envelope("API Token is invalid.")
+        );
+    }
+
     // The authorizer event with a live token: the whole stage is allowed, the channel is
     // in the context, and its API key is named for the usage plan.
     let text = std::fs::read_to_string(dir.join("authorizer.json"))

@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::config::{Credentials, Region};
 
 use super::DynamoStore;
 
@@ -46,10 +45,13 @@ impl DynamoStore {
             .retry_config(retries);
         if let Some(endpoint) = endpoint {
             // DynamoDB Local accepts any credentials and region; supply them when the
-            // environment has none, so that nothing probes for instance metadata.
-            loader = loader
-                .endpoint_url(endpoint)
-                .region(RegionProviderChain::default_provider().or_else("us-east-1"));
+            // environment has none, so that nothing probes instance metadata (slow, and
+            // absent off EC2).
+            let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|r| !r.is_empty()))
+                .unwrap_or_else(|| "us-east-1".to_string());
+            loader = loader.endpoint_url(endpoint).region(Region::new(region));
             if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
                 loader = loader
                     .credentials_provider(Credentials::new("local", "local", None, None, "local"));

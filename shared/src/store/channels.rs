@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus, TransactWriteItem, Update,
 };
 
-use super::error::{build_error, classify};
+use super::error::{build_error, classify, condition_failed};
 use super::item::{self, Item};
 use super::{keys, DynamoStore, StoreError};
 use crate::channel::{Channel, ChannelType};
@@ -101,7 +101,7 @@ impl DynamoStore {
                 record.id
             )));
         }
-        let mut channel_item = item::key(keys::channel_pk(&record.id), keys::CHANNEL_SK.into());
+        let mut channel_item = item::channel_key(&record.id);
         channel_item.insert(item::NAME.into(), item::s(record.name.as_str()));
         channel_item.insert(item::TYPE.into(), item::s(record.kind.as_str()));
         channel_item.insert(item::API_KEY.into(), item::s(record.api_key.as_str()));
@@ -117,34 +117,17 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Rejected(format!(
-                    "channel '{}' already exists",
-                    record.id
-                )))
-            }
+            Err(err) if condition_failed(&err) => Err(StoreError::Rejected(format!(
+                "channel '{}' already exists",
+                record.id
+            ))),
             Err(err) => Err(classify(err)),
         }
     }
 
     pub async fn channel(&self, id: &str) -> Result<Option<ChannelRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item::key(
-                keys::channel_pk(id),
-                keys::CHANNEL_SK.into(),
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item.map(|i| channel_from_item(id, &i)).transpose()
+        let out = self.get(item::channel_key(id)).await?;
+        out.map(|i| channel_from_item(id, &i)).transpose()
     }
 
     async fn existing_channel(&self, id: &str) -> Result<ChannelRecord, StoreError> {
@@ -158,7 +141,7 @@ impl DynamoStore {
         let channel = self.existing_channel(channel_id).await?;
         let token = token::generate().map_err(|e| StoreError::Failed(e.to_string()))?;
         let hash = token::hash(&token);
-        let mut token_item = item::key(keys::token_pk(&hash), keys::TOKEN_SK.into());
+        let mut token_item = item::token_key(&hash);
         token_item.insert(item::CHANNEL_ID.into(), item::s(channel.id.as_str()));
         token_item.insert(item::CHANNEL_TYPE.into(), item::s(channel.kind.as_str()));
         token_item.insert(item::API_KEY.into(), item::s(channel.api_key.as_str()));
@@ -171,10 +154,7 @@ impl DynamoStore {
             .map_err(build_error)?;
         let count = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item::key(
-                keys::channel_pk(&channel.id),
-                keys::CHANNEL_SK.into(),
-            )))
+            .set_key(Some(item::channel_key(&channel.id)))
             .update_expression("ADD #tokens :hash")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#tokens", item::TOKENS)
@@ -200,19 +180,13 @@ impl DynamoStore {
             .ok_or_else(|| StoreError::Rejected("no such token (already revoked?)".into()))?;
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(item::key(
-                keys::token_pk(&hash),
-                keys::TOKEN_SK.into(),
-            )))
+            .set_key(Some(item::token_key(&hash)))
             .condition_expression("attribute_exists(PK)")
             .build()
             .map_err(build_error)?;
         let count = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item::key(
-                keys::channel_pk(&grant.channel.id),
-                keys::CHANNEL_SK.into(),
-            )))
+            .set_key(Some(item::channel_key(&grant.channel.id)))
             .update_expression("DELETE #tokens :hash")
             .expression_attribute_names("#tokens", item::TOKENS)
             .expression_attribute_values(":hash", AttributeValue::Ss(vec![hash]))
@@ -235,16 +209,8 @@ impl DynamoStore {
     }
 
     async fn token_grant_by_hash(&self, hash: &str) -> Result<Option<TokenGrant>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item::key(keys::token_pk(hash), keys::TOKEN_SK.into())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let Some(found) = out.item else {
+        let out = self.get(item::token_key(hash)).await?;
+        let Some(found) = out else {
             return Ok(None);
         };
         let kind = item::get_s(&found, item::CHANNEL_TYPE)?
@@ -282,7 +248,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item::key(keys::channel_pk(channel_id), keys::CHANNEL_SK.into())))
+            .set_key(Some(item::channel_key(channel_id)))
             .update_expression("SET #defs.#name = :def")
             .condition_expression(
                 "attribute_exists(PK) AND (attribute_not_exists(#defs.#name) OR #defs.#name.#type = :type)",
@@ -296,11 +262,7 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(err) if condition_failed(&err) => {
                 self.existing_channel(channel_id).await?;
                 let current = self.fields(channel_id).await?;
                 let was = current
@@ -317,19 +279,8 @@ impl DynamoStore {
 
     /// The channel's field set (built-ins and custom definitions).
     pub async fn fields(&self, channel_id: &str) -> Result<FieldSet, StoreError> {
-        let channel = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item::key(
-                keys::channel_pk(channel_id),
-                keys::CHANNEL_SK.into(),
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        match channel.item {
+        let channel = self.get(item::channel_key(channel_id)).await?;
+        match channel {
             Some(found) => Ok(item::field_set_from_item(Some(&found))),
             None => Err(StoreError::Rejected(format!("no channel '{channel_id}'"))),
         }

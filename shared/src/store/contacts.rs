@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
 };
 
-use super::error::{build_error, classify};
+use super::error::{build_error, classify, condition_failed};
 use super::item::{self, Item};
 use super::{keys, ContactStore, DynamoStore, NewContact, StoreError, TagChange};
 use crate::contact::Contact;
@@ -27,10 +27,7 @@ impl ContactStore for DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(item::key(
-                keys::channel_pk(channel),
-                keys::CHANNEL_SK.into(),
-            )))
+            .set_key(Some(item::channel_key(channel)))
             .projection_expression("#defs")
             .expression_attribute_names("#defs", item::FIELD_DEFS)
             .consistent_read(true)
@@ -89,7 +86,7 @@ impl ContactStore for DynamoStore {
     }
 
     async fn get_contact(&self, channel: &str, id: &str) -> Result<Option<Contact>, StoreError> {
-        self.contact_item(channel, id)
+        self.get(item::contact_key(channel, id))
             .await?
             .map(|i| item::contact_from_item(&i))
             .transpose()
@@ -102,7 +99,7 @@ impl ContactStore for DynamoStore {
         writes: &[FieldWrite],
     ) -> Result<bool, StoreError> {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
-            let Some(current) = self.contact_item(channel, id).await? else {
+            let Some(current) = self.get(item::contact_key(channel, id)).await? else {
                 return Ok(false);
             };
             let contact = item::contact_from_item(&current)?;
@@ -148,10 +145,7 @@ impl ContactStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item::key(
-                keys::channel_pk(channel),
-                keys::contact_sk(id),
-            )))
+            .set_key(Some(item::contact_key(channel, id)))
             .update_expression(expression)
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#tags", item::TAGS)
@@ -163,13 +157,7 @@ impl ContactStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(err) if condition_failed(&err) => Ok(false),
             Err(err) => Err(classify(err)),
         }
     }
@@ -196,22 +184,6 @@ impl ContactStore for DynamoStore {
 }
 
 impl DynamoStore {
-    async fn contact_item(&self, channel: &str, id: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item::key(
-                keys::channel_pk(channel),
-                keys::contact_sk(id),
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.item)
-    }
-
     fn put_action(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -286,10 +258,7 @@ impl DynamoStore {
         }
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item::key(
-                keys::channel_pk(channel),
-                keys::contact_sk(&contact.id),
-            )))
+            .set_key(Some(item::contact_key(channel, &contact.id)))
             .update_expression(expression)
             .condition_expression(format!("{} = :v", item::VERSION))
             .set_expression_attribute_names(Some(names))
@@ -365,7 +334,7 @@ impl DynamoStore {
         }
         let mut pending: Vec<Item> = ids
             .iter()
-            .map(|id| item::key(keys::channel_pk(channel), keys::contact_sk(id)))
+            .map(|id| item::contact_key(channel, id))
             .collect();
         let mut found: HashMap<String, Contact> = HashMap::with_capacity(ids.len());
         for attempt in 0..MAX_BATCH_ATTEMPTS {

@@ -94,6 +94,13 @@ fn describe(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// Whether a single-item write was refused by its condition expression.
+pub fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
 pub fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Failed(format!("request could not be built: {err}"))
 }

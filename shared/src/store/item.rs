@@ -40,6 +40,18 @@ pub fn key(pk: String, sk: String) -> Item {
     HashMap::from([(keys::PK.to_string(), s(pk)), (keys::SK.to_string(), s(sk))])
 }
 
+pub fn channel_key(channel: &str) -> Item {
+    key(keys::channel_pk(channel), keys::CHANNEL_SK.into())
+}
+
+pub fn contact_key(channel: &str, id: &str) -> Item {
+    key(keys::channel_pk(channel), keys::contact_sk(id))
+}
+
+pub fn token_key(token_hash: &str) -> Item {
+    key(keys::token_pk(token_hash), keys::TOKEN_SK.into())
+}
+
 pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     item.get(name)
         .and_then(|v| v.as_s().ok())

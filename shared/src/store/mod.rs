@@ -100,4 +100,18 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// One item by key, strongly consistent (every read of the API is).
+    async fn get(&self, key: item::Item) -> Result<Option<item::Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(error::classify)?;
+        Ok(out.item)
+    }
 }

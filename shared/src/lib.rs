@@ -11,6 +11,7 @@ pub mod fields;
 pub mod http;
 pub mod input;
 pub mod limits;
+pub mod logging;
 pub mod paginate;
 pub mod random;
 pub mod routes;
@@ -25,8 +26,7 @@ pub use error::ApiError;
 pub use service::ContactService;
 pub use store::{ContactStore, DynamoStore};
 
-/// Starts logging the way Lambda expects: level from `AWS_LAMBDA_LOG_LEVEL` or
-/// `RUST_LOG` (default INFO), JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`.
+/// Starts logging: see [`logging`].
 pub fn init_logging() {
-    lambda_http::tracing::init_default_subscriber();
+    logging::init();
 }

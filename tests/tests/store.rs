@@ -415,3 +415,55 @@ fn concurrent_writers_lose_nothing() {
         );
     }
 }
+
+#[test]
+fn a_contact_past_the_item_size_limit_is_refused_not_broken() {
+    let store = fresh_store();
+    let (channel, _) = create_channel(&store, ChannelType::Custom, None);
+    for i in 0..40 {
+        define_field(&store, &channel, &format!("big{i}"), FieldType::Text, &[]);
+    }
+    let fields = runtime().block_on(store.field_set(&channel)).unwrap();
+    assert!(insert(&store, &channel, "c", 1, &[]));
+    // Tags: 255-character tags, 10 at a time, until DynamoDB's 400 KB item limit.
+    let mut refused = None;
+    for round in 0..200 {
+        let tags: BTreeSet<String> = (0..10)
+            .map(|i| format!("{round:04}-{i:02}-{}", "t".repeat(247)))
+            .collect();
+        match runtime().block_on(store.change_tags(&channel, "c", TagChange::Add, &tags)) {
+            Ok(found) => assert!(found),
+            Err(err) => {
+                refused = Some(err);
+                break;
+            }
+        }
+    }
+    assert_eq!(refused, Some(StoreError::TooLarge));
+    // A field update that would pass the limit is refused the same way, and writes nothing.
+    let value = "v".repeat(1000);
+    let big: Vec<(String, Option<&str>)> = (0..30)
+        .map(|i| (format!("big{i}"), Some(value.as_str())))
+        .collect();
+    let big: Vec<(&str, Option<&str>)> = big.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    let before = runtime()
+        .block_on(store.get_contact(&channel, "c"))
+        .unwrap()
+        .unwrap();
+    let mut result = Ok(true);
+    for _ in 0..20 {
+        result = runtime().block_on(store.update_fields(&channel, "c", &writes(&fields, &big)));
+        if result.is_err() {
+            break;
+        }
+    }
+    if result.is_ok() {
+        panic!("30 KB of fields fitted 20 times over 400 KB of tags");
+    }
+    assert_eq!(result, Err(StoreError::TooLarge));
+    let after = runtime()
+        .block_on(store.get_contact(&channel, "c"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.tags, before.tags);
+}

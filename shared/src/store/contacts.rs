@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
 };
 
-use super::error::{build_error, classify, condition_failed};
+use super::error::{build_error, classify, condition_failed, TOO_LARGE_MESSAGE};
 use super::item::{self, Item};
 use super::{keys, ContactStore, DynamoStore, NewContact, StoreError, TagChange};
 use crate::contact::Contact;
@@ -81,7 +81,7 @@ impl ContactStore for DynamoStore {
         {
             Ok(_) => Ok(true),
             Err(err) if cancelled_by(&err, &["ConditionalCheckFailed"]) => Ok(false),
-            Err(err) => Err(classify(err)),
+            Err(err) => Err(transaction_error(err)),
         }
     }
 
@@ -121,7 +121,7 @@ impl ContactStore for DynamoStore {
                 {
                     backoff(attempt).await;
                 }
-                Err(err) => return Err(classify(err)),
+                Err(err) => return Err(transaction_error(err)),
             }
         }
         Err(StoreError::Unavailable(format!(
@@ -374,6 +374,21 @@ impl DynamoStore {
             "BatchGetItem left keys unprocessed".into(),
         ))
     }
+}
+
+/// A failed transaction as a store error: an item grown past DynamoDB's size limit is
+/// the client's doing (403), anything else is classified as usual.
+fn transaction_error<R: std::fmt::Debug>(err: SdkError<TransactWriteItemsError, R>) -> StoreError {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+        let too_large = e.cancellation_reasons().iter().any(|r| {
+            r.code() == Some("ValidationError")
+                && r.message().is_some_and(|m| m.contains(TOO_LARGE_MESSAGE))
+        });
+        if too_large {
+            return StoreError::TooLarge;
+        }
+    }
+    classify(err)
 }
 
 /// Whether a transaction was cancelled for one of these reasons.

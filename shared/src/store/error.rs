@@ -47,6 +47,9 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// How DynamoDB words an item grown past its 400 KB limit.
+pub const TOO_LARGE_MESSAGE: &str = "exceeded the maximum allowed size";
+
 /// Error codes after which the same request may succeed later.
 const TRANSIENT_CODES: [&str; 7] = [
     "ProvisionedThroughputExceededException",
@@ -73,7 +76,7 @@ where
             let message = service.err().message().unwrap_or_default();
             if TRANSIENT_CODES.contains(&code) {
                 StoreError::Unavailable(format!("{code}: {message}"))
-            } else if code == "ValidationException" && message.contains("size has exceeded") {
+            } else if code == "ValidationException" && message.contains(TOO_LARGE_MESSAGE) {
                 StoreError::TooLarge
             } else {
                 StoreError::Failed(format!("{code}: {message}"))

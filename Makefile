@@ -18,8 +18,8 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 check-template:
-	python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==1.51.0"
 	cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 sam validate --lint
 
 build:
 	cargo build --workspace --bins

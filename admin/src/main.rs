@@ -1,6 +1,7 @@
 //! `contacts-admin`: the operator's tool. Creates the table, channels and their tokens,
 //! defines custom fields, and imports contacts.
 
+mod api_keys;
 mod import;
 
 use std::process::ExitCode;
@@ -28,6 +29,13 @@ struct Cli {
         global = true
     )]
     table: String,
+    /// The stack's usage plan (its UsagePlanId output): channels get API keys in it.
+    /// Required against AWS for channel and token commands.
+    #[arg(long, env = "USAGE_PLAN_ID", global = true)]
+    usage_plan_id: Option<String>,
+    /// API Gateway endpoint to use instead of AWS's (for tests).
+    #[arg(long, env = "APIGATEWAY_ENDPOINT", global = true)]
+    apigateway_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,6 +80,11 @@ enum ChannelCommand {
     },
     /// Shows a channel (never its tokens).
     Show {
+        #[arg(long)]
+        channel: String,
+    },
+    /// Deletes a channel: its tokens, API key, contacts and field definitions.
+    Delete {
         #[arg(long)]
         channel: String,
     },
@@ -124,11 +137,42 @@ enum ContactCommand {
     },
 }
 
+/// Where channels' API keys live: a usage plan on API Gateway, or nowhere (the local
+/// stack meters the key value itself).
+enum Keys {
+    Plan(api_keys::UsagePlan),
+    Local,
+    /// Against AWS without a usage plan id: channel and token commands refuse to run,
+    /// since a channel without a key in the plan could not be called.
+    Missing,
+}
+
+impl Keys {
+    fn plan(&self) -> Result<Option<&api_keys::UsagePlan>, String> {
+        match self {
+            Keys::Plan(plan) => Ok(Some(plan)),
+            Keys::Local => Ok(None),
+            Keys::Missing => Err(
+                "against AWS, give --usage-plan-id (the stack's UsagePlanId output, or \
+                 USAGE_PLAN_ID): every channel needs an API key in the stack's usage plan"
+                    .into(),
+            ),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let store = DynamoStore::connect(cli.endpoint.as_deref(), &cli.table).await;
-    match run(&store, cli.command).await {
+    let keys = match (&cli.usage_plan_id, &cli.endpoint) {
+        (Some(plan), _) => {
+            Keys::Plan(api_keys::UsagePlan::connect(cli.apigateway_endpoint.as_deref(), plan).await)
+        }
+        (None, Some(_)) => Keys::Local,
+        (None, None) => Keys::Missing,
+    };
+    match run(&store, &keys, cli.command).await {
         Ok(Some(output)) => {
             println!("{output}");
             ExitCode::SUCCESS
@@ -141,7 +185,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(store: &DynamoStore, command: Command) -> Result<Option<Value>, String> {
+async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Option<Value>, String> {
     let failed = |e: contacts_shared::store::StoreError| e.to_string();
     match command {
         Command::Table(TableCommand::Create) => {
@@ -154,6 +198,7 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Option<Value>, Str
             Ok(None)
         }
         Command::Channel(ChannelCommand::Create { name, kind, id }) => {
+            let plan = keys.plan()?;
             let id = match id {
                 Some(id) => id,
                 None => format!(
@@ -161,16 +206,27 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Option<Value>, Str
                     &random::base32_id().map_err(|e| e.to_string())?[..18]
                 ),
             };
+            // The usage-plan key value: API Gateway takes 20 to 128 characters.
+            let api_key = format!("key{}", random::base32_id().map_err(|e| e.to_string())?);
+            let api_key_id = match plan {
+                Some(plan) => Some(plan.create_key(&id, &api_key).await?),
+                None => None,
+            };
             let record = ChannelRecord {
                 id: id.clone(),
                 name,
                 kind,
-                // The usage-plan key value: API Gateway takes 20 to 128 characters.
-                api_key: format!("key{}", random::base32_id().map_err(|e| e.to_string())?),
+                api_key,
+                api_key_id: api_key_id.clone(),
                 created_at: clock::now(),
                 tokens: 0,
             };
-            store.create_channel(&record).await.map_err(failed)?;
+            if let Err(err) = store.create_channel(&record).await {
+                if let (Some(plan), Some(key_id)) = (plan, &api_key_id) {
+                    let _ = plan.delete_key(key_id).await;
+                }
+                return Err(err.to_string());
+            }
             let token = store.issue_token(&id).await.map_err(failed)?;
             Ok(Some(json!({"channel_id": id, "token": token})))
         }
@@ -183,15 +239,57 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Option<Value>, Str
             Ok(Some(json!({
                 "channel_id": record.id, "name": record.name, "type": record.kind.as_str(),
                 "created_at": record.created_at, "live_tokens": record.tokens,
+                "api_key_id": record.api_key_id,
             })))
         }
+        Command::Channel(ChannelCommand::Delete { channel }) => {
+            let plan = keys.plan()?;
+            let record = store
+                .channel(&channel)
+                .await
+                .map_err(failed)?
+                .ok_or(format!("no channel '{channel}'"))?;
+            if let (Some(plan), Some(key_id)) = (plan, &record.api_key_id) {
+                plan.delete_key(key_id).await?;
+            }
+            let contacts = store.delete_channel(&channel).await.map_err(failed)?;
+            eprintln!(
+                "channel {channel} deleted with its {} token(s) and {contacts} contact(s)",
+                record.tokens
+            );
+            Ok(None)
+        }
         Command::Token(TokenCommand::Issue { channel }) => {
+            let plan = keys.plan()?;
+            let record = store
+                .channel(&channel)
+                .await
+                .map_err(failed)?
+                .ok_or(format!("no channel '{channel}'"))?;
+            // The key went with the channel's last token: bring it back, same value.
+            if let (Some(plan), None) = (plan, &record.api_key_id) {
+                let key_id = plan.create_key(&channel, &record.api_key).await?;
+                store
+                    .set_api_key_id(&channel, Some(&key_id))
+                    .await
+                    .map_err(failed)?;
+            }
             let token = store.issue_token(&channel).await.map_err(failed)?;
             Ok(Some(json!({"token": token})))
         }
         Command::Token(TokenCommand::Revoke { token }) => {
+            let plan = keys.plan()?;
             let channel = store.revoke_token(&token).await.map_err(failed)?;
             eprintln!("token revoked (channel {channel})");
+            // A channel with no live token needs no key: free it (keys are limited per region).
+            let record = store.channel(&channel).await.map_err(failed)?;
+            if let (Some(plan), Some(record)) = (plan, record) {
+                if let (0, Some(key_id)) = (record.tokens, &record.api_key_id) {
+                    plan.delete_key(key_id).await?;
+                    store.set_api_key_id(&channel, None).await.map_err(failed)?;
+                    eprintln!("channel {channel} has no live token left: its API key was deleted");
+                }
+            }
             Ok(None)
         }
         Command::Field(FieldCommand::Define {

@@ -173,6 +173,7 @@ pub fn create_channel(
             name: format!("test {kind}"),
             kind,
             api_key: format!("key{}", random::base32_id().expect("random")),
+            api_key_id: None,
             created_at: clock::now(),
             tokens: 0,
         };

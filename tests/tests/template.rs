@@ -14,7 +14,10 @@ fn template() -> Value {
 }
 
 fn at<'a>(value: &'a Value, path: &[&str]) -> &'a Value {
-    path.iter().fold(value, |v, key| v.get(*key).unwrap_or_else(|| panic!("missing {key} in {path:?}")))
+    path.iter().fold(value, |v, key| {
+        v.get(*key)
+            .unwrap_or_else(|| panic!("missing {key} in {path:?}"))
+    })
 }
 
 fn text(value: &Value) -> String {
@@ -36,42 +39,97 @@ fn resources_of(t: &Value, kind: &str) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// Function logical id → (binary, [(method, path)], DynamoDB actions it may call).
-/// The actions are the calls each binary makes through shared::store.
-fn expected_functions() -> BTreeMap<&'static str, (&'static str, Vec<(&'static str, &'static str)>, Vec<&'static str>)> {
+/// What a function must be: its binary, its routes, and the DynamoDB actions it may call
+/// (the calls its binary makes through shared::store).
+struct Expected {
+    binary: &'static str,
+    routes: Vec<(&'static str, &'static str)>,
+    actions: Vec<&'static str>,
+}
+
+fn expected(
+    binary: &'static str,
+    routes: &[(&'static str, &'static str)],
+    actions: &[&'static str],
+) -> Expected {
+    Expected {
+        binary,
+        routes: routes.to_vec(),
+        actions: actions.to_vec(),
+    }
+}
+
+fn expected_functions() -> BTreeMap<&'static str, Expected> {
+    let tags = "/v1/contact/{contact_id}/tags";
     BTreeMap::from([
         // token_grant: GetItem.
-        ("AuthorizerFunction", ("authorizer", vec![], vec!["dynamodb:GetItem"])),
-        // field_set: GetItem; insert_contact: TransactWriteItems of Puts.
-        ("CreateContactFunction", ("create-contact", vec![("POST", "/v1/contact")], vec!["dynamodb:GetItem", "dynamodb:PutItem"])),
-        ("GetContactFunction", ("get-contact", vec![("GET", "/v1/contact/{contact_id}")], vec!["dynamodb:GetItem"])),
+        (
+            "AuthorizerFunction",
+            expected("authorizer", &[], &["dynamodb:GetItem"]),
+        ),
+        // field_set: GetItem; insert_contact: a transaction of Puts.
+        (
+            "CreateContactFunction",
+            expected(
+                "create-contact",
+                &[("POST", "/v1/contact")],
+                &["dynamodb:GetItem", "dynamodb:PutItem"],
+            ),
+        ),
+        (
+            "GetContactFunction",
+            expected(
+                "get-contact",
+                &[("GET", "/v1/contact/{contact_id}")],
+                &["dynamodb:GetItem"],
+            ),
+        ),
         // field_set and the contact: GetItem; the transaction: Update, Put and Delete.
         (
             "UpdateContactFunction",
-            (
+            expected(
                 "update-contact",
-                vec![("PUT", "/v1/contact/{contact_id}")],
-                vec!["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                &[("PUT", "/v1/contact/{contact_id}")],
+                &[
+                    "dynamodb:DeleteItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ],
             ),
         ),
         // field_set: GetItem; count and page: Query; the page: BatchGetItem.
         (
             "FindContactsFunction",
-            ("find-contacts", vec![("GET", "/v1/contact/by_custom_field")], vec!["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]),
+            expected(
+                "find-contacts",
+                &[("GET", "/v1/contact/by_custom_field")],
+                &[
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:Query",
+                ],
+            ),
         ),
-        ("AddTagsFunction", ("add-tags", vec![("POST", "/v1/contact/{contact_id}/tags")], vec!["dynamodb:UpdateItem"])),
-        ("RemoveTagsFunction", ("remove-tags", vec![("DELETE", "/v1/contact/{contact_id}/tags")], vec!["dynamodb:UpdateItem"])),
+        (
+            "AddTagsFunction",
+            expected("add-tags", &[("POST", tags)], &["dynamodb:UpdateItem"]),
+        ),
+        (
+            "RemoveTagsFunction",
+            expected("remove-tags", &[("DELETE", tags)], &["dynamodb:UpdateItem"]),
+        ),
         (
             "ResponderFunction",
-            (
+            expected(
                 "responder",
-                vec![
+                &[
                     ("ANY", "/v1/contact"),
                     ("ANY", "/v1/contact/by_custom_field"),
                     ("ANY", "/v1/contact/{contact_id}"),
-                    ("ANY", "/v1/contact/{contact_id}/tags"),
+                    ("ANY", tags),
                 ],
-                vec![],
+                &[],
             ),
         ),
     ])
@@ -87,50 +145,124 @@ fn the_rest_api_its_authorizer_and_usage_plan() {
     assert_eq!(text(at(api, &["ApiKeySourceType"])), "AUTHORIZER");
     assert_eq!(at(api, &["TracingEnabled"]).as_bool(), Some(true));
     let auth = at(api, &["Auth"]);
-    assert_eq!(text(at(auth, &["DefaultAuthorizer"])), "ChannelTokenAuthorizer");
-    assert_eq!(at(auth, &["ApiKeyRequired"]).as_bool(), Some(true), "usage plans meter only key-required methods");
+    assert_eq!(
+        text(at(auth, &["DefaultAuthorizer"])),
+        "ChannelTokenAuthorizer"
+    );
+    assert_eq!(
+        at(auth, &["ApiKeyRequired"]).as_bool(),
+        Some(true),
+        "usage plans meter only key-required methods"
+    );
     let authorizer = at(auth, &["Authorizers", "ChannelTokenAuthorizer"]);
     assert_eq!(text(at(authorizer, &["FunctionPayloadType"])), "REQUEST");
-    assert_eq!(text(at(authorizer, &["FunctionArn"])), "!GetAtt AuthorizerFunction.Arn");
-    assert_eq!(at(authorizer, &["Identity", "Headers"]).as_sequence().unwrap().iter().map(text).collect::<Vec<_>>(), vec!["Authorization"]);
-    assert_eq!(at(authorizer, &["Identity", "ReauthorizeEvery"]).as_u64(), Some(300));
+    assert_eq!(
+        text(at(authorizer, &["FunctionArn"])),
+        "!GetAtt AuthorizerFunction.Arn"
+    );
+    assert_eq!(
+        at(authorizer, &["Identity", "Headers"])
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect::<Vec<_>>(),
+        vec!["Authorization"]
+    );
+    assert_eq!(
+        at(authorizer, &["Identity", "ReauthorizeEvery"]).as_u64(),
+        Some(300)
+    );
 
     let plans = resources_of(&t, "AWS::ApiGateway::UsagePlan");
     assert_eq!(plans.len(), 1);
     let plan = at(plans.values().next().unwrap(), &["Properties"]);
     assert_eq!(at(plan, &["Throttle", "BurstLimit"]).as_u64(), Some(100));
     let rate = at(plan, &["Throttle", "RateLimit"]).as_f64().unwrap();
-    assert!((rate * 60.0 - 100.0).abs() < 1e-6, "100 calls a minute, not {rate}/s");
+    assert!(
+        (rate * 60.0 - 100.0).abs() < 1e-6,
+        "100 calls a minute, not {rate}/s"
+    );
     let stage = &at(plan, &["ApiStages"]).as_sequence().unwrap()[0];
     assert_eq!(text(at(stage, &["ApiId"])), "!Ref ContactsApi");
     assert_eq!(text(at(stage, &["Stage"])), "api");
-    assert!(plan.get("Quota").is_none(), "the contract has a rate, not a quota");
+    assert!(
+        plan.get("Quota").is_none(),
+        "the contract has a rate, not a quota"
+    );
 }
 
 #[test]
 fn gateway_responses_are_the_contracts_envelopes() {
     let t = template();
-    let responses = at(&t, &["Resources", "ContactsApi", "Properties", "GatewayResponses"]);
+    let responses = at(
+        &t,
+        &["Resources", "ContactsApi", "Properties", "GatewayResponses"],
+    );
     let envelope = |m: &str| format!(r#"{{"status":"error","message":"{m}","data":[]}}"#);
     let expected = [
-        ("UNAUTHORIZED", Some(401u64), envelope("API Token is invalid.")),
-        ("ACCESS_DENIED", Some(401), envelope("API Token is invalid.")),
-        ("INVALID_API_KEY", Some(401), envelope("API Token is invalid.")),
+        (
+            "UNAUTHORIZED",
+            Some(401u64),
+            envelope("API Token is invalid."),
+        ),
+        (
+            "ACCESS_DENIED",
+            Some(401),
+            envelope("API Token is invalid."),
+        ),
+        (
+            "INVALID_API_KEY",
+            Some(401),
+            envelope("API Token is invalid."),
+        ),
         ("THROTTLED", Some(429), envelope("Too many requests")),
         ("QUOTA_EXCEEDED", Some(429), envelope("Too many requests")),
-        ("MISSING_AUTHENTICATION_TOKEN", Some(404), envelope("404 Not Found.")),
+        (
+            "MISSING_AUTHENTICATION_TOKEN",
+            Some(404),
+            envelope("404 Not Found."),
+        ),
         ("RESOURCE_NOT_FOUND", Some(404), envelope("404 Not Found.")),
-        ("AUTHORIZER_FAILURE", Some(503), envelope("Service temporarily unavailable.")),
-        ("AUTHORIZER_CONFIGURATION_ERROR", Some(500), envelope("Internal server error.")),
-        ("INTEGRATION_FAILURE", Some(503), envelope("Service temporarily unavailable.")),
-        ("INTEGRATION_TIMEOUT", Some(503), envelope("Service temporarily unavailable.")),
-        ("DEFAULT_4XX", Some(403), r#"{"status":"error","message":$context.error.messageString,"data":[]}"#.to_string()),
+        (
+            "AUTHORIZER_FAILURE",
+            Some(503),
+            envelope("Service temporarily unavailable."),
+        ),
+        (
+            "AUTHORIZER_CONFIGURATION_ERROR",
+            Some(500),
+            envelope("Internal server error."),
+        ),
+        (
+            "INTEGRATION_FAILURE",
+            Some(503),
+            envelope("Service temporarily unavailable."),
+        ),
+        (
+            "INTEGRATION_TIMEOUT",
+            Some(503),
+            envelope("Service temporarily unavailable."),
+        ),
+        (
+            "DEFAULT_4XX",
+            Some(403),
+            r#"{"status":"error","message":$context.error.messageString,"data":[]}"#.to_string(),
+        ),
         ("DEFAULT_5XX", None, envelope("Internal server error.")),
     ];
     for (kind, status, body) in expected {
         let response = at(responses, &[kind]);
-        assert_eq!(response.get("StatusCode").and_then(Value::as_u64), status, "{kind}");
-        assert_eq!(text(at(response, &["ResponseTemplates", "application/json"])), body, "{kind}");
+        assert_eq!(
+            response.get("StatusCode").and_then(Value::as_u64),
+            status,
+            "{kind}"
+        );
+        assert_eq!(
+            text(at(response, &["ResponseTemplates", "application/json"])),
+            body,
+            "{kind}"
+        );
     }
 }
 
@@ -139,61 +271,130 @@ fn functions_routes_binaries_and_least_privilege() {
     let t = template();
     let functions = resources_of(&t, "AWS::Serverless::Function");
     let expected = expected_functions();
-    assert_eq!(functions.keys().map(String::as_str).collect::<BTreeSet<_>>(), expected.keys().copied().collect());
+    assert_eq!(
+        functions
+            .keys()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
+        expected.keys().copied().collect()
+    );
     for (name, function) in &functions {
-        let (binary, routes, actions) = &expected[name.as_str()];
-        assert_eq!(text(at(function, &["Metadata", "BuildMethod"])), "rust-cargolambda", "{name}");
-        assert_eq!(text(at(function, &["Metadata", "BuildProperties", "Binary"])), *binary, "{name}");
+        let Expected {
+            binary,
+            routes,
+            actions,
+        } = &expected[name.as_str()];
+        assert_eq!(
+            text(at(function, &["Metadata", "BuildMethod"])),
+            "rust-cargolambda",
+            "{name}"
+        );
+        assert_eq!(
+            text(at(function, &["Metadata", "BuildProperties", "Binary"])),
+            *binary,
+            "{name}"
+        );
         let props = at(function, &["Properties"]);
 
         let mut got_routes = Vec::new();
-        for event in props.get("Events").and_then(Value::as_mapping).into_iter().flatten().map(|(_, e)| e) {
+        for event in props
+            .get("Events")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .map(|(_, e)| e)
+        {
             assert_eq!(text(at(event, &["Type"])), "Api", "{name}");
             let e = at(event, &["Properties"]);
             assert_eq!(text(at(e, &["RestApiId"])), "!Ref ContactsApi", "{name}");
             let method = text(at(e, &["Method"]));
             if method == "ANY" {
-                assert_eq!(text(at(e, &["Auth", "Authorizer"])), "NONE", "405 comes before authentication");
+                assert_eq!(
+                    text(at(e, &["Auth", "Authorizer"])),
+                    "NONE",
+                    "405 comes before authentication"
+                );
                 assert_eq!(at(e, &["Auth", "ApiKeyRequired"]).as_bool(), Some(false));
             } else {
-                assert!(e.get("Auth").is_none(), "{name} must keep the default authorizer and API key");
+                assert!(
+                    e.get("Auth").is_none(),
+                    "{name} must keep the default authorizer and API key"
+                );
             }
             got_routes.push((method, text(at(e, &["Path"]))));
         }
         got_routes.sort();
-        let mut want: Vec<(String, String)> = routes.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        let mut want: Vec<(String, String)> = routes
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
         want.sort();
         assert_eq!(got_routes, want, "{name}");
 
         let mut granted = BTreeSet::new();
-        for policy in props.get("Policies").and_then(Value::as_sequence).into_iter().flatten() {
+        for policy in props
+            .get("Policies")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
             for statement in at(policy, &["Statement"]).as_sequence().unwrap() {
                 assert_eq!(text(at(statement, &["Effect"])), "Allow");
-                assert_eq!(text(at(statement, &["Resource"])), "!GetAtt ContactsTable.Arn", "{name}: this table only");
+                assert_eq!(
+                    text(at(statement, &["Resource"])),
+                    "!GetAtt ContactsTable.Arn",
+                    "{name}: this table only"
+                );
                 for action in at(statement, &["Action"]).as_sequence().unwrap() {
                     let action = text(action);
-                    assert!(!action.contains('*'), "{name}: no wildcard actions ({action})");
+                    assert!(
+                        !action.contains('*'),
+                        "{name}: no wildcard actions ({action})"
+                    );
                     granted.insert(action);
                 }
             }
         }
-        assert_eq!(granted, actions.iter().map(|a| a.to_string()).collect::<BTreeSet<_>>(), "{name}");
+        assert_eq!(
+            granted,
+            actions
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<BTreeSet<_>>(),
+            "{name}"
+        );
 
         // Logs: their own group, with retention.
         let group = text(at(props, &["LoggingConfig", "LogGroup"]));
         let group = group.strip_prefix("!Ref ").expect("LogGroup is a !Ref");
         let group = at(&t, &["Resources", group]);
         assert_eq!(text(at(group, &["Type"])), "AWS::Logs::LogGroup");
-        assert_eq!(text(at(group, &["Properties", "RetentionInDays"])), "!Ref LogRetentionDays");
+        assert_eq!(
+            text(at(group, &["Properties", "RetentionInDays"])),
+            "!Ref LogRetentionDays"
+        );
     }
 
     let globals = at(&t, &["Globals", "Function"]);
     assert_eq!(text(at(globals, &["Runtime"])), "provided.al2023");
-    assert_eq!(at(globals, &["Architectures"]).as_sequence().unwrap().iter().map(text).collect::<Vec<_>>(), vec!["arm64"]);
+    assert_eq!(
+        at(globals, &["Architectures"])
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect::<Vec<_>>(),
+        vec!["arm64"]
+    );
     assert_eq!(text(at(globals, &["Tracing"])), "Active");
     assert_eq!(text(at(globals, &["LoggingConfig", "LogFormat"])), "JSON");
-    assert_eq!(text(at(globals, &["Environment", "Variables", "CONTACTS_TABLE"])), "!Ref ContactsTable");
-    assert!(at(&t, &["Parameters", "LogRetentionDays", "Default"]).as_u64().is_some());
+    assert_eq!(
+        text(at(globals, &["Environment", "Variables", "CONTACTS_TABLE"])),
+        "!Ref ContactsTable"
+    );
+    assert!(at(&t, &["Parameters", "LogRetentionDays", "Default"])
+        .as_u64()
+        .is_some());
 }
 
 #[test]
@@ -201,7 +402,11 @@ fn the_table_is_keyed_by_pk_and_sk() {
     let t = template();
     let table = at(&t, &["Resources", "ContactsTable"]);
     assert_eq!(text(at(table, &["Type"])), "AWS::DynamoDB::Table");
-    assert_eq!(text(at(table, &["DeletionPolicy"])), "Retain", "contacts outlive the stack");
+    assert_eq!(
+        text(at(table, &["DeletionPolicy"])),
+        "Retain",
+        "contacts outlive the stack"
+    );
     let props = at(table, &["Properties"]);
     assert_eq!(text(at(props, &["BillingMode"])), "PAY_PER_REQUEST");
     let keys: Vec<(String, String)> = at(props, &["KeySchema"])
@@ -210,11 +415,30 @@ fn the_table_is_keyed_by_pk_and_sk() {
         .iter()
         .map(|k| (text(at(k, &["AttributeName"])), text(at(k, &["KeyType"]))))
         .collect();
-    assert_eq!(keys, vec![("PK".into(), "HASH".into()), ("SK".into(), "RANGE".into())]);
-    assert!(props.get("GlobalSecondaryIndexes").is_none(), "the field index lives in the table's own partitions");
-    assert_eq!(at(props, &["PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"]).as_bool(), Some(true));
+    assert_eq!(
+        keys,
+        vec![("PK".into(), "HASH".into()), ("SK".into(), "RANGE".into())]
+    );
+    assert!(
+        props.get("GlobalSecondaryIndexes").is_none(),
+        "the field index lives in the table's own partitions"
+    );
+    assert_eq!(
+        at(
+            props,
+            &[
+                "PointInTimeRecoverySpecification",
+                "PointInTimeRecoveryEnabled"
+            ]
+        )
+        .as_bool(),
+        Some(true)
+    );
     for output in ["ApiUrl", "UsagePlanId", "TableName"] {
-        assert!(at(&t, &["Outputs"]).get(output).is_some(), "output {output}");
+        assert!(
+            at(&t, &["Outputs"]).get(output).is_some(),
+            "output {output}"
+        );
     }
     assert!(text(at(&t, &["Outputs", "ApiUrl", "Value"])).ends_with("/api"));
 }

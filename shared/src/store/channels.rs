@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TableStatus, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, DeleteRequest, KeySchemaElement,
+    KeyType, Put, ScalarAttributeType, TableStatus, TransactWriteItem, Update, WriteRequest,
 };
 
 use super::error::{build_error, classify, condition_failed};
@@ -23,6 +23,8 @@ pub struct ChannelRecord {
     pub kind: ChannelType,
     /// The usage-plan API key value the authorizer hands to API Gateway.
     pub api_key: String,
+    /// The key's id in API Gateway, while it exists there (deployed stacks only).
+    pub api_key_id: Option<String>,
     pub created_at: i64,
     /// Number of live tokens.
     pub tokens: usize,
@@ -105,6 +107,9 @@ impl DynamoStore {
         channel_item.insert(item::NAME.into(), item::s(record.name.as_str()));
         channel_item.insert(item::TYPE.into(), item::s(record.kind.as_str()));
         channel_item.insert(item::API_KEY.into(), item::s(record.api_key.as_str()));
+        if let Some(id) = &record.api_key_id {
+            channel_item.insert(item::API_KEY_ID.into(), item::s(id.as_str()));
+        }
         channel_item.insert(item::CREATED_AT.into(), item::n(record.created_at));
         channel_item.insert(item::FIELD_DEFS.into(), AttributeValue::M(HashMap::new()));
         let result = self
@@ -134,6 +139,130 @@ impl DynamoStore {
         self.channel(id)
             .await?
             .ok_or_else(|| StoreError::Rejected(format!("no channel '{id}'")))
+    }
+
+    /// Records (or, with `None`, forgets) the id of the channel's API Gateway key.
+    pub async fn set_api_key_id(
+        &self,
+        channel_id: &str,
+        key_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::channel_key(channel_id)))
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#id", item::API_KEY_ID);
+        let update = match key_id {
+            Some(id) => update
+                .update_expression("SET #id = :id")
+                .expression_attribute_values(":id", item::s(id)),
+            None => update.update_expression("REMOVE #id"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(err) if condition_failed(&err) => {
+                Err(StoreError::Rejected(format!("no channel '{channel_id}'")))
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// Deletes a channel and everything it owns: its tokens, its contacts and their index
+    /// entries, its field definitions. Returns how many contacts were deleted.
+    pub async fn delete_channel(&self, channel_id: &str) -> Result<usize, StoreError> {
+        let found = self
+            .get(item::channel_key(channel_id))
+            .await?
+            .ok_or_else(|| StoreError::Rejected(format!("no channel '{channel_id}'")))?;
+        let fields = item::field_set_from_item(Some(&found));
+        let mut doomed: Vec<Item> = match found.get(item::TOKENS) {
+            Some(AttributeValue::Ss(hashes)) => hashes.iter().map(|h| item::token_key(h)).collect(),
+            _ => Vec::new(),
+        };
+        // Tokens first: once they are gone nobody can write to the channel again.
+        self.delete_items(std::mem::take(&mut doomed)).await?;
+        let mut contacts = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :contact)")
+                .expression_attribute_values(":pk", item::s(keys::channel_pk(channel_id)))
+                .expression_attribute_values(":contact", item::s(keys::contact_sk("")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for stored in page.items() {
+                let contact = item::contact_from_item(stored)?;
+                for (name, value) in &contact.fields {
+                    if let Some(def) = fields.get(name) {
+                        let key = crate::values::match_key(def.field_type, value);
+                        doomed.push(item::index_item(
+                            channel_id,
+                            name,
+                            &key,
+                            contact.created_at,
+                            &contact.id,
+                        ));
+                    }
+                }
+                doomed.push(item::contact_key(channel_id, &contact.id));
+                contacts += 1;
+            }
+            self.delete_items(std::mem::take(&mut doomed)).await?;
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        self.delete_items(vec![item::channel_key(channel_id)])
+            .await?;
+        Ok(contacts)
+    }
+
+    /// Deletes items by key, 25 to a batch, retrying what DynamoDB leaves unprocessed.
+    async fn delete_items(&self, keys_to_delete: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in keys_to_delete.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(key.clone()))
+                        .build()
+                        .map_err(build_error)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            for attempt in 0.. {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt == 8 {
+                    return Err(StoreError::Unavailable(
+                        "BatchWriteItem left items unprocessed".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+            }
+        }
+        Ok(())
     }
 
     /// Issues a new token for the channel; only its hash is stored.
@@ -295,6 +424,10 @@ fn channel_from_item(id: &str, found: &Item) -> Result<ChannelRecord, StoreError
             .parse()
             .map_err(StoreError::Failed)?,
         api_key: item::get_s(found, item::API_KEY)?.to_string(),
+        api_key_id: found
+            .get(item::API_KEY_ID)
+            .and_then(|v| v.as_s().ok())
+            .cloned(),
         created_at: item::get_n(found, item::CREATED_AT)?,
         tokens: match found.get(item::TOKENS) {
             Some(AttributeValue::Ss(hashes)) => hashes.len(),

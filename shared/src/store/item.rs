@@ -22,6 +22,7 @@ pub const VERSION: &str = "v";
 pub const NAME: &str = "name";
 pub const TYPE: &str = "type";
 pub const API_KEY: &str = "api_key";
+pub const API_KEY_ID: &str = "api_key_id";
 pub const CHANNEL_ID: &str = "channel_id";
 pub const CHANNEL_TYPE: &str = "channel_type";
 pub const FIELD_DEFS: &str = "fields";

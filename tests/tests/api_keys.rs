@@ -1,0 +1,253 @@
+//! Per-channel API keys in the usage plan, against moto's API Gateway (server mode on
+//! loopback) and DynamoDB Local, driven through the `contacts-admin` binary.
+
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_apigateway::config::{Credentials, Region};
+use aws_sdk_apigateway::Client;
+use contacts_shared::fields::FieldSet;
+use contacts_shared::input::{resolve_writes, RawFieldWrite};
+use contacts_shared::store::{ContactStore, NewContact};
+use contacts_shared::values::{match_key, InputValue};
+use contacts_shared::DynamoStore;
+use contacts_tests::{dynamodb_endpoint, free_port, log_dir, repo_root, runtime, spawn_service};
+use serde_json::Value;
+
+/// moto's server, started once for this test process.
+fn moto() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        let port = free_port();
+        let mut command = Command::new("moto_server");
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let mut child = spawn_service(command, &log_dir().join(format!("moto-{port}.log")));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "moto_server exited (pip install 'moto[server]')"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::mem::forget(child);
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+fn apigateway() -> Client {
+    let config = runtime().block_on(
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(moto())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("local", "local", None, None, "local"))
+            .load(),
+    );
+    Client::new(&config)
+}
+
+struct Admin {
+    table: String,
+    plan: Option<String>,
+}
+
+impl Admin {
+    fn run(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(repo_root().join("target/debug/contacts-admin"));
+        command
+            .args(args)
+            .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
+            .env("CONTACTS_TABLE", &self.table)
+            .env("APIGATEWAY_ENDPOINT", moto())
+            .env_remove("USAGE_PLAN_ID");
+        if let Some(plan) = &self.plan {
+            command.env("USAGE_PLAN_ID", plan);
+        }
+        command.output().expect("contacts-admin")
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+}
+
+fn build_admin() {
+    let built = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "contacts-admin"])
+        .current_dir(repo_root())
+        .status()
+        .expect("cargo build");
+    assert!(built.success());
+}
+
+/// The value of an API key, or `None` if API Gateway no longer has it.
+fn key_value(client: &Client, id: &str) -> Option<String> {
+    runtime()
+        .block_on(client.get_api_key().api_key(id).include_value(true).send())
+        .ok()
+        .and_then(|k| k.value().map(str::to_string))
+}
+
+fn plan_keys(client: &Client, plan: &str) -> Vec<String> {
+    let out = runtime()
+        .block_on(client.get_usage_plan_keys().usage_plan_id(plan).send())
+        .unwrap();
+    out.items()
+        .iter()
+        .filter_map(|k| k.id().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
+    build_admin();
+    let client = apigateway();
+    let plan = runtime()
+        .block_on(
+            client
+                .create_usage_plan()
+                .name("contacts-test-channels")
+                .send(),
+        )
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    let table = format!(
+        "keys{}",
+        &contacts_shared::random::base32_id().unwrap()[..10]
+    );
+    let admin = Admin {
+        table: table.clone(),
+        plan: Some(plan.clone()),
+    };
+    admin.ok(&["table", "create"]);
+    let store = runtime().block_on(DynamoStore::connect(Some(dynamodb_endpoint()), &table));
+
+    let created = admin.ok(&["channel", "create", "--name", "Keys", "--type", "whatsapp"]);
+    let channel = created["channel_id"].as_str().unwrap().to_string();
+    let first = created["token"].as_str().unwrap().to_string();
+    let key_id = admin.ok(&["channel", "show", "--channel", &channel])["api_key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let grant = runtime()
+        .block_on(store.token_grant(&first))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        key_value(&client, &key_id).as_deref(),
+        Some(grant.api_key.as_str()),
+        "the authorizer names this key"
+    );
+    assert_eq!(plan_keys(&client, &plan), vec![key_id.clone()]);
+
+    let second = admin.ok(&["token", "issue", "--channel", &channel])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    admin.ok(&["token", "revoke", "--token", &first]);
+    assert!(
+        key_value(&client, &key_id).is_some(),
+        "a live token remains: the key stays"
+    );
+
+    admin.ok(&["token", "revoke", "--token", &second]);
+    assert_eq!(
+        key_value(&client, &key_id),
+        None,
+        "the last token took the key with it"
+    );
+    assert!(plan_keys(&client, &plan).is_empty());
+    assert_eq!(
+        admin.ok(&["channel", "show", "--channel", &channel])["api_key_id"],
+        Value::Null
+    );
+
+    // A new token brings the key back, with the value the tokens already carry.
+    let third = admin.ok(&["token", "issue", "--channel", &channel])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let new_key = admin.ok(&["channel", "show", "--channel", &channel])["api_key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        key_value(&client, &new_key).as_deref(),
+        Some(grant.api_key.as_str())
+    );
+    assert_eq!(plan_keys(&client, &plan), vec![new_key.clone()]);
+
+    // Deleting the channel removes its key, its tokens, its contacts and their index.
+    let fields = FieldSet::default();
+    let raw = [RawFieldWrite {
+        name: "firstName".into(),
+        value: InputValue::Text("Gone".into()),
+    }];
+    let writes = resolve_writes(&fields, &raw).unwrap();
+    let tags = Default::default();
+    for id in ["a", "b"] {
+        let contact = NewContact {
+            id,
+            created_at: 1,
+            writes: &writes,
+            tags: &tags,
+        };
+        assert!(runtime()
+            .block_on(store.insert_contact(&channel, &contact))
+            .unwrap());
+    }
+    admin.ok(&["channel", "delete", "--channel", &channel]);
+    assert_eq!(key_value(&client, &new_key), None);
+    assert!(plan_keys(&client, &plan).is_empty());
+    assert!(runtime()
+        .block_on(store.token_grant(&third))
+        .unwrap()
+        .is_none());
+    assert!(runtime()
+        .block_on(store.channel(&channel))
+        .unwrap()
+        .is_none());
+    assert!(runtime()
+        .block_on(store.get_contact(&channel, "a"))
+        .unwrap()
+        .is_none());
+    let key = match_key(contacts_shared::fields::FieldType::Text, "Gone");
+    assert_eq!(
+        runtime()
+            .block_on(store.find(&channel, "firstName", &key, 0, 10))
+            .unwrap()
+            .0,
+        0,
+        "index entries deleted"
+    );
+}
+
+#[test]
+fn against_aws_channel_commands_need_the_usage_plan() {
+    build_admin();
+    let out = Command::new(repo_root().join("target/debug/contacts-admin"))
+        .args(["channel", "create", "--name", "x", "--type", "sms"])
+        .env_remove("DYNAMODB_ENDPOINT")
+        .env_remove("USAGE_PLAN_ID")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--usage-plan-id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -20,6 +20,7 @@ lint:
 check-template:
 	cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 sam validate --lint
+	actionlint
 
 build:
 	cargo build --workspace --bins

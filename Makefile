@@ -1,7 +1,7 @@
 # The two commands: `make dev` runs the product locally, `make test` runs every test.
 # Both install what they need first (scripts/setup.sh).
 
-.PHONY: dev test setup lint check-template build clean
+.PHONY: dev test setup lint check-template build sam-build clean
 
 dev:
 	scripts/dev.sh
@@ -24,6 +24,11 @@ check-template:
 
 build:
 	cargo build --workspace --bins
+
+# What `sam deploy` ships: every function cross-compiled for arm64 (release, LTO).
+sam-build: setup
+	rustup target add aarch64-unknown-linux-gnu
+	SAM_CLI_TELEMETRY=0 sam build
 
 clean:
 	cargo clean

@@ -331,3 +331,63 @@ pub fn reply(response: reqwest::blocking::Response) -> Reply {
 pub fn envelope(message: &str) -> Value {
     serde_json::json!({"status": "error", "message": message, "data": []})
 }
+
+/// The `contacts-admin` binary, run as an operator would, against the test DynamoDB and a
+/// table of its own; `env` adds variables (API Gateway endpoint, usage plan).
+pub struct AdminCli {
+    pub table: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl AdminCli {
+    /// Builds the binary (a no-op when it is up to date) and picks a fresh table name.
+    pub fn new(env: &[(&str, &str)]) -> Self {
+        let built = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "contacts-admin"])
+            .current_dir(repo_root())
+            .status()
+            .expect("cargo build");
+        assert!(built.success(), "cargo build -p contacts-admin failed");
+        let table = format!("admin{}", &random::base32_id().expect("random")[..10]);
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AdminCli { table, env }
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(repo_root().join("target/debug/contacts-admin"));
+        command
+            .args(args)
+            .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
+            .env("CONTACTS_TABLE", &self.table)
+            .env_remove("USAGE_PLAN_ID")
+            .env_remove("APIGATEWAY_ENDPOINT")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command.output().expect("contacts-admin")
+    }
+
+    /// Runs a command that must succeed; its stdout as JSON (`Null` if none).
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// Runs a command that must fail; its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// A store on the same table, to check what the commands did.
+    pub fn store(&self) -> DynamoStore {
+        runtime().block_on(DynamoStore::connect(Some(dynamodb_endpoint()), &self.table))
+    }
+}

@@ -1,67 +1,14 @@
 //! The `contacts-admin` binary against DynamoDB Local, as an operator runs it.
 
 use std::io::Write;
-use std::process::{Command, Output};
 
 use contacts_shared::store::ContactStore;
-use contacts_tests::{dynamodb_endpoint, repo_root, runtime};
+use contacts_tests::{runtime, AdminCli};
 use serde_json::{json, Value};
-
-struct Admin {
-    table: String,
-}
-
-impl Admin {
-    fn new() -> Self {
-        let built = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "contacts-admin"])
-            .current_dir(repo_root())
-            .status()
-            .expect("cargo build");
-        assert!(built.success());
-        let table = format!(
-            "admin{}",
-            &contacts_shared::random::base32_id().unwrap()[..10]
-        );
-        Admin { table }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(repo_root().join("target/debug/contacts-admin"))
-            .args(args)
-            .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
-            .env("CONTACTS_TABLE", &self.table)
-            .output()
-            .expect("contacts-admin")
-    }
-
-    fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "{args:?} should fail");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    fn store(&self) -> contacts_shared::DynamoStore {
-        runtime().block_on(contacts_shared::DynamoStore::connect(
-            Some(dynamodb_endpoint()),
-            &self.table,
-        ))
-    }
-}
 
 #[test]
 fn an_operator_sets_up_a_channel() {
-    let admin = Admin::new();
+    let admin = AdminCli::new(&[]);
     admin.ok(&["table", "create"]);
     admin.ok(&["table", "create"]); // idempotent
     let created = admin.ok(&["channel", "create", "--name", "Support", "--type", "viber"]);

@@ -1,7 +1,7 @@
 //! Per-channel API keys in the usage plan, against moto's API Gateway (server mode on
 //! loopback) and DynamoDB Local, driven through the `contacts-admin` binary.
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use aws_config::BehaviorVersion;
@@ -11,8 +11,7 @@ use contacts_shared::fields::FieldSet;
 use contacts_shared::input::{resolve_writes, RawFieldWrite};
 use contacts_shared::store::{ContactStore, NewContact};
 use contacts_shared::values::{match_key, InputValue};
-use contacts_shared::DynamoStore;
-use contacts_tests::{dynamodb_endpoint, free_port, log_dir, repo_root, runtime, spawn_service};
+use contacts_tests::{free_port, log_dir, repo_root, runtime, spawn_service, AdminCli};
 use serde_json::Value;
 
 /// moto's server, started once for this test process.
@@ -51,46 +50,6 @@ fn apigateway() -> Client {
     Client::new(&config)
 }
 
-struct Admin {
-    table: String,
-    plan: Option<String>,
-}
-
-impl Admin {
-    fn run(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(repo_root().join("target/debug/contacts-admin"));
-        command
-            .args(args)
-            .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
-            .env("CONTACTS_TABLE", &self.table)
-            .env("APIGATEWAY_ENDPOINT", moto())
-            .env_remove("USAGE_PLAN_ID");
-        if let Some(plan) = &self.plan {
-            command.env("USAGE_PLAN_ID", plan);
-        }
-        command.output().expect("contacts-admin")
-    }
-
-    fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    }
-}
-
-fn build_admin() {
-    let built = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "contacts-admin"])
-        .current_dir(repo_root())
-        .status()
-        .expect("cargo build");
-    assert!(built.success());
-}
-
 /// The value of an API key, or `None` if API Gateway no longer has it.
 fn key_value(client: &Client, id: &str) -> Option<String> {
     runtime()
@@ -111,7 +70,6 @@ fn plan_keys(client: &Client, plan: &str) -> Vec<String> {
 
 #[test]
 fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
-    build_admin();
     let client = apigateway();
     let plan = runtime()
         .block_on(
@@ -124,16 +82,9 @@ fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
         .id()
         .unwrap()
         .to_string();
-    let table = format!(
-        "keys{}",
-        &contacts_shared::random::base32_id().unwrap()[..10]
-    );
-    let admin = Admin {
-        table: table.clone(),
-        plan: Some(plan.clone()),
-    };
+    let admin = AdminCli::new(&[("APIGATEWAY_ENDPOINT", moto()), ("USAGE_PLAN_ID", &plan)]);
     admin.ok(&["table", "create"]);
-    let store = runtime().block_on(DynamoStore::connect(Some(dynamodb_endpoint()), &table));
+    let store = admin.store();
 
     let created = admin.ok(&["channel", "create", "--name", "Keys", "--type", "whatsapp"]);
     let channel = created["channel_id"].as_str().unwrap().to_string();
@@ -237,7 +188,7 @@ fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
 
 #[test]
 fn against_aws_channel_commands_need_the_usage_plan() {
-    build_admin();
+    AdminCli::new(&[]);
     let out = Command::new(repo_root().join("target/debug/contacts-admin"))
         .args(["channel", "create", "--name", "x", "--type", "sms"])
         .env_remove("DYNAMODB_ENDPOINT")

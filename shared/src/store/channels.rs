@@ -281,22 +281,8 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(build_error)?;
-        let count = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(item::channel_key(&channel.id)))
-            .update_expression("ADD #tokens :hash")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#tokens", item::TOKENS)
-            .expression_attribute_values(":hash", AttributeValue::Ss(vec![hash]))
-            .build()
-            .map_err(build_error)?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await
-            .map_err(classify)?;
+        let put = TransactWriteItem::builder().put(put).build();
+        self.change_token(put, &channel.id, "ADD", hash).await?;
         Ok(token)
     }
 
@@ -313,22 +299,38 @@ impl DynamoStore {
             .condition_expression("attribute_exists(PK)")
             .build()
             .map_err(build_error)?;
+        let delete = TransactWriteItem::builder().delete(delete).build();
+        self.change_token(delete, &grant.channel.id, "DELETE", hash)
+            .await?;
+        Ok(grant.channel.id)
+    }
+
+    /// Writes a token item and the matching change of its channel's token set (`ADD` or
+    /// `DELETE` the hash) in one transaction, so the channel's count never drifts.
+    async fn change_token(
+        &self,
+        token_action: TransactWriteItem,
+        channel_id: &str,
+        set_operation: &str,
+        hash: String,
+    ) -> Result<(), StoreError> {
         let count = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item::channel_key(&grant.channel.id)))
-            .update_expression("DELETE #tokens :hash")
+            .set_key(Some(item::channel_key(channel_id)))
+            .update_expression(format!("{set_operation} #tokens :hash"))
+            .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#tokens", item::TOKENS)
             .expression_attribute_values(":hash", AttributeValue::Ss(vec![hash]))
             .build()
             .map_err(build_error)?;
         self.client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(token_action)
             .transact_items(TransactWriteItem::builder().update(count).build())
             .send()
             .await
             .map_err(classify)?;
-        Ok(grant.channel.id)
+        Ok(())
     }
 
     /// What a presented token grants, if it is live. One strongly consistent read, so a

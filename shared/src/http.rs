@@ -39,6 +39,20 @@ pub fn contact_id(request: &Request, channel: &Channel) -> Result<String, ApiErr
     contact_id::from_path(raw, channel)
 }
 
+/// A header's value. Sent twice, the last value counts: that is what API Gateway's
+/// single-value `headers` carry, and what reaches the function.
+pub fn header<'a>(request: &'a Request, name: &str) -> Result<Option<&'a str>, ApiError> {
+    request
+        .headers()
+        .get(name)
+        .map(|value| {
+            value.to_str().map_err(|_| {
+                ApiError::invalid(format!("Header {name} must be visible ASCII text."))
+            })
+        })
+        .transpose()
+}
+
 pub fn body(request: &Request) -> &[u8] {
     request.body().as_ref()
 }

@@ -9,6 +9,7 @@ pub mod contact_id;
 pub mod error;
 pub mod fields;
 pub mod http;
+pub mod idempotency;
 pub mod input;
 pub mod limits;
 pub mod logging;

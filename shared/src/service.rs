@@ -8,9 +8,10 @@ use crate::channel::Channel;
 use crate::contact::Contact;
 use crate::error::ApiError;
 use crate::fields::{undefined_field, FieldSet};
+use crate::idempotency::{self, IdempotencyRecord};
 use crate::input::{self, FieldWrite};
 use crate::paginate::PageRequest;
-use crate::store::{ContactStore, NewContact, TagChange};
+use crate::store::{ContactStore, Insert, NewContact, TagChange};
 use crate::values::query_key;
 use crate::{clock, contact_id};
 
@@ -80,8 +81,21 @@ impl<S: ContactStore> ContactService<S> {
         input::resolve_writes(&fields, &raw)
     }
 
-    /// Creates a contact; returns its new id.
-    pub async fn create(&self, channel: &Channel, body: &[u8]) -> Result<String, ApiError> {
+    /// Creates a contact; returns its new id. With an idempotency key, a repeat of the
+    /// same request within 24 hours returns the first contact's id and creates nothing.
+    pub async fn create(
+        &self,
+        channel: &Channel,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let key = idempotency_key.map(idempotency::parse_key).transpose()?;
+        let body_hash = key.as_ref().map(|_| idempotency::body_hash(body));
+        if let (Some(key), Some(hash)) = (&key, &body_hash) {
+            if let Some(first) = self.replay(channel, key, hash).await? {
+                return first;
+            }
+        }
         let writes = self.writes(channel, body).await?;
         let created_at = clock::now();
         let no_tags = BTreeSet::new();
@@ -93,12 +107,49 @@ impl<S: ContactStore> ContactService<S> {
                 writes: &writes,
                 tags: &no_tags,
             };
-            if self.store.insert_contact(&channel.id, &contact).await? {
-                return Ok(id);
+            let outcome = match (&key, &body_hash) {
+                (Some(key), Some(hash)) => {
+                    let record = IdempotencyRecord {
+                        key: key.clone(),
+                        body_hash: hash.clone(),
+                        contact_id: id.clone(),
+                        expires_at: created_at + idempotency::WINDOW_SECONDS,
+                    };
+                    self.store
+                        .insert_contact_once(&channel.id, &contact, &record)
+                        .await?
+                }
+                _ => match self.store.insert_contact(&channel.id, &contact).await? {
+                    true => Insert::Done,
+                    false => Insert::IdTaken,
+                },
+            };
+            match outcome {
+                Insert::Done => return Ok(id),
+                Insert::IdTaken => continue,
+                // A concurrent request with the same key won the race: answer as it did.
+                Insert::KeyTaken => {
+                    if let (Some(key), Some(hash)) = (&key, &body_hash) {
+                        if let Some(first) = self.replay(channel, key, hash).await? {
+                            return first;
+                        }
+                    }
+                }
             }
         }
         tracing::error!("no unused contact id after {MAX_ID_ATTEMPTS} attempts");
         Err(ApiError::Internal)
+    }
+
+    /// The answer a live idempotency record gives a request with this body, if any.
+    async fn replay(
+        &self,
+        channel: &Channel,
+        key: &str,
+        body_hash: &str,
+    ) -> Result<Option<Result<String, ApiError>>, ApiError> {
+        let record = self.store.idempotency_record(&channel.id, key).await?;
+        Ok(record.and_then(|r| idempotency::replay(&r, body_hash, clock::now())))
     }
 
     pub async fn get(&self, channel: &Channel, id: &str) -> Result<Contact, ApiError> {

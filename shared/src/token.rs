@@ -17,7 +17,12 @@ pub fn generate() -> Result<String, ApiError> {
 
 /// The stored form of a token: lowercase hex SHA-256.
 pub fn hash(token: &str) -> String {
-    let d = digest(&SHA256, token.as_bytes());
+    sha256_hex(token.as_bytes())
+}
+
+/// Lowercase hex SHA-256 of any bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = digest(&SHA256, bytes);
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 

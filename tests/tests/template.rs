@@ -419,6 +419,11 @@ fn the_table_is_keyed_by_pk_and_sk() {
         keys,
         vec![("PK".into(), "HASH".into()), ("SK".into(), "RANGE".into())]
     );
+    assert_eq!(
+        text(at(props, &["TimeToLiveSpecification", "AttributeName"])),
+        "expires_at",
+        "idempotency records expire"
+    );
     assert!(
         props.get("GlobalSecondaryIndexes").is_none(),
         "the field index lives in the table's own partitions"

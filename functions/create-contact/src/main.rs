@@ -1,6 +1,7 @@
-//! `POST /v1/contact`: creates a contact in the token's channel.
+//! `POST /v1/contact`: creates a contact in the token's channel; an `Idempotency-Key`
+//! header makes retries safe.
 
-use contacts_shared::{http, ApiError, ContactService, DynamoStore};
+use contacts_shared::{http, idempotency, ApiError, ContactService, DynamoStore};
 use lambda_http::{service_fn, Error, Request};
 use serde_json::{json, Value};
 
@@ -9,7 +10,8 @@ async fn create_contact(
     request: &Request,
 ) -> Result<Value, ApiError> {
     let channel = http::channel(request)?;
-    let id = app.create(&channel, http::body(request)).await?;
+    let key = http::header(request, idempotency::HEADER)?;
+    let id = app.create(&channel, http::body(request), key).await?;
     Ok(json!({"data": {"id": id}}))
 }
 

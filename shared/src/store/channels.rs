@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, DeleteRequest, KeySchemaElement,
-    KeyType, Put, ScalarAttributeType, TableStatus, TransactWriteItem, Update, WriteRequest,
+    KeyType, Put, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TransactWriteItem,
+    Update, WriteRequest,
 };
 
 use super::error::{build_error, classify, condition_failed};
@@ -86,6 +87,9 @@ impl DynamoStore {
                 .await
                 .map_err(classify)?;
             if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                if created {
+                    self.enable_ttl().await?;
+                }
                 return Ok(created);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -94,6 +98,23 @@ impl DynamoStore {
             "table {} did not become active",
             self.table
         )))
+    }
+
+    /// Lets DynamoDB delete idempotency records once they expire (as template.yaml does).
+    async fn enable_ttl(&self) -> Result<(), StoreError> {
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(item::EXPIRES_AT)
+            .enabled(true)
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     pub async fn create_channel(&self, record: &ChannelRecord) -> Result<(), StoreError> {

@@ -11,9 +11,10 @@ use aws_sdk_dynamodb::types::{
 
 use super::error::{build_error, classify, condition_failed, TOO_LARGE_MESSAGE};
 use super::item::{self, Item};
-use super::{keys, ContactStore, DynamoStore, NewContact, StoreError, TagChange};
+use super::{keys, ContactStore, DynamoStore, Insert, NewContact, StoreError, TagChange};
 use crate::contact::Contact;
 use crate::fields::FieldSet;
+use crate::idempotency::IdempotencyRecord;
 use crate::input::FieldWrite;
 use crate::limits::MAX_WRITE_ATTEMPTS;
 use crate::values::match_key;
@@ -42,47 +43,27 @@ impl ContactStore for DynamoStore {
         channel: &str,
         contact: &NewContact<'_>,
     ) -> Result<bool, StoreError> {
-        let fields: BTreeMap<String, String> = contact
-            .writes
-            .iter()
-            .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
-            .collect();
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item::contact_item(
-                channel,
-                contact.id,
-                contact.created_at,
-                &fields,
-                contact.tags,
-            )))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(build_error)?;
-        let mut actions = vec![TransactWriteItem::builder().put(put).build()];
-        for w in contact.writes {
-            if let Some(value) = &w.value {
-                let key = match_key(w.def.field_type, value);
-                actions.push(self.put_action(item::index_item(
-                    channel,
-                    &w.name,
-                    &key,
-                    contact.created_at,
-                    contact.id,
-                ))?);
-            }
-        }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) if cancelled_by(&err, &["ConditionalCheckFailed"]) => Ok(false),
-            Err(err) => Err(transaction_error(err)),
-        }
+        Ok(self.insert(channel, contact, None).await? == Insert::Done)
+    }
+
+    async fn insert_contact_once(
+        &self,
+        channel: &str,
+        contact: &NewContact<'_>,
+        record: &IdempotencyRecord,
+    ) -> Result<Insert, StoreError> {
+        self.insert(channel, contact, Some(record)).await
+    }
+
+    async fn idempotency_record(
+        &self,
+        channel: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get(item::idempotency_key(channel, key))
+            .await?
+            .map(|found| item::idempotency_from_item(&found))
+            .transpose()
     }
 
     async fn get_contact(&self, channel: &str, id: &str) -> Result<Option<Contact>, StoreError> {
@@ -184,6 +165,69 @@ impl ContactStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// One transaction: the contact (if its id is free), its index entries, and the
+    /// idempotency record (if none is live for the key).
+    async fn insert(
+        &self,
+        channel: &str,
+        contact: &NewContact<'_>,
+        record: Option<&IdempotencyRecord>,
+    ) -> Result<Insert, StoreError> {
+        let fields: BTreeMap<String, String> = contact
+            .writes
+            .iter()
+            .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
+            .collect();
+        let item = item::contact_item(
+            channel,
+            contact.id,
+            contact.created_at,
+            &fields,
+            contact.tags,
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(build_error)?;
+        let mut actions = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(record) = record {
+            // An expired record may linger until DynamoDB's TTL sweep: it counts as absent.
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item::idempotency_item(channel, record)))
+                .condition_expression("attribute_not_exists(PK) OR #expires <= :now")
+                .expression_attribute_names("#expires", item::EXPIRES_AT)
+                .expression_attribute_values(":now", item::n(crate::clock::now()))
+                .build()
+                .map_err(build_error)?;
+            actions.push(TransactWriteItem::builder().put(put).build());
+        }
+        for w in contact.writes {
+            if let Some(value) = &w.value {
+                let key = match_key(w.def.field_type, value);
+                let index =
+                    item::index_item(channel, &w.name, &key, contact.created_at, contact.id);
+                actions.push(self.put_action(index)?);
+            }
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Insert::Done),
+            Err(err) => match failed_conditions(&err).as_deref() {
+                Some([true, ..]) => Ok(Insert::IdTaken),
+                Some([false, true, ..]) if record.is_some() => Ok(Insert::KeyTaken),
+                _ => Err(transaction_error(err)),
+            },
+        }
+    }
+
     fn put_action(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -389,6 +433,19 @@ fn transaction_error<R: std::fmt::Debug>(err: SdkError<TransactWriteItemsError, 
         }
     }
     classify(err)
+}
+
+/// For a transaction cancelled by failed conditions: which of its actions failed theirs.
+fn failed_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<bool>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => Some(
+            e.cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 /// Whether a transaction was cancelled for one of these reasons.

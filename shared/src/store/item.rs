@@ -8,6 +8,7 @@ use super::keys;
 use super::StoreError;
 use crate::contact::Contact;
 use crate::fields::{FieldDef, FieldSet, FieldType};
+use crate::idempotency::IdempotencyRecord;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -28,6 +29,13 @@ pub const CHANNEL_TYPE: &str = "channel_type";
 pub const FIELD_DEFS: &str = "fields";
 pub const TOKENS: &str = "tokens";
 pub const VALUES: &str = "values";
+
+// Idempotency records.
+pub const KEY: &str = "key";
+pub const BODY_HASH: &str = "body_hash";
+pub const CONTACT_ID: &str = "contact_id";
+/// Unix seconds; the table's TTL attribute.
+pub const EXPIRES_AT: &str = "expires_at";
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -51,6 +59,31 @@ pub fn contact_key(channel: &str, id: &str) -> Item {
 
 pub fn token_key(token_hash: &str) -> Item {
     key(keys::token_pk(token_hash), keys::TOKEN_SK.into())
+}
+
+pub fn idempotency_key(channel: &str, idempotency_key: &str) -> Item {
+    key(
+        keys::idempotency_pk(channel, idempotency_key),
+        keys::IDEMPOTENCY_SK.into(),
+    )
+}
+
+pub fn idempotency_item(channel: &str, record: &IdempotencyRecord) -> Item {
+    let mut item = idempotency_key(channel, &record.key);
+    item.insert(KEY.into(), s(record.key.as_str()));
+    item.insert(BODY_HASH.into(), s(record.body_hash.as_str()));
+    item.insert(CONTACT_ID.into(), s(record.contact_id.as_str()));
+    item.insert(EXPIRES_AT.into(), n(record.expires_at));
+    item
+}
+
+pub fn idempotency_from_item(found: &Item) -> Result<IdempotencyRecord, StoreError> {
+    Ok(IdempotencyRecord {
+        key: get_s(found, KEY)?.to_string(),
+        body_hash: get_s(found, BODY_HASH)?.to_string(),
+        contact_id: get_s(found, CONTACT_ID)?.to_string(),
+        expires_at: get_n(found, EXPIRES_AT)?,
+    })
 }
 
 pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {

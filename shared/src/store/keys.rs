@@ -6,6 +6,7 @@
 //! | contact       | `CH#{channel}`                       | `C#{contact_id}`           |
 //! | field index   | `CH#{channel}#F#{field}#{match key}` | `{created_at:012}#{id}`    |
 //! | token         | `TOKEN#{sha256 of token}`            | `TOKEN`                    |
+//! | idempotency   | `CH#{channel}#IDEM#{sha256 of key}`  | `IDEM`                     |
 //!
 //! Channel ids and field names cannot contain `#`, so every prefix is unambiguous; the
 //! index sort key orders a field's matches oldest first, then by id.
@@ -51,6 +52,13 @@ pub fn token_pk(token_hash: &str) -> String {
 }
 
 pub const TOKEN_SK: &str = "TOKEN";
+
+/// Idempotency keys are client text: hashed, so any key fits and none can forge a prefix.
+pub fn idempotency_pk(channel: &str, key: &str) -> String {
+    format!("CH#{channel}#IDEM#{}", token::hash(key))
+}
+
+pub const IDEMPOTENCY_SK: &str = "IDEM";
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ pub use error::StoreError;
 
 use crate::contact::Contact;
 use crate::fields::FieldSet;
+use crate::idempotency::IdempotencyRecord;
 use crate::input::FieldWrite;
 
 /// A contact to insert: its writes carry the field types that decide the index keys.
@@ -25,6 +26,16 @@ pub struct NewContact<'a> {
     pub created_at: i64,
     pub writes: &'a [FieldWrite],
     pub tags: &'a BTreeSet<String>,
+}
+
+/// How an insert ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insert {
+    Done,
+    /// The contact id is taken.
+    IdTaken,
+    /// A live idempotency record with this key exists (a concurrent request made it).
+    KeyTaken,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +49,22 @@ pub trait ContactStore: Send + Sync {
     /// The channel's fields (built-ins and custom definitions).
     fn field_set(&self, channel: &str)
         -> impl Future<Output = Result<FieldSet, StoreError>> + Send;
+
+    /// Inserts a contact, its index entries and the idempotency record of the request
+    /// that creates it, atomically.
+    fn insert_contact_once(
+        &self,
+        channel: &str,
+        contact: &NewContact<'_>,
+        record: &IdempotencyRecord,
+    ) -> impl Future<Output = Result<Insert, StoreError>> + Send;
+
+    /// The idempotency record of `key` in this channel, if any (expired or not).
+    fn idempotency_record(
+        &self,
+        channel: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
 
     /// Inserts a contact and its index entries atomically; `false` if the id is taken.
     fn insert_contact(

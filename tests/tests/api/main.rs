@@ -6,6 +6,7 @@ mod contacts;
 mod errors;
 mod events;
 mod find;
+mod idempotency;
 mod isolation;
 mod rate_limit;
 mod viber;

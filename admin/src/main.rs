@@ -57,6 +57,12 @@ enum Command {
     /// Contacts.
     #[command(subcommand)]
     Contact(ContactCommand),
+    /// Checks that a channel's field index and its contacts agree (scans the table);
+    /// exits non-zero if they do not.
+    Check {
+        #[arg(long)]
+        channel: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -320,6 +326,25 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
                 field
             });
             Ok(Some(Value::Array(built_in.chain(custom).collect())))
+        }
+        Command::Check { channel } => {
+            let report = store.check_channel(&channel).await.map_err(failed)?;
+            let pairs =
+                |v: &[(String, String)]| v.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>();
+            let summary = json!({
+                "channel_id": channel,
+                "contacts": report.contacts,
+                "index_entries": report.index_entries,
+                "missing_entries": pairs(&report.missing_entries),
+                "orphan_entries": pairs(&report.orphan_entries),
+                "consistent": report.is_consistent(),
+            });
+            if report.is_consistent() {
+                Ok(Some(summary))
+            } else {
+                println!("{summary}");
+                Err("the field index and the contacts disagree".into())
+            }
         }
         Command::Contact(ContactCommand::Import { channel, file }) => {
             let fields = store.fields(&channel).await.map_err(failed)?;

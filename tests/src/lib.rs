@@ -340,6 +340,13 @@ pub struct AdminCli {
 }
 
 impl AdminCli {
+    /// The tool on an existing table.
+    pub fn for_table(table: &str) -> Self {
+        let mut admin = AdminCli::new(&[]);
+        admin.table = table.to_string();
+        admin
+    }
+
     /// Builds the binary (a no-op when it is up to date) and picks a fresh table name.
     pub fn new(env: &[(&str, &str)]) -> Self {
         let built = Command::new(env!("CARGO"))

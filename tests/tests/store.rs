@@ -467,3 +467,89 @@ fn a_contact_past_the_item_size_limit_is_refused_not_broken() {
         .unwrap();
     assert_eq!(after.tags, before.tags);
 }
+
+#[test]
+fn the_invariant_checker_finds_missing_and_orphan_index_entries() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use contacts_shared::store::keys;
+
+    let store = fresh_store();
+    let (channel, _) = create_channel(&store, ChannelType::Facebook, None);
+    let fields = FieldSet::default();
+    assert!(insert(
+        &store,
+        &channel,
+        "a",
+        1,
+        &writes(
+            &fields,
+            &[("firstName", Some("Ann")), ("phone", Some("555 0101"))]
+        )
+    ));
+    assert!(insert(
+        &store,
+        &channel,
+        "b",
+        2,
+        &writes(&fields, &[("firstName", Some("Bob"))])
+    ));
+    let clean = runtime().block_on(store.check_channel(&channel)).unwrap();
+    assert!(clean.is_consistent(), "{clean:?}");
+    assert_eq!((clean.contacts, clean.index_entries), (2, 3));
+
+    // Break the index behind the store's back: drop one entry, add one for nobody.
+    let client = runtime().block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(contacts_tests::dynamodb_endpoint())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local", "local", None, None, "local",
+            ))
+            .load()
+            .await;
+        aws_sdk_dynamodb::Client::new(&config)
+    });
+    let key = |pk: String, sk: String| {
+        [
+            (keys::PK.to_string(), AttributeValue::S(pk)),
+            (keys::SK.to_string(), AttributeValue::S(sk)),
+        ]
+    };
+    let dropped = key(
+        keys::index_pk(&channel, "phone", "5550101"),
+        keys::index_sk(1, "a"),
+    );
+    let orphan = key(
+        keys::index_pk(&channel, "lastName", "ghost"),
+        keys::index_sk(3, "ghost"),
+    );
+    runtime().block_on(async {
+        client
+            .delete_item()
+            .table_name(store.table())
+            .set_key(Some(dropped.into()))
+            .send()
+            .await
+            .unwrap();
+        client
+            .put_item()
+            .table_name(store.table())
+            .set_item(Some(orphan.clone().into()))
+            .send()
+            .await
+            .unwrap();
+    });
+    let broken = runtime().block_on(store.check_channel(&channel)).unwrap();
+    assert!(!broken.is_consistent());
+    assert_eq!(
+        broken.missing_entries,
+        vec![("a".to_string(), "phone".to_string())]
+    );
+    assert_eq!(
+        broken.orphan_entries,
+        vec![(
+            keys::index_pk(&channel, "lastName", "ghost"),
+            keys::index_sk(3, "ghost")
+        )]
+    );
+}

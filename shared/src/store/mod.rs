@@ -2,6 +2,7 @@
 //! which owns the table layout.
 
 mod channels;
+mod check;
 mod client;
 mod contacts;
 mod error;
@@ -12,6 +13,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 
 pub use channels::{ChannelRecord, TokenGrant};
+pub use check::CheckReport;
 pub use error::StoreError;
 
 use crate::contact::Contact;

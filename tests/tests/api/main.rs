@@ -2,6 +2,7 @@
 //! gateway responses from template.yaml) to the functions under `cargo lambda watch`
 //! and DynamoDB Local. Every test works in channels of its own.
 
+mod concurrency;
 mod contacts;
 mod errors;
 mod events;

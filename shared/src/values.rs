@@ -34,6 +34,17 @@ pub fn canonical(
         return Ok(None);
     }
     check_length(name, text)?;
+    // NUL and other control characters have no place in contact data (and would reach
+    // logs, CSV exports and terminals); tab and line breaks do (addresses, notes).
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(ApiError::invalid(format!(
+            "Value of custom field '{}' contains a control character.",
+            printable(name)
+        )));
+    }
     let invalid = || invalid_value(name, def);
     let stored = match def.field_type {
         FieldType::Text => text.to_string(),
@@ -80,6 +91,11 @@ pub fn query_key(name: &str, def: &FieldDef, value: &str) -> Result<String, ApiE
         return Err(ApiError::invalid("Query parameter 'value' is required."));
     }
     check_length(name, text)?;
+    if text.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "Query parameter 'value' contains a control character.",
+        ));
+    }
     let invalid = || invalid_value(name, def);
     let key = match def.field_type {
         FieldType::Text | FieldType::Email | FieldType::Url | FieldType::List => {
@@ -356,6 +372,30 @@ mod tests {
         assert_eq!(
             err.message(),
             "Invalid value for custom field 'f': expected TRUE or FALSE."
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_kept() {
+        for bad in [
+            "a\u{0}b",
+            "bell\u{7}",
+            "esc\u{1b}[31m",
+            "del\u{7f}x",
+            "c1\u{85}x",
+        ] {
+            let err = store(FieldType::Text, bad).unwrap_err();
+            assert_eq!(
+                err.message(),
+                "Value of custom field 'f' contains a control character.",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            store(FieldType::Text, "line 1\nline 2\ttab")
+                .unwrap()
+                .as_deref(),
+            Some("line 1\nline 2\ttab")
         );
     }
 

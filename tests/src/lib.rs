@@ -336,19 +336,7 @@ impl Stack {
         wait_for_port(invoke_port, "cargo lambda watch", &mut watch);
         std::mem::forget(watch);
 
-        let port = free_port();
-        let mut gateway = Command::new(root.join("target/debug/local-gateway"));
-        gateway
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--lambda-endpoint",
-                &format!("http://127.0.0.1:{invoke_port}"),
-            ])
-            .arg("--template")
-            .arg(root.join("template.yaml"));
-        let mut gateway = spawn_service(gateway, &log_dir().join(format!("gateway-{port}.log")));
-        wait_for_port(port, "local gateway", &mut gateway);
-        std::mem::forget(gateway);
+        let base = start_gateway(invoke_port, &root.join("template.yaml"), &[]);
 
         let client = Client::builder()
             .timeout(Duration::from_secs(60))
@@ -356,10 +344,16 @@ impl Stack {
             .expect("http client");
         Stack {
             store,
-            base: format!("http://127.0.0.1:{port}/api"),
+            base,
             invoke_port,
             client,
         }
+    }
+
+    /// Another gateway in front of the same functions, from `template` with extra
+    /// `local-gateway` arguments; its base URL.
+    pub fn extra_gateway(&self, template: &Path, args: &[&str]) -> String {
+        start_gateway(self.invoke_port, template, args)
     }
 
     pub fn channel(&self, kind: ChannelType) -> (String, String) {
@@ -385,6 +379,55 @@ impl Stack {
         }
         reply(request.send().expect("request"))
     }
+}
+
+/// Starts a local gateway for the functions on `invoke_port`; its base URL.
+fn start_gateway(invoke_port: u16, template: &Path, args: &[&str]) -> String {
+    let port = free_port();
+    let mut gateway = Command::new(repo_root().join("target/debug/local-gateway"));
+    gateway
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--lambda-endpoint",
+            &format!("http://127.0.0.1:{invoke_port}"),
+        ])
+        .arg("--template")
+        .arg(template)
+        .args(args);
+    let mut child = spawn_service(gateway, &log_dir().join(format!("gateway-{port}.log")));
+    wait_for_port(port, "local gateway", &mut child);
+    std::mem::forget(child); // the watchdog ends it with this process
+    format!("http://127.0.0.1:{port}/api")
+}
+
+/// `template.yaml` with the usage plan's throttle raised out of reach, written to `dir`:
+/// for tests that send far more than 100 calls a minute on one channel.
+pub fn unthrottled_template(dir: &Path) -> PathBuf {
+    let template =
+        std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
+    let mut replaced = [0; 2];
+    let lines: Vec<String> = template
+        .lines()
+        .map(|line| {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            for (i, key) in ["BurstLimit:", "RateLimit:"].iter().enumerate() {
+                if line.trim_start().starts_with(key) {
+                    replaced[i] += 1;
+                    return format!("{indent}{key} 1000000");
+                }
+            }
+            line.to_string()
+        })
+        .collect();
+    assert_eq!(
+        replaced,
+        [1, 1],
+        "template.yaml should have one usage-plan throttle (BurstLimit and RateLimit)"
+    );
+    std::fs::create_dir_all(dir).expect("template directory");
+    let path = dir.join("template.yaml");
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write the unthrottled template");
+    path
 }
 
 pub fn reply(response: reqwest::blocking::Response) -> Reply {

@@ -14,16 +14,14 @@
 //! deeper or different run.
 
 use std::fs;
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use contacts_shared::fields::FieldType;
 use contacts_shared::ChannelType;
 use contacts_tests::{
-    create_channel, define_field, free_port, log_dir, repo_root, spawn_service, AdminCli, Method,
-    Stack,
+    create_channel, define_field, log_dir, repo_root, unthrottled_template, AdminCli, Method, Stack,
 };
 
 /// Test cases per API operation and phase.
@@ -33,59 +31,6 @@ const SEED: u64 = 20_250_601;
 const RUN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// The contract's example contact, which `openapi.yaml`'s examples name.
 const EXAMPLE_CONTACT: &str = r#"{"id":"1776025372480910","custom_fields":{"firstName":"Mahin","lastName":"Dar","timezone":"5","phone":"123123"},"tags":["Blog Updates","Platform Updates"],"created_at":1575618542}"#;
-
-/// `template.yaml` with the usage plan's throttle raised out of a fuzzer's reach.
-fn unthrottled_template(dir: &Path) -> PathBuf {
-    let template = fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
-    let mut replaced = [0; 2];
-    let lines: Vec<String> = template
-        .lines()
-        .map(|line| {
-            let indent = &line[..line.len() - line.trim_start().len()];
-            for (i, key) in ["BurstLimit:", "RateLimit:"].iter().enumerate() {
-                if line.trim_start().starts_with(key) {
-                    replaced[i] += 1;
-                    return format!("{indent}{key} 1000000");
-                }
-            }
-            line.to_string()
-        })
-        .collect();
-    assert_eq!(
-        replaced,
-        [1, 1],
-        "template.yaml should have one usage-plan throttle (BurstLimit and RateLimit)"
-    );
-    let path = dir.join("template.yaml");
-    fs::write(&path, lines.join("\n") + "\n").expect("write the fuzz template");
-    path
-}
-
-/// A local gateway in front of the shared stack's functions, from `template`; its base URL.
-fn gateway(stack: &Stack, template: &Path) -> String {
-    let port = free_port();
-    let mut command = Command::new(repo_root().join("target/debug/local-gateway"));
-    command
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--lambda-endpoint",
-            &format!("http://127.0.0.1:{}", stack.invoke_port),
-        ])
-        .arg("--template")
-        .arg(template);
-    let mut child = spawn_service(command, &log_dir().join(format!("fuzz-gateway-{port}.log")));
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the fuzz gateway exited before listening: {status}");
-        }
-        assert!(Instant::now() < deadline, "the fuzz gateway did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::mem::forget(child); // the watchdog ends it with this process
-    format!("http://127.0.0.1:{port}/api")
-}
 
 /// A channel for the fuzzer and its token. Besides the built-in fields, it defines a field
 /// for every one-character name (the names a fuzzer draws most), of every type, so that
@@ -206,7 +151,7 @@ fn schemathesis_finds_no_fault_and_no_departure_from_openapi_yaml() {
     let stack = Stack::shared();
     let dir = log_dir().join(format!("fuzz-{}", std::process::id()));
     fs::create_dir_all(&dir).expect("fuzz directory");
-    let base = gateway(stack, &unthrottled_template(&dir));
+    let base = stack.extra_gateway(&unthrottled_template(&dir), &[]);
     let token = fuzz_channel(stack, &dir);
     warm_up(stack, &base, &token);
 

@@ -274,6 +274,8 @@ pub struct Stack {
     /// Port of the Lambda invoke API (`cargo lambda invoke --invoke-port`).
     pub invoke_port: u16,
     pub client: Client,
+    /// Where the functions (under `cargo lambda watch`) and the gateway log.
+    pub logs: Vec<PathBuf>,
 }
 
 /// A response, its body parsed as JSON (`Value::Null` if it is not JSON).
@@ -298,6 +300,16 @@ impl Stack {
 
     /// A stack of its own on `endpoint` (a DynamoDB Local the test controls).
     pub fn start_on(endpoint: &str) -> Stack {
+        Stack::start_with(endpoint, &[], &[])
+    }
+
+    /// A stack of its own on `endpoint`, with extra environment for the functions and
+    /// extra arguments for the gateway.
+    pub fn start_with(
+        endpoint: &str,
+        function_env: &[(&str, &str)],
+        gateway_args: &[&str],
+    ) -> Stack {
         let root = repo_root();
         // Functions are run by `cargo lambda watch` from the debug build: build them now
         // so the first request does not wait for a compiler.
@@ -310,10 +322,13 @@ impl Stack {
 
         let store = fresh_store_on(endpoint);
         let invoke_port = free_port();
-        let env = format!(
+        let mut env = format!(
             "DYNAMODB_ENDPOINT={endpoint},CONTACTS_TABLE={}",
             store.table()
         );
+        for (name, value) in function_env {
+            env.push_str(&format!(",{name}={value}"));
+        }
         let mut watch = Command::new(env!("CARGO"));
         watch
             .args([
@@ -332,11 +347,13 @@ impl Stack {
             ])
             .args(["--env-var", &env])
             .current_dir(&root);
-        let mut watch = spawn_service(watch, &log_dir().join(format!("watch-{invoke_port}.log")));
+        let watch_log = log_dir().join(format!("watch-{invoke_port}.log"));
+        let mut watch = spawn_service(watch, &watch_log);
         wait_for_port(invoke_port, "cargo lambda watch", &mut watch);
         std::mem::forget(watch);
 
-        let base = start_gateway(invoke_port, &root.join("template.yaml"), &[]);
+        let (base, gateway_log) =
+            start_gateway(invoke_port, &root.join("template.yaml"), gateway_args);
 
         let client = Client::builder()
             .timeout(Duration::from_secs(60))
@@ -347,13 +364,14 @@ impl Stack {
             base,
             invoke_port,
             client,
+            logs: vec![watch_log, gateway_log],
         }
     }
 
     /// Another gateway in front of the same functions, from `template` with extra
     /// `local-gateway` arguments; its base URL.
     pub fn extra_gateway(&self, template: &Path, args: &[&str]) -> String {
-        start_gateway(self.invoke_port, template, args)
+        start_gateway(self.invoke_port, template, args).0
     }
 
     pub fn channel(&self, kind: ChannelType) -> (String, String) {
@@ -381,8 +399,8 @@ impl Stack {
     }
 }
 
-/// Starts a local gateway for the functions on `invoke_port`; its base URL.
-fn start_gateway(invoke_port: u16, template: &Path, args: &[&str]) -> String {
+/// Starts a local gateway for the functions on `invoke_port`; its base URL and log file.
+fn start_gateway(invoke_port: u16, template: &Path, args: &[&str]) -> (String, PathBuf) {
     let port = free_port();
     let mut gateway = Command::new(repo_root().join("target/debug/local-gateway"));
     gateway
@@ -394,10 +412,11 @@ fn start_gateway(invoke_port: u16, template: &Path, args: &[&str]) -> String {
         .arg("--template")
         .arg(template)
         .args(args);
-    let mut child = spawn_service(gateway, &log_dir().join(format!("gateway-{port}.log")));
+    let log = log_dir().join(format!("gateway-{port}.log"));
+    let mut child = spawn_service(gateway, &log);
     wait_for_port(port, "local gateway", &mut child);
     std::mem::forget(child); // the watchdog ends it with this process
-    format!("http://127.0.0.1:{port}/api")
+    (format!("http://127.0.0.1:{port}/api"), log)
 }
 
 /// `template.yaml` with the usage plan's throttle raised out of reach, written to `dir`:

@@ -206,20 +206,10 @@ impl DynamoStore {
         self.delete_items(std::mem::take(&mut doomed)).await?;
         let mut contacts = 0;
         let mut start: Option<Item> = None;
+        let (pk, contact_prefix) = (keys::channel_pk(channel_id), keys::contact_sk(""));
         loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :contact)")
-                .expression_attribute_values(":pk", item::s(keys::channel_pk(channel_id)))
-                .expression_attribute_values(":contact", item::s(keys::contact_sk("")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for stored in page.items() {
+            let (page, next) = self.query_page(&pk, &contact_prefix, start).await?;
+            for stored in &page {
                 let contact = item::contact_from_item(stored)?;
                 for (name, value) in &contact.fields {
                     if let Some(def) = fields.get(name) {
@@ -237,7 +227,7 @@ impl DynamoStore {
                 contacts += 1;
             }
             self.delete_items(std::mem::take(&mut doomed)).await?;
-            start = page.last_evaluated_key;
+            start = next;
             if start.is_none() {
                 break;
             }

@@ -75,24 +75,36 @@ impl DynamoStore {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", item::s(pk))
-                .expression_attribute_values(":prefix", item::s(sk_prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            items.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key;
+            let (page, next) = self.query_page(pk, sk_prefix, start).await?;
+            items.extend(page);
+            start = next;
             if start.is_none() {
                 return Ok(items);
             }
         }
+    }
+
+    /// One page of the items under `pk` whose SK starts with `sk_prefix`, strongly
+    /// consistent, and where the next page starts (`None` after the last).
+    pub(super) async fn query_page(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", item::s(pk))
+            .expression_attribute_values(":prefix", item::s(sk_prefix))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
     }
 
     /// Keys of every item whose PK starts with `prefix`.

@@ -43,7 +43,7 @@ for port in "$DYNAMODB_PORT" "$LAMBDA_PORT" "$GATEWAY_PORT"; do
     fi
 done
 
-scripts/setup.sh
+scripts/setup.sh --dev
 say "building (debug)"
 cargo build --workspace --bins --quiet
 

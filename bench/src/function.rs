@@ -1,0 +1,180 @@
+//! The functions under test, and starting one as Lambda would: a fresh process with
+//! Lambda's environment, polling a Runtime API of its own.
+
+use std::fs::{File, OpenOptions};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hyper::body::Bytes;
+use serde_json::Value;
+use tokio::process::Child;
+
+use crate::group::ProcessGroup;
+use crate::runtime_api::{Invocation, RuntimeApi};
+
+/// How long a function may take to ask for an event or to answer one.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A function and what a successful answer to its event looks like.
+pub struct Function {
+    pub name: &'static str,
+    expect: Expect,
+}
+
+enum Expect {
+    /// An API Gateway proxy response with this status code.
+    Status(u64),
+    /// An authorizer policy for this principal.
+    Principal(&'static str),
+}
+
+pub const FUNCTIONS: [Function; 8] = [
+    Function::new("authorizer", Expect::Principal("demo")),
+    Function::new("create-contact", Expect::Status(200)),
+    Function::new("get-contact", Expect::Status(200)),
+    Function::new("update-contact", Expect::Status(200)),
+    Function::new("find-contacts", Expect::Status(200)),
+    Function::new("add-tags", Expect::Status(200)),
+    Function::new("remove-tags", Expect::Status(200)),
+    Function::new("responder", Expect::Status(405)),
+];
+
+impl Function {
+    const fn new(name: &'static str, expect: Expect) -> Self {
+        Self { name, expect }
+    }
+
+    /// Whether `response` is the success its event should get; a failed benchmark
+    /// otherwise (timing errors would mean nothing).
+    pub fn check(&self, response: &[u8]) -> Result<(), String> {
+        let json: Value = serde_json::from_slice(response).unwrap_or(Value::Null);
+        let ok = match self.expect {
+            Expect::Status(code) => json["statusCode"] == code,
+            Expect::Principal(id) => json["principalId"] == id,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}: unexpected response {}",
+                self.name,
+                String::from_utf8_lossy(response)
+            ))
+        }
+    }
+}
+
+/// Starts processes of one function binary.
+pub struct Launcher<'a> {
+    pub name: &'static str,
+    pub binary: PathBuf,
+    pub endpoint: String,
+    pub table: String,
+    pub log: PathBuf,
+    pub group: &'a ProcessGroup,
+}
+
+impl Launcher<'_> {
+    pub async fn start(&self) -> Result<Instance, String> {
+        let api = RuntimeApi::start(self.name)
+            .await
+            .map_err(|e| format!("{}: runtime API: {e}", self.name))?;
+        let (out, err) = self.log_files()?;
+        let mut command = self.group.command(&self.binary);
+        command
+            .env_clear()
+            .envs(self.environment())
+            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .stdout(out)
+            .stderr(err);
+        let spawned = Instant::now();
+        let process = command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.binary.display()))?;
+        Ok(Instance {
+            name: self.name,
+            log: self.log.clone(),
+            process,
+            api,
+            spawned,
+        })
+    }
+
+    /// What Lambda sets for a `provided.al2023` function with template.yaml's settings
+    /// (128 MB, JSON logs at INFO), plus the store's endpoint. The credentials are dummies
+    /// in Lambda's form: DynamoDB Local accepts any.
+    fn environment(&self) -> Vec<(&'static str, String)> {
+        let fixed = [
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "ASIABENCHBENCHBENCH0"),
+            ("AWS_SECRET_ACCESS_KEY", "bench"),
+            ("AWS_SESSION_TOKEN", "bench"),
+            ("LANG", "en_US.UTF-8"),
+            ("TZ", ":UTC"),
+            ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ];
+        let mut env: Vec<_> = fixed.map(|(k, v)| (k, v.to_string())).into();
+        env.extend([
+            ("AWS_LAMBDA_FUNCTION_NAME", self.name.to_string()),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", self.name),
+            ),
+            ("DYNAMODB_ENDPOINT", self.endpoint.clone()),
+            ("CONTACTS_TABLE", self.table.clone()),
+        ]);
+        env
+    }
+
+    fn log_files(&self) -> Result<(File, File), String> {
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log)
+                .map_err(|e| format!("{}: {e}", self.log.display()))
+        };
+        Ok((open()?, open()?))
+    }
+}
+
+/// A running function process.
+pub struct Instance {
+    name: &'static str,
+    log: PathBuf,
+    /// Killed when dropped.
+    process: Child,
+    api: RuntimeApi,
+    /// Just before the process was spawned.
+    pub spawned: Instant,
+}
+
+impl Instance {
+    /// One invocation; fails at once if the process exits meanwhile.
+    pub async fn invoke(&mut self, payload: &Bytes) -> Result<Invocation, String> {
+        let outcome = tokio::select! {
+            invocation = self.api.invoke(payload, CALL_TIMEOUT) => invocation,
+            status = self.process.wait() => Err(match status {
+                Ok(status) => format!("the process exited: {status}"),
+                Err(err) => format!("cannot watch the process: {err}"),
+            }),
+        };
+        outcome.map_err(|err| format!("{}: {err}; see {}", self.name, self.log.display()))
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.process.id()
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.process.start_kill();
+        let _ = self.process.wait().await;
+    }
+}

@@ -11,7 +11,7 @@ test: setup lint check-template
 	cargo test --workspace
 
 setup:
-	scripts/setup.sh
+	scripts/setup.sh --test
 
 lint:
 	cargo fmt --all -- --check
@@ -26,7 +26,8 @@ build:
 	cargo build --workspace --bins
 
 # What `sam deploy` ships: every function cross-compiled for arm64 (release, LTO).
-sam-build: setup
+sam-build:
+	scripts/setup.sh --deploy
 	rustup target add aarch64-unknown-linux-gnu
 	SAM_CLI_TELEMETRY=0 sam build
 

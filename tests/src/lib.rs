@@ -462,6 +462,21 @@ pub fn reply(response: reqwest::blocking::Response) -> Reply {
     }
 }
 
+/// Words that would betray internals in a response: panics, SDK and storage names, AWS
+/// request details, Rust source locations. No response may contain any of them.
+pub const INTERNALS: [&str; 10] = [
+    "panicked",
+    "backtrace",
+    "aws_sdk",
+    "dynamodb",
+    "Dispatch",
+    "Exception",
+    "RequestId",
+    "smithy",
+    "hyper",
+    ".rs:",
+];
+
 /// The contract's error envelope.
 pub fn envelope(message: &str) -> Value {
     serde_json::json!({"status": "error", "message": message, "data": []})

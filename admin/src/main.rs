@@ -237,11 +237,7 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
             Ok(Some(json!({"channel_id": id, "token": token})))
         }
         Command::Channel(ChannelCommand::Show { channel }) => {
-            let record = store
-                .channel(&channel)
-                .await
-                .map_err(failed)?
-                .ok_or(format!("no channel '{channel}'"))?;
+            let record = store.existing_channel(&channel).await.map_err(failed)?;
             Ok(Some(json!({
                 "channel_id": record.id, "name": record.name, "type": record.kind.as_str(),
                 "created_at": record.created_at, "live_tokens": record.tokens,
@@ -250,11 +246,7 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
         }
         Command::Channel(ChannelCommand::Delete { channel }) => {
             let plan = keys.plan()?;
-            let record = store
-                .channel(&channel)
-                .await
-                .map_err(failed)?
-                .ok_or(format!("no channel '{channel}'"))?;
+            let record = store.existing_channel(&channel).await.map_err(failed)?;
             if let (Some(plan), Some(key_id)) = (plan, &record.api_key_id) {
                 plan.delete_key(key_id).await?;
             }
@@ -267,11 +259,7 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
         }
         Command::Token(TokenCommand::Issue { channel }) => {
             let plan = keys.plan()?;
-            let record = store
-                .channel(&channel)
-                .await
-                .map_err(failed)?
-                .ok_or(format!("no channel '{channel}'"))?;
+            let record = store.existing_channel(&channel).await.map_err(failed)?;
             // The key went with the channel's last token: bring it back, same value.
             if let (Some(plan), None) = (plan, &record.api_key_id) {
                 let key_id = plan.create_key(&channel, &record.api_key).await?;

@@ -156,7 +156,8 @@ impl DynamoStore {
         out.map(|i| channel_from_item(id, &i)).transpose()
     }
 
-    async fn existing_channel(&self, id: &str) -> Result<ChannelRecord, StoreError> {
+    /// The channel, or the operator-facing refusal `no channel '{id}'`.
+    pub async fn existing_channel(&self, id: &str) -> Result<ChannelRecord, StoreError> {
         self.channel(id)
             .await?
             .ok_or_else(|| StoreError::Rejected(format!("no channel '{id}'")))

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::error::{build_error, classify, condition_failed, TOO_LARGE_MESSAGE};
 use super::item::{self, Item};
-use super::{keys, ContactStore, DynamoStore, Insert, NewContact, StoreError, TagChange};
+use super::{keys, ContactStore, DynamoStore, Insert, NewContact, StoreError, TagChange, CAPACITY};
 use crate::contact::Contact;
 use crate::fields::FieldSet;
 use crate::idempotency::IdempotencyRecord;
@@ -32,6 +32,7 @@ impl ContactStore for DynamoStore {
             .projection_expression("#defs")
             .expression_attribute_names("#defs", item::FIELD_DEFS)
             .consistent_read(true)
+            .return_consumed_capacity(CAPACITY)
             .send()
             .await
             .map_err(classify)?;
@@ -92,6 +93,7 @@ impl ContactStore for DynamoStore {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(actions))
+                .return_consumed_capacity(CAPACITY)
                 .send()
                 .await
             {
@@ -134,6 +136,7 @@ impl ContactStore for DynamoStore {
                 ":tags",
                 AttributeValue::Ss(tags.iter().cloned().collect()),
             )
+            .return_consumed_capacity(CAPACITY)
             .send()
             .await;
         match result {
@@ -216,6 +219,7 @@ impl DynamoStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(actions))
+            .return_consumed_capacity(CAPACITY)
             .send()
             .await
         {
@@ -328,6 +332,7 @@ impl DynamoStore {
                 .select(Select::Count)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
+                .return_consumed_capacity(CAPACITY)
                 .send()
                 .await
                 .map_err(classify)?;
@@ -358,6 +363,7 @@ impl DynamoStore {
                 .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
+                .return_consumed_capacity(CAPACITY)
                 .send()
                 .await
                 .map_err(classify)?;
@@ -391,6 +397,7 @@ impl DynamoStore {
                 .client
                 .batch_get_item()
                 .request_items(&self.table, request)
+                .return_consumed_capacity(CAPACITY)
                 .send()
                 .await
                 .map_err(classify)?;

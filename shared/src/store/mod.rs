@@ -111,6 +111,11 @@ pub trait ContactStore: Send + Sync {
     ) -> impl Future<Output = Result<(u64, Vec<Contact>), StoreError>> + Send;
 }
 
+/// Every call of the API's paths asks DynamoDB what it consumed: the answer costs nothing,
+/// and `make bench` reads it off the wire to price each endpoint.
+pub(crate) const CAPACITY: aws_sdk_dynamodb::types::ReturnConsumedCapacity =
+    aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total;
+
 /// The DynamoDB store: one client (built once per process) and the table name.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
@@ -138,6 +143,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key))
             .consistent_read(true)
+            .return_consumed_capacity(CAPACITY)
             .send()
             .await
             .map_err(error::classify)?;

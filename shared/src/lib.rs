@@ -8,6 +8,7 @@ pub mod contact;
 pub mod contact_id;
 pub mod error;
 pub mod fields;
+pub mod handlers;
 pub mod http;
 pub mod idempotency;
 pub mod input;

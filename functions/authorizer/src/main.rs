@@ -57,7 +57,9 @@ fn allow(grant: &TokenGrant, resource: &str) -> Value {
     })
 }
 
-#[tokio::main]
+// One thread: a function serves one event at a time, and a multi-threaded runtime's
+// cross-thread wake-ups cost more CPU per call than the handler itself (make bench).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     contacts_shared::init_logging();
     let store = DynamoStore::from_env().await;

@@ -49,6 +49,9 @@ struct Args {
     /// Do not log requests.
     #[arg(long)]
     quiet: bool,
+    /// Ignore the usage plan's throttle: for load runs (`make bench`), never for `make dev`.
+    #[arg(long)]
+    no_throttle: bool,
 }
 
 #[tokio::main]
@@ -60,7 +63,10 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let api = template::ApiModel::load(&args.template)?;
+    let mut api = template::ApiModel::load(&args.template)?;
+    if args.no_throttle {
+        api.throttle = None;
+    }
     let invoker = lambda::Invoker::new(
         &args.lambda_endpoint,
         Duration::from_secs(args.integration_timeout),

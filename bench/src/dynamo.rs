@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::process::Child;
 
 use crate::group::ProcessGroup;
+use crate::net::{self, free_port};
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -47,18 +47,7 @@ impl DynamoLocal {
         let mut process = command
             .spawn()
             .map_err(|e| format!("cannot start DynamoDB Local (java): {e}"))?;
-        let deadline = Instant::now() + START_TIMEOUT;
-        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            if let Ok(Some(status)) = process.try_wait() {
-                return Err(format!("DynamoDB Local exited before listening: {status}"));
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "DynamoDB Local did not listen within {START_TIMEOUT:?}"
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        net::wait_listening(port, &mut process, "DynamoDB Local", START_TIMEOUT).await?;
         Ok(Self {
             endpoint: format!("http://127.0.0.1:{port}"),
             _process: process,
@@ -82,11 +71,4 @@ pub fn jar_dir(root: &Path) -> Result<PathBuf, String> {
                 lib.display()
             )
         })
-}
-
-pub fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .map_err(|e| format!("no free loopback port: {e}"))
 }

@@ -44,6 +44,15 @@ impl Function {
         Self { name, expect }
     }
 
+    /// The HTTP status a client gets for this function's event; `None` for the authorizer,
+    /// which no client calls.
+    pub fn http_status(&self) -> Option<u16> {
+        match self.expect {
+            Expect::Status(code) => u16::try_from(code).ok(),
+            Expect::Principal(_) => None,
+        }
+    }
+
     /// Whether `response` is the success its event should get; a failed benchmark
     /// otherwise (timing errors would mean nothing).
     pub fn check(&self, response: &[u8]) -> Result<(), String> {
@@ -65,6 +74,7 @@ impl Function {
 }
 
 /// Starts processes of one function binary.
+#[derive(Clone)]
 pub struct Launcher<'a> {
     pub name: &'static str,
     pub binary: PathBuf,
@@ -72,11 +82,12 @@ pub struct Launcher<'a> {
     pub table: String,
     pub log: PathBuf,
     pub group: &'a ProcessGroup,
+    pub fixed_trace_id: bool,
 }
 
 impl Launcher<'_> {
     pub async fn start(&self) -> Result<Instance, String> {
-        let api = RuntimeApi::start(self.name)
+        let api = RuntimeApi::start(self.name, self.fixed_trace_id)
             .await
             .map_err(|e| format!("{}: runtime API: {e}", self.name))?;
         let (out, err) = self.log_files()?;

@@ -2,29 +2,50 @@
 //! run as Lambda runs it against a Runtime API served here and DynamoDB Local, and the
 //! size of its zipped arm64 package. Prints the table and writes docs/PERFORMANCE.md.
 
+mod cost;
 mod dynamo;
+mod events;
 mod function;
 mod group;
+mod handler;
 mod machine;
 mod measure;
+mod meter;
+mod net;
 mod package;
 mod report;
 mod runtime_api;
+mod scale;
 mod seed;
+mod stack;
+mod storage;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use dynamo::DynamoLocal;
+use events::Events;
 use function::{Launcher, FUNCTIONS};
 use group::ProcessGroup;
+
+/// Invocations metered per function for its storage figures.
+pub const METERED_CALLS: usize = 200;
+/// Calls timed per endpoint through the local stack, after the untimed ones.
+const STACK_CALLS: usize = 1_000;
+const STACK_WARMUP: usize = 50;
 
 /// How many of each thing to do (`BENCH_*` environment variables, for quick runs).
 pub struct Settings {
     pub cold_starts: usize,
     pub invocations: usize,
     pub warmup: usize,
+    /// `BENCH_ONLY`: the functions to measure (all when unset).
+    pub only: Option<Vec<String>>,
+    /// `BENCH_SKIP`: parts left out (`stack`, `scale`, `package`).
+    pub skip: Vec<String>,
+    /// `BENCH_FIXED_TRACE_ID=1`: one trace id for every event (memory-growth check).
+    pub fixed_trace_id: bool,
 }
 
 impl Settings {
@@ -39,7 +60,22 @@ impl Settings {
             cold_starts: count("BENCH_COLD_STARTS", 20)?,
             invocations: count("BENCH_INVOCATIONS", 10_000)?,
             warmup: count("BENCH_WARMUP", 1_000)?,
+            only: list("BENCH_ONLY"),
+            skip: list("BENCH_SKIP").unwrap_or_default(),
+            fixed_trace_id: std::env::var("BENCH_FIXED_TRACE_ID").is_ok_and(|v| v == "1"),
         };
+        for part in &settings.skip {
+            if !["stack", "scale", "package"].contains(&part.as_str()) {
+                return Err(format!(
+                    "BENCH_SKIP: no part {part} (stack, scale, package)"
+                ));
+            }
+        }
+        for name in settings.only.iter().flatten() {
+            if !FUNCTIONS.iter().any(|f| f.name == name) {
+                return Err(format!("BENCH_ONLY: no function {name}"));
+            }
+        }
         if settings.cold_starts == 0 || settings.warmup == 0 {
             return Err("BENCH_COLD_STARTS and BENCH_WARMUP must be at least 1".into());
         }
@@ -48,6 +84,22 @@ impl Settings {
         }
         Ok(settings)
     }
+
+    fn measures(&self, function: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|name| name == function))
+    }
+
+    fn runs(&self, part: &str) -> bool {
+        !self.skip.iter().any(|p| p == part)
+    }
+}
+
+/// A comma-separated environment variable.
+fn list(name: &str) -> Option<Vec<String>> {
+    let value = std::env::var(name).ok().filter(|v| !v.trim().is_empty())?;
+    Some(value.split(',').map(|v| v.trim().to_string()).collect())
 }
 
 fn main() -> ExitCode {
@@ -88,9 +140,17 @@ async fn run() -> Result<(), String> {
     let machine = machine::describe(&root);
 
     // Missing builds fail here, before anything is started.
+    let functions: Vec<_> = FUNCTIONS
+        .iter()
+        .filter(|f| settings.measures(f.name))
+        .collect();
     let mut packages = Vec::new();
-    for function in &FUNCTIONS {
-        packages.push(package::measure(&target, function.name, &work)?);
+    for function in &functions {
+        packages.push(if settings.runs("package") {
+            Some(package::measure(&target, function.name, &work)?)
+        } else {
+            None
+        });
         let binary = target.join("release").join(function.name);
         if !binary.exists() {
             return Err(format!(
@@ -100,14 +160,22 @@ async fn run() -> Result<(), String> {
             ));
         }
     }
+    let gateway = root.join("target/release/local-gateway");
+    if settings.runs("stack") && !gateway.exists() {
+        return Err(format!(
+            "{} is missing: build it with `cargo build --release -p local-gateway`",
+            gateway.display()
+        ));
+    }
 
     let group = ProcessGroup::start().map_err(|e| format!("cannot start the watchdog: {e}"))?;
     let dynamo = DynamoLocal::start(&group, &root, &work, &work.join("dynamodb.log")).await?;
     let mut rows = Vec::new();
-    for (function, package) in FUNCTIONS.iter().zip(packages) {
+    let mut scales = None;
+    for (function, package) in functions.iter().zip(packages) {
         let table = format!("bench-{}", function.name);
         let token = seed::table(&dynamo.endpoint, &table).await?;
-        let event = seed::event(&root, function.name, &token)?;
+        let mut events = Events::load(&root, function.name, &token)?;
         let log = work.join(format!("{}.log", function.name));
         let _ = std::fs::remove_file(&log);
         let launcher = Launcher {
@@ -117,9 +185,11 @@ async fn run() -> Result<(), String> {
             table,
             log,
             group: &group,
+            fixed_trace_id: settings.fixed_trace_id,
         };
         eprintln!("{}: {} cold starts", function.name, settings.cold_starts);
-        let cold = measure::cold_starts(function, &launcher, &event, settings.cold_starts).await?;
+        let cold =
+            measure::cold_starts(function, &launcher, &mut events, settings.cold_starts).await?;
         eprintln!(
             "{}: {} invocations in one process",
             function.name, settings.invocations
@@ -127,25 +197,73 @@ async fn run() -> Result<(), String> {
         let warm = measure::warm(
             function,
             &launcher,
-            &event,
+            &mut events,
             settings.warmup,
             settings.invocations,
         )
         .await?;
+        eprintln!("{}: {METERED_CALLS} metered invocations", function.name);
+        let storage = storage::measure(function, &launcher, &mut events, METERED_CALLS).await?;
+        let handler_cpu = match function.http_status() {
+            Some(status) => {
+                eprintln!("{}: the handler alone", function.name);
+                let app = handler::service(&dynamo.endpoint, &launcher.table).await?;
+                let mut events = Events::load(&root, function.name, &token)?;
+                handler::cpu_per_call(&app, function.name, &mut events, status).await?
+            }
+            None => None,
+        };
+        if function.name == "find-contacts" && settings.runs("scale") {
+            scales = Some(scale::measure(function, &launcher, &root).await?);
+        }
         rows.push(report::Row {
             name: function.name,
             cold,
             warm,
             package,
+            storage,
+            handler_cpu,
+            stack: None,
         });
+    }
+    if settings.runs("stack") {
+        let table = "bench-stack";
+        let token = seed::table(&dynamo.endpoint, table).await?;
+        let stack = stack::LocalStack::start(&group, &root, &work, &dynamo.endpoint, table).await?;
+        for row in &mut rows {
+            let function = FUNCTIONS.iter().find(|f| f.name == row.name);
+            let Some(status) = function.and_then(|f| f.http_status()) else {
+                continue;
+            };
+            eprintln!(
+                "{}: {STACK_CALLS} calls through the local gateway",
+                row.name
+            );
+            let events = Events::load(&root, row.name, &token)?;
+            let latencies = stack
+                .latencies(&events, status, STACK_WARMUP, STACK_CALLS)
+                .await
+                .map_err(|e| format!("{} through the local stack: {e}", row.name))?;
+            row.stack = Some(latencies);
+        }
     }
     drop(dynamo);
     drop(group);
 
-    let table = report::table(&rows, &settings);
-    println!("{table}");
-    let doc = report::document(&machine, &table, &settings, started.elapsed());
-    let path = root.join("docs").join("PERFORMANCE.md");
+    let tables = report::Tables {
+        functions: report::table(&rows, &settings),
+        per_call: report::per_call(&rows),
+        stack: settings.runs("stack").then(|| report::stack(&rows)),
+        scale: scales.as_deref().map(report::scale),
+    };
+    println!("{}\n{}", tables.functions, tables.per_call);
+    for extra in [&tables.stack, &tables.scale].into_iter().flatten() {
+        println!("{extra}");
+    }
+    let doc = report::document(&machine, &tables, &settings, started.elapsed());
+    let path = std::env::var_os("BENCH_OUTPUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("docs").join("PERFORMANCE.md"));
     std::fs::write(&path, doc).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("written to {}", path.display());
     Ok(())

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use hyper::body::Bytes;
-
+use crate::events::Events;
 use crate::function::{Function, Launcher};
 
 pub struct ColdStarts {
@@ -23,13 +22,17 @@ pub struct Warm {
     pub rss_end: u64,
     /// Peak resident set (VmHWM) after every invocation, in KiB.
     pub peak_end: u64,
+    /// CPU time (user and system, all threads) per invocation after the warm-up: the
+    /// handler, the runtime and the SDK's client. DynamoDB Local's work is another
+    /// process's, and waiting for it takes none.
+    pub cpu_per_call: Duration,
 }
 
 /// `starts` fresh processes, each killed after its first invocation.
 pub async fn cold_starts(
     function: &Function,
     launcher: &Launcher<'_>,
-    event: &Bytes,
+    events: &mut Events,
     starts: usize,
 ) -> Result<ColdStarts, String> {
     let mut cold = ColdStarts {
@@ -38,7 +41,7 @@ pub async fn cold_starts(
     };
     for _ in 0..starts {
         let mut instance = launcher.start().await?;
-        let first = instance.invoke(event).await?;
+        let first = instance.invoke(events.next()).await?;
         function.check(&first.response)?;
         cold.to_next.push(first.asked - instance.spawned);
         cold.first_done.push(first.answered - instance.spawned);
@@ -52,7 +55,7 @@ pub async fn cold_starts(
 pub async fn warm(
     function: &Function,
     launcher: &Launcher<'_>,
-    event: &Bytes,
+    events: &mut Events,
     warmup: usize,
     total: usize,
 ) -> Result<Warm, String> {
@@ -62,23 +65,27 @@ pub async fn warm(
         .ok_or_else(|| format!("{}: the process is gone", function.name))?;
     let mut latencies = Vec::with_capacity(total - warmup);
     let mut rss_warm = 0;
+    let mut cpu_warm = Duration::ZERO;
     for done in 1..=total {
-        let invocation = instance.invoke(event).await?;
+        let invocation = instance.invoke(events.next()).await?;
         function.check(&invocation.response)?;
         if done > warmup {
             latencies.push(invocation.answered - invocation.handed);
         }
         if done == warmup {
             rss_warm = memory(pid)?.rss;
+            cpu_warm = cpu_time(pid)?;
         }
     }
     let end = memory(pid)?;
+    let cpu = cpu_time(pid)?.saturating_sub(cpu_warm);
     instance.stop().await;
     Ok(Warm {
         latencies,
         rss_warm,
         rss_end: end.rss,
         peak_end: end.peak,
+        cpu_per_call: cpu / u32::try_from(total - warmup).unwrap_or(u32::MAX),
     })
 }
 
@@ -102,4 +109,26 @@ fn memory(pid: u32) -> Result<Memory, String> {
         rss: field("VmRSS:")?,
         peak: field("VmHWM:")?,
     })
+}
+
+/// Clock ticks per second in /proc: USER_HZ, 100 on every Linux architecture Lambda runs.
+const USER_HZ: u64 = 100;
+
+/// User plus system CPU time of `pid` and all its threads, from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32) -> Result<Duration, String> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    // Fields after the command name (which may hold spaces) start with field 3, `state`;
+    // utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let ticks: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    match ticks[..] {
+        [user, system] => Ok(Duration::from_millis((user + system) * 1000 / USER_HZ)),
+        _ => Err(format!("{path}: no utime and stime")),
+    }
 }

@@ -3,8 +3,11 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use crate::cost::PerMillion;
 use crate::measure::{ColdStarts, Warm};
 use crate::package::Package;
+use crate::scale::{Scale, MATCHES};
+use crate::storage::Storage;
 use crate::Settings;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -14,13 +17,32 @@ const COLD_TO_NEXT_MS: f64 = 12.0;
 const COLD_FIRST_DONE_MS: f64 = 30.0;
 const PEAK_RSS_MIB: f64 = 32.0;
 const ZIPPED_MIB: f64 = 4.0;
+const CPU_PER_CALL_US: f64 = 200.0;
+/// Find at 100,000 contacts against the same find at 1,000.
+const SCALE_RATIO: f64 = 1.3;
+
+/// The round trips each endpoint may take: `(most, sequential)`. Only find may overlap.
+fn round_trip_target(function: &str) -> Option<(usize, bool)> {
+    match function {
+        "get-contact" | "create-contact" | "add-tags" | "remove-tags" => Some((1, false)),
+        "update-contact" => Some((2, false)),
+        "find-contacts" => Some((2, true)),
+        _ => None,
+    }
+}
 
 /// The figures of one function.
 pub struct Row {
     pub name: &'static str,
     pub cold: ColdStarts,
     pub warm: Warm,
-    pub package: Package,
+    /// `None` when the run skipped packages.
+    pub package: Option<Package>,
+    pub storage: Storage,
+    /// The handler's CPU time per call without storage (`None`: the authorizer).
+    pub handler_cpu: Option<Duration>,
+    /// Latencies of its endpoint through the local gateway (`None`: no endpoint, or not run).
+    pub stack: Option<Vec<Duration>>,
 }
 
 pub fn table(rows: &[Row], settings: &Settings) -> String {
@@ -52,36 +74,207 @@ pub fn table(rows: &[Row], settings: &Settings) -> String {
         let first_done = ms(&row.cold.first_done);
         let latencies = ms(&row.warm.latencies);
         let peak = row.warm.peak_end as f64 / 1024.0;
-        let zipped = row.package.zipped as f64 / MIB;
+        let package = match &row.package {
+            Some(p) => {
+                let zipped = p.zipped as f64 / MIB;
+                [
+                    format!("{zipped:.2} MiB ({} B)", thousands(p.zipped)),
+                    verdict(zipped, ZIPPED_MIB),
+                    format!("{:.2} MiB", p.bootstrap as f64 / MIB),
+                ]
+            }
+            None => ["not measured".to_string(), "—".to_string(), "—".to_string()],
+        };
+        out += &line(
+            &[
+                format!("`{}`", row.name),
+                spread(&to_next),
+                verdict(median(&to_next), COLD_TO_NEXT_MS),
+                spread(&first_done),
+                verdict(median(&first_done), COLD_FIRST_DONE_MS),
+                format!(
+                    "{:.2} / {:.2} ms",
+                    percentile(&latencies, 50.0),
+                    percentile(&latencies, 99.0)
+                ),
+                format!(
+                    "{:.1} → {:.1} MiB",
+                    row.warm.rss_warm as f64 / 1024.0,
+                    row.warm.rss_end as f64 / 1024.0
+                ),
+                format!("{peak:.1} MiB"),
+                verdict(peak, PEAK_RSS_MIB),
+            ]
+            .into_iter()
+            .chain(package)
+            .collect::<Vec<_>>(),
+        );
+    }
+    out
+}
+
+/// CPU and storage per warm call, and what a million calls cost.
+pub fn per_call(rows: &[Row]) -> String {
+    let header = [
+        "function",
+        "handler CPU per call, storage excluded",
+        "≤ 200 µs",
+        "whole process CPU per call (runtime and SDK included)",
+        "DynamoDB calls per call (as sent; ‖ = in parallel)",
+        "round trips (max)",
+        "target",
+        "read / write units per call",
+        "$ per million calls: API Gateway + Lambda + DynamoDB = total",
+    ];
+    let mut out = line(&header.map(String::from));
+    out += &line(&header.map(|_| "---".to_string()));
+    for row in rows {
+        let cpu_us = row.warm.cpu_per_call.as_secs_f64() * 1e6;
+        let (handler, handler_verdict) = match row.handler_cpu {
+            Some(cpu) => {
+                let us = cpu.as_secs_f64() * 1e6;
+                (format!("{us:.1} µs"), verdict(us, CPU_PER_CALL_US))
+            }
+            None => ("—".to_string(), "—".to_string()),
+        };
+        let storage = &row.storage;
+        let (trips, target) = match round_trip_target(row.name) {
+            Some((most, true)) => (
+                format!(
+                    "{} sequential ({} in all, max {})",
+                    storage.sequential, storage.round_trips, storage.max_round_trips
+                ),
+                format!(
+                    "≤ {most} sequential: {}",
+                    verdict(storage.sequential as f64, most as f64)
+                ),
+            ),
+            Some((most, false)) => (
+                format!("{} (max {})", storage.round_trips, storage.max_round_trips),
+                format!(
+                    "≤ {most}: {}",
+                    verdict(storage.round_trips as f64, most as f64)
+                ),
+            ),
+            None => (
+                format!("{} (max {})", storage.round_trips, storage.max_round_trips),
+                "none".to_string(),
+            ),
+        };
+        let cost = match row.stack {
+            // Functions behind the gateway: what each call of its endpoint costs.
+            Some(_) => {
+                let billed =
+                    Duration::from_secs_f64(percentile(&ms(&row.warm.latencies), 50.0) / 1e3);
+                let c = PerMillion::new(billed, storage.read_units, storage.write_units);
+                format!(
+                    "${:.2} + ${:.2} + ${:.2} = **${:.2}**",
+                    c.api_gateway,
+                    c.lambda,
+                    c.dynamodb,
+                    c.total()
+                )
+            }
+            None => "—".to_string(),
+        };
         out += &line(&[
             format!("`{}`", row.name),
-            spread(&to_next),
-            verdict(median(&to_next), COLD_TO_NEXT_MS),
-            spread(&first_done),
-            verdict(median(&first_done), COLD_FIRST_DONE_MS),
-            format!(
-                "{:.2} / {:.2} ms",
-                percentile(&latencies, 50.0),
-                percentile(&latencies, 99.0)
-            ),
-            format!(
-                "{:.1} → {:.1} MiB",
-                row.warm.rss_warm as f64 / 1024.0,
-                row.warm.rss_end as f64 / 1024.0
-            ),
-            format!("{peak:.1} MiB"),
-            verdict(peak, PEAK_RSS_MIB),
-            format!("{zipped:.2} MiB ({} B)", thousands(row.package.zipped)),
-            verdict(zipped, ZIPPED_MIB),
-            format!("{:.2} MiB", row.package.bootstrap as f64 / MIB),
+            handler,
+            handler_verdict,
+            format!("{cpu_us:.0} µs"),
+            format!("`{}`", storage.operations),
+            trips,
+            target,
+            format!("{:.2} / {:.2}", storage.read_units, storage.write_units),
+            cost,
         ]);
     }
     out
 }
 
+/// Warm latency of each endpoint through the local gateway, beside the direct figure.
+pub fn stack(rows: &[Row]) -> String {
+    let mut out = line(&[
+        "endpoint (function)".to_string(),
+        "through the local gateway: p50 / p99".to_string(),
+        "the function alone (Runtime API): p50 / p99".to_string(),
+    ]);
+    out += &line(&["---".to_string(), "---".to_string(), "---".to_string()]);
+    for row in rows {
+        let Some(latencies) = &row.stack else {
+            continue;
+        };
+        let (gateway, direct) = (ms(latencies), ms(&row.warm.latencies));
+        out += &line(&[
+            format!("`{}`", row.name),
+            format!(
+                "{:.2} / {:.2} ms",
+                percentile(&gateway, 50.0),
+                percentile(&gateway, 99.0)
+            ),
+            format!(
+                "{:.2} / {:.2} ms",
+                percentile(&direct, 50.0),
+                percentile(&direct, 99.0)
+            ),
+        ]);
+    }
+    out
+}
+
+/// The same find in a small and a large channel, and their ratio.
+pub fn scale(scales: &[Scale]) -> String {
+    let mut out = line(&[
+        "contacts in the channel".to_string(),
+        "matches".to_string(),
+        "find p50 / p99".to_string(),
+        "DynamoDB calls per find".to_string(),
+        "read units per find".to_string(),
+        "seeding took".to_string(),
+    ]);
+    out += &line(&vec!["---".to_string(); 6]);
+    for s in scales {
+        let latencies = ms(&s.latencies);
+        out += &line(&[
+            thousands(s.contacts as u64),
+            MATCHES.to_string(),
+            format!(
+                "{:.2} / {:.2} ms",
+                percentile(&latencies, 50.0),
+                percentile(&latencies, 99.0)
+            ),
+            format!("`{}`", s.storage.operations),
+            format!("{:.2}", s.storage.read_units),
+            format!("{:.0} s", s.seeding.as_secs_f64()),
+        ]);
+    }
+    if let [small, large] = scales {
+        let p50 = |s: &Scale| percentile(&ms(&s.latencies), 50.0);
+        let ratio = p50(large) / p50(small);
+        let units = large.storage.read_units / small.storage.read_units.max(f64::MIN_POSITIVE);
+        let _ = writeln!(
+            out,
+            "\nRatio, {} contacts to {}: p50 latency ×{ratio:.2} (target ≤ ×{SCALE_RATIO}: {}), \
+             read units ×{units:.2}.",
+            thousands(large.contacts as u64),
+            thousands(small.contacts as u64),
+            verdict(ratio, SCALE_RATIO)
+        );
+    }
+    out
+}
+
+/// The tables of one run; `None` for a part the run skipped.
+pub struct Tables {
+    pub functions: String,
+    pub per_call: String,
+    pub stack: Option<String>,
+    pub scale: Option<String>,
+}
+
 pub fn document(
     machine: &[(&str, String)],
-    table: &str,
+    tables: &Tables,
     settings: &Settings,
     took: Duration,
 ) -> String {
@@ -101,13 +294,29 @@ pub fn document(
     );
     let _ = write!(
         doc,
-        "\n## Figures\n\n{table}\n\
+        "\n## Cold start, memory and package\n\n{}\n\
          A target column says `met` or **missed**: cold starts by their median, memory by \
-         the peak, packages by their zipped size. Warm latency has no target of its own (it \
-         includes DynamoDB Local, see below); the handler's CPU time will have one.\n\n"
+         the peak, packages by their zipped size. Warm latency here includes DynamoDB Local \
+         on loopback; the CPU time below is the function's own work.\n\n\
+         ## Per call: CPU, storage and cost\n\n{}\n\
+         Round trips and units are those of warm calls (the field definitions, cached for \
+         60 s, are read on a process's first call). Costs are at us-east-1 list prices: API \
+         Gateway REST $3.50 per million requests; Lambda arm64 at 128 MB, $0.20 per million \
+         requests plus $0.0000133334 per GB-second, billed for the warm p50 above rounded up \
+         to a whole millisecond (on AWS each DynamoDB round trip adds a few milliseconds, \
+         about $0.002 per million calls each); DynamoDB on-demand $0.125 per million read \
+         units and $0.625 per million write units. The authorizer's cost is left out: its \
+         answer is cached for 300 s per token, so it runs at most once per token per 5 \
+         minutes.\n\n",
+        tables.functions, tables.per_call
     );
+    if let Some(stack) = &tables.stack {
+        let _ = write!(doc, "## Through the local stack\n\n{stack}\n");
+    }
+    if let Some(scale) = &tables.scale {
+        let _ = write!(doc, "## Find at 1,000 and at 100,000 contacts\n\n{scale}\n");
+    }
     doc += &method(settings);
-    doc += NOT_YET_MEASURED;
     doc
 }
 
@@ -141,8 +350,41 @@ fn method(settings: &Settings) -> String {
          same process. Host build: the arm64 build's figures are close but not identical. Each \
          event carries a trace id of its own, as Lambda's do; lambda_runtime puts it in \
          `_X_AMZN_TRACE_ID` with `setenv` on every invocation, and glibc never frees a \
-         replaced value: about 0.1 KiB of growth per invocation (when this bench was written, \
-         the same run with one fixed trace id grew by 0.1 MiB at most).\n\
+         replaced value: about 0.1 KiB of growth per invocation. `BENCH_FIXED_TRACE_ID=1` \
+         sends one trace id throughout, to tell that growth from any other.\n\
+         - **CPU per call**: user plus system time of the same process (all its threads, \
+         from `/proc/<pid>/stat`) over the {timed} timed invocations, divided by their \
+         number. It covers the handler, lambda_runtime's client and the SDK's (request \
+         building, signing, parsing), so it bounds the handler's own time from above; \
+         DynamoDB Local is another process, and waiting for it takes no CPU.\n\
+         - **Storage per call**: a fresh process of each function whose DynamoDB endpoint is a \
+         metering proxy in front of DynamoDB Local; {metered} invocations after the first. \
+         The proxy notes each request's operation (`X-Amz-Target`), when it was sent and \
+         answered, and the `ConsumedCapacity` of the answer (the store asks for \
+         `ReturnConsumedCapacity: TOTAL` on every call). Requests sent before an earlier one \
+         was answered count as one sequential round trip. DynamoDB Local reports two units \
+         for any `TransactWriteItems`, whatever it writes, so the meter prices transactions \
+         itself as DynamoDB bills them: two write units per KB (rounded up) of each item, \
+         sized by DynamoDB's rules from the request for a put and from the stored item (read \
+         before the transaction runs) for an update or delete.\n\
+         - **Handler CPU, storage excluded**: the bench runs each endpoint's handler \
+         (`contacts_shared::handlers`) in its own thread on the function's event: parsing \
+         the event into a request, the handler and the domain service, and the response. \
+         Its store replays the answers DynamoDB Local gave once for the seeded channel, so \
+         no time goes to the SDK or the network. 20,000 untimed calls, then the thread's CPU \
+         time (`/proc/thread-self/schedstat`) over 20,000 more. The authorizer has no row: \
+         its work is a hash and one read.\n\
+         - **Local stack**: `cargo lambda watch --release` runs the functions' release \
+         builds, the release `local-gateway` reads template.yaml with `--no-throttle`, and the \
+         bench sends each endpoint's request (the event's method, path, query, headers and \
+         body) on one keep-alive connection: 50 untimed calls, then 1,000 timed from sending \
+         the request to the last byte of the answer. The authorizer's answer is cached after \
+         the first call, as on AWS.\n\
+         - **Scaling**: two tables, one channel each, filled with 1,000 and with 100,000 \
+         contacts of which {matches} have the first name the find event asks for (every \
+         other contact has a first name of its own, so the field's index holds every \
+         contact). The find function runs against each: 100 untimed finds, 1,000 timed, then \
+         100 metered.\n\
          - **Package**: `cargo lambda build --release --arm64` (zig as the cross linker) \
          leaves each function's `bootstrap` in `target/lambda/<function>/`; the bench zips it \
          alone at the archive's root with `zip -X` (deflate, default level, as SAM does) and \
@@ -150,26 +392,17 @@ fn method(settings: &Settings) -> String {
          - **Noise**: the machine has few cores and may be shared with other work (see the \
          load average above); DynamoDB Local runs on the same cores as the functions.\n\
          - Counts can be changed for a quick run with `BENCH_COLD_STARTS`, \
-         `BENCH_INVOCATIONS` and `BENCH_WARMUP`; the figures above used {starts}, {total} and \
-         {warmup}.\n\n",
+         `BENCH_INVOCATIONS` and `BENCH_WARMUP` (the figures above used {starts}, {total} and \
+         {warmup}); `BENCH_ONLY=get-contact,find-contacts` measures some functions, and \
+         `BENCH_SKIP=stack,scale,package` leaves parts out.\n\n",
         starts = settings.cold_starts,
         total = thousands(settings.invocations as u64),
         warmup = thousands(settings.warmup as u64),
         timed = thousands((settings.invocations - settings.warmup) as u64),
+        metered = crate::METERED_CALLS,
+        matches = MATCHES,
     )
 }
-
-const NOT_YET_MEASURED: &str = "## Not yet measured\n\n\
-| item | compared with | status |\n\
-| --- | --- | --- |\n\
-| handler CPU time per call, storage excluded | target ≤ 200 µs | **not yet measured** |\n\
-| DynamoDB round trips and consumed capacity per endpoint (`ReturnConsumedCapacity`), and dollars per million calls | the estimates in README.md, \"What it costs per million calls\" | **not yet measured** |\n\
-| warm latency through the local stack (local gateway → functions → DynamoDB Local) | no target yet | **not yet measured** |\n\
-| find by field at 1,000 vs 100,000 contacts in a channel | each other: the field index is meant to make a find cost what it returns, whatever the channel's size | **not yet measured** |\n\
-\n\
-The targets, all together: cold start to the first `next` ≤ 12 ms, first invocation \
-complete ≤ 30 ms, peak RSS ≤ 32 MiB and zipped package ≤ 4 MiB (measured above); handler \
-CPU ≤ 200 µs per call (not yet measured).\n";
 
 fn line(cells: &[String]) -> String {
     format!("| {} |\n", cells.join(" | "))

@@ -60,12 +60,14 @@ pub struct RuntimeApi {
     address: SocketAddr,
     calls: mpsc::UnboundedReceiver<Call>,
     served: u64,
+    /// Whether every event carries the same trace id (Lambda's differ).
+    fixed_trace_id: bool,
     server: JoinHandle<()>,
 }
 
 impl RuntimeApi {
     /// Serves on a free loopback port the Runtime API of function `name`.
-    pub async fn start(name: &str) -> std::io::Result<Self> {
+    pub async fn start(name: &str, fixed_trace_id: bool) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (sender, calls) = mpsc::unbounded_channel();
@@ -75,6 +77,7 @@ impl RuntimeApi {
             address,
             calls,
             served: 0,
+            fixed_trace_id,
             server,
         })
     }
@@ -100,7 +103,10 @@ impl RuntimeApi {
         let event = Event {
             request_id: request_id.clone(),
             // One per invocation, as Lambda sends (it matters: see the memory figures).
-            trace_id: format!("Root=1-00000000-{:024x};Sampled=0", self.served),
+            trace_id: format!(
+                "Root=1-00000000-{:024x};Sampled=0",
+                if self.fixed_trace_id { 1 } else { self.served }
+            ),
             payload: payload.clone(),
         };
         let handed = Instant::now();

@@ -3,19 +3,17 @@
 //! the authorizer checks), as tests/tests/api/events.rs seeds them.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use contacts_shared::fields::{FieldDef, FieldType};
 use contacts_shared::input::{resolve_writes, RawFieldWrite};
 use contacts_shared::store::{ChannelRecord, ContactStore, NewContact};
 use contacts_shared::values::InputValue;
 use contacts_shared::{clock, random, ChannelType, DynamoStore};
-use hyper::body::Bytes;
 
-const CHANNEL: &str = "demo";
-const CONTACT: &str = "1776025372480910";
-/// The token the event files carry in place of a real one.
-const TOKEN_PLACEHOLDER: &str = "ct_replace-with-a-channel-token";
+pub const CHANNEL: &str = "demo";
+pub const CONTACT: &str = "1776025372480910";
+/// The seeded contact's first name: what the find event looks for.
+const MATCHING_NAME: &str = "Muhammad Mahin";
 
 /// Creates `table` on `endpoint` with the demo channel and contact; the channel's token.
 pub async fn table(endpoint: &str, table: &str) -> Result<String, String> {
@@ -53,7 +51,7 @@ pub async fn table(endpoint: &str, table: &str) -> Result<String, String> {
         .await
         .map_err(|e| fail("read fields", &e))?;
     let raw: Vec<RawFieldWrite> = [
-        ("firstName", "Muhammad Mahin"),
+        ("firstName", MATCHING_NAME),
         ("lastName", "Dar"),
         ("phone", "123123"),
         ("customerid", "1"),
@@ -79,9 +77,54 @@ pub async fn table(endpoint: &str, table: &str) -> Result<String, String> {
     }
 }
 
-/// `events/{function}.json` with the live token in place of the placeholder.
-pub fn event(root: &Path, function: &str, token: &str) -> Result<Bytes, String> {
-    let path = root.join("events").join(format!("{function}.json"));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(Bytes::from(text.replace(TOKEN_PLACEHOLDER, token)))
+/// Fills the channel of `table` (seeded by [`table`]) up to `total` contacts, `matching` of
+/// which (the seeded one included) share the find event's first name; every other one
+/// has a first name of its own, so the field's index holds `total` entries.
+pub async fn crowd(
+    endpoint: &str,
+    table: &str,
+    total: usize,
+    matching: usize,
+) -> Result<(), String> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+
+    let store = DynamoStore::connect(Some(endpoint), table).await;
+    let fields = store
+        .fields(CHANNEL)
+        .await
+        .map_err(|e| format!("seeding {table}: read fields: {e}"))?;
+    let tags = BTreeSet::new();
+    // Concurrent, because DynamoDB Local takes a few hundred microseconds per transaction.
+    stream::iter(1..total)
+        .map(|i| {
+            let (store, fields, tags) = (&store, &fields, &tags);
+            async move {
+                let name = if i < matching {
+                    MATCHING_NAME.to_string()
+                } else {
+                    format!("Contact {i}")
+                };
+                let raw = [RawFieldWrite {
+                    name: "firstName".to_string(),
+                    value: InputValue::Text(name),
+                }];
+                let writes = resolve_writes(fields, &raw).map_err(|e| e.to_string())?;
+                let id = format!("crowd-{i:07}");
+                let contact = NewContact {
+                    id: &id,
+                    created_at: 1_575_618_542 + i64::try_from(i).unwrap_or(0),
+                    writes: &writes,
+                    tags,
+                };
+                match store.insert_contact(CHANNEL, &contact).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(format!("{id} is taken")),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<()>()
+        .await
+        .map_err(|e| format!("seeding {table}: {e}"))
 }

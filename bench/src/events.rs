@@ -1,0 +1,64 @@
+//! The events each function is invoked with: `events/{function}.json` with a live token.
+//! An update alternates between two values of a field, so that every call writes (the
+//! event file sets the values the contact already has, which the store skips).
+
+use std::path::Path;
+
+use hyper::body::Bytes;
+use serde_json::Value;
+
+/// The token the event files carry in place of a real one.
+const TOKEN_PLACEHOLDER: &str = "ct_replace-with-a-channel-token";
+/// The update event's field value, and the one it alternates with.
+const UPDATED: (&str, &str) = ("\"Dar\"", "\"Dar (updated)\"");
+
+/// A function's events, handed out in turn.
+pub struct Events {
+    list: Vec<Bytes>,
+    next: usize,
+}
+
+impl Events {
+    pub fn load(root: &Path, function: &str, token: &str) -> Result<Self, String> {
+        let path = root.join("events").join(format!("{function}.json"));
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let event = text.replace(TOKEN_PLACEHOLDER, token);
+        let mut list = vec![Bytes::from(event.clone())];
+        if function == "update-contact" {
+            list.push(alternate(&event).ok_or_else(|| {
+                format!(
+                    "{}: no lastName value {} to alternate",
+                    path.display(),
+                    UPDATED.0
+                )
+            })?);
+        }
+        Ok(Self { list, next: 0 })
+    }
+
+    pub fn next(&mut self) -> &Bytes {
+        let event = &self.list[self.next % self.list.len()];
+        self.next += 1;
+        event
+    }
+
+    /// Every event as JSON: what the local-stack pass turns into HTTP requests.
+    pub fn all(&self) -> Vec<Value> {
+        self.list
+            .iter()
+            .map(|e| serde_json::from_slice(e).unwrap_or(Value::Null))
+            .collect()
+    }
+}
+
+/// The event with its body's field value changed.
+fn alternate(event: &str) -> Option<Bytes> {
+    let mut json: Value = serde_json::from_str(event).ok()?;
+    let body = json["body"].as_str()?;
+    if !body.contains(UPDATED.0) {
+        return None;
+    }
+    json["body"] = Value::String(body.replace(UPDATED.0, UPDATED.1));
+    Some(Bytes::from(json.to_string()))
+}

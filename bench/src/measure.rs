@@ -111,24 +111,25 @@ fn memory(pid: u32) -> Result<Memory, String> {
     })
 }
 
-/// Clock ticks per second in /proc: USER_HZ, 100 on every Linux architecture Lambda runs.
-const USER_HZ: u64 = 100;
-
-/// User plus system CPU time of `pid` and all its threads, from `/proc/<pid>/stat`.
+/// CPU time of `pid`'s threads so far, to the nanosecond: the first field of each
+/// thread's `/proc/<pid>/task/<tid>/schedstat` (the ticks in `/proc/<pid>/stat` are
+/// sampled, too coarse for calls of a few hundred microseconds). A thread that ends takes
+/// its time with it; a function's only lasting thread is its runtime's.
 fn cpu_time(pid: u32) -> Result<Duration, String> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-    // Fields after the command name (which may hold spaces) start with field 3, `state`;
-    // utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let ticks: Vec<u64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    match ticks[..] {
-        [user, system] => Ok(Duration::from_millis((user + system) * 1000 / USER_HZ)),
-        _ => Err(format!("{path}: no utime and stime")),
+    let dir = format!("/proc/{pid}/task");
+    let tasks = std::fs::read_dir(&dir).map_err(|e| format!("{dir}: {e}"))?;
+    let mut total = Duration::ZERO;
+    for task in tasks.filter_map(Result::ok) {
+        let path = task.path().join("schedstat");
+        let Ok(stat) = std::fs::read_to_string(&path) else {
+            continue; // the thread ended meanwhile
+        };
+        let ns: u64 = stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse().ok())
+            .ok_or_else(|| format!("{}: no run time", path.display()))?;
+        total += Duration::from_nanos(ns);
     }
+    Ok(total)
 }

@@ -352,9 +352,9 @@ fn method(settings: &Settings) -> String {
          `_X_AMZN_TRACE_ID` with `setenv` on every invocation, and glibc never frees a \
          replaced value: about 0.1 KiB of growth per invocation. `BENCH_FIXED_TRACE_ID=1` \
          sends one trace id throughout, to tell that growth from any other.\n\
-         - **CPU per call**: user plus system time of the same process (all its threads, \
-         from `/proc/<pid>/stat`) over the {timed} timed invocations, divided by their \
-         number. It covers the handler, lambda_runtime's client and the SDK's (request \
+         - **CPU per call**: the CPU time of the same process (all its threads, to the \
+         nanosecond, from `/proc/<pid>/task/*/schedstat`) over the {timed} timed \
+         invocations, divided by their number. It covers the handler, lambda_runtime's client and the SDK's (request \
          building, signing, parsing), so it bounds the handler's own time from above; \
          DynamoDB Local is another process, and waiting for it takes no CPU.\n\
          - **Storage per call**: a fresh process of each function whose DynamoDB endpoint is a \

@@ -35,17 +35,18 @@ sam-build:
 # release build, against DynamoDB Local), latency through the local stack, find at 1,000 vs
 # 100,000 contacts, and the size of each zipped arm64 package: prints the tables and
 # writes docs/PERFORMANCE.md. It needs the local stack's tools (--dev: Java, DynamoDB Local,
-# cargo-lambda) and `zip`. Functions are built apart from the bench so that its features
-# (hyper's server) do not leak into them.
+# cargo-lambda) and `zip`. Each function is built on its own, as `sam build` and
+# `cargo lambda watch` build it: features resolve per function, so a build of several
+# at once would be a different binary (and watch would relink each on its first call).
 FUNCTIONS = authorizer create-contact get-contact update-contact find-contacts add-tags remove-tags responder
 
 bench:
 	scripts/setup.sh --dev
 	command -v zip >/dev/null || (apt-get update -qq && apt-get install -y -qq zip)
-	cargo build --release $(addprefix -p ,$(FUNCTIONS))
+	for f in $(FUNCTIONS); do cargo build --release --bin $$f || exit 1; done
 	cargo build --release -p local-gateway
 	rustup target add aarch64-unknown-linux-gnu
-	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	for f in $(FUNCTIONS); do cargo lambda build --release --arm64 --bin $$f || exit 1; done
 	cargo run --release -p contacts-bench
 
 clean:

@@ -230,7 +230,11 @@ async fn run() -> Result<(), String> {
         let table = "bench-stack";
         let token = seed::table(&dynamo.endpoint, table).await?;
         let stack = stack::LocalStack::start(&group, &root, &work, &dynamo.endpoint, table).await?;
-        for row in &mut rows {
+        // Creates last: every contact they add matches the find event, which must find the
+        // one seeded contact here as it does when measured alone.
+        let mut order: Vec<&mut report::Row> = rows.iter_mut().collect();
+        order.sort_by_key(|row| row.name == "create-contact");
+        for row in order {
             let function = FUNCTIONS.iter().find(|f| f.name == row.name);
             let Some(status) = function.and_then(|f| f.http_status()) else {
                 continue;

@@ -12,8 +12,9 @@ use crate::{measure, seed, storage};
 /// Channel sizes compared, and the matches in each.
 pub const SIZES: [usize; 2] = [1_000, 100_000];
 pub const MATCHES: usize = 10;
-/// Warm finds timed per size, after `WARMUP` untimed ones.
+/// Warm finds timed per size, in `ROUNDS` processes that each first make `WARMUP` untimed.
 const CALLS: usize = 1_000;
+const ROUNDS: usize = 4;
 const WARMUP: usize = 100;
 /// Finds metered per size.
 const METERED: usize = 100;
@@ -23,37 +24,54 @@ pub struct Scale {
     /// How long seeding took (DynamoDB Local, 16 transactions at a time).
     pub seeding: Duration,
     pub latencies: Vec<Duration>,
-    pub storage: Storage,
+    /// Set once every round has run.
+    pub storage: Option<Storage>,
 }
 
-/// `launcher` is the find function's; each size gets a table of its own.
+/// `launcher` is the find function's; each size gets a table of its own. Both are seeded
+/// first, then measured in alternating rounds, so that drift (DynamoDB Local's garbage
+/// collection after seeding, other work on the machine) falls on both alike.
 pub async fn measure(
     find: &Function,
     launcher: &Launcher<'_>,
     root: &std::path::Path,
 ) -> Result<Vec<Scale>, String> {
-    let mut out = Vec::new();
+    let mut sized = Vec::new();
     for contacts in SIZES {
         let table = format!("bench-scale-{contacts}");
         eprintln!("scaling: seeding {contacts} contacts");
         let started = Instant::now();
         let token = seed::table(&launcher.endpoint, &table).await?;
         seed::crowd(&launcher.endpoint, &table, contacts, MATCHES).await?;
-        let seeding = started.elapsed();
-        let mut events = Events::load(root, find.name, &token)?;
-        let sized = Launcher {
+        let scale = Scale {
+            contacts,
+            seeding: started.elapsed(),
+            latencies: Vec::with_capacity(CALLS),
+            storage: None,
+        };
+        let launcher = Launcher {
             table,
             ..launcher.clone()
         };
-        eprintln!("scaling: {CALLS} finds among {contacts} contacts");
-        let warm = measure::warm(find, &sized, &mut events, WARMUP, WARMUP + CALLS).await?;
-        let storage = storage::measure(find, &sized, &mut events, METERED).await?;
-        out.push(Scale {
-            contacts,
-            seeding,
-            latencies: warm.latencies,
-            storage,
-        });
+        sized.push((scale, launcher, Events::load(root, find.name, &token)?));
+    }
+    for round in 0..ROUNDS {
+        for (scale, launcher, events) in &mut sized {
+            eprintln!(
+                "scaling: round {} of {ROUNDS}, {} finds among {} contacts",
+                round + 1,
+                CALLS / ROUNDS,
+                scale.contacts
+            );
+            let warm =
+                measure::warm(find, launcher, events, WARMUP, WARMUP + CALLS / ROUNDS).await?;
+            scale.latencies.extend(warm.latencies);
+        }
+    }
+    let mut out = Vec::new();
+    for (mut scale, launcher, mut events) in sized {
+        scale.storage = Some(storage::measure(find, &launcher, &mut events, METERED).await?);
+        out.push(scale);
     }
     Ok(out)
 }

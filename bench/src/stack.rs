@@ -80,7 +80,10 @@ impl LocalStack {
             .arg(root.join("template.yaml"))
             .args(["--no-throttle", "--quiet"])
             // A function's first call may wait for `cargo lambda watch` to start it.
-            .args(["--integration-timeout", &FIRST_CALL_TIMEOUT.as_secs().to_string()])
+            .args([
+                "--integration-timeout",
+                &FIRST_CALL_TIMEOUT.as_secs().to_string(),
+            ])
             .stdout(log("stack-gateway.log")?)
             .stderr(log("stack-gateway.err.log")?);
         let mut gateway = gateway

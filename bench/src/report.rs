@@ -41,6 +41,8 @@ pub struct Row {
     pub storage: Storage,
     /// The handler's CPU time per call without storage (`None`: the authorizer).
     pub handler_cpu: Option<Duration>,
+    /// Whether clients call it (every function but the authorizer).
+    pub endpoint: bool,
     /// Latencies of its endpoint through the local gateway (`None`: no endpoint, or not run).
     pub stack: Option<Vec<Duration>>,
 }
@@ -161,9 +163,9 @@ pub fn per_call(rows: &[Row]) -> String {
                 "none".to_string(),
             ),
         };
-        let cost = match row.stack {
-            // Functions behind the gateway: what each call of its endpoint costs.
-            Some(_) => {
+        let cost = match row.endpoint {
+            // What each call of its endpoint costs.
+            true => {
                 let billed =
                     Duration::from_secs_f64(percentile(&ms(&row.warm.latencies), 50.0) / 1e3);
                 let c = PerMillion::new(billed, storage.read_units, storage.write_units);
@@ -175,7 +177,7 @@ pub fn per_call(rows: &[Row]) -> String {
                     c.total()
                 )
             }
-            None => "—".to_string(),
+            false => "—".to_string(),
         };
         out += &line(&[
             format!("`{}`", row.name),

@@ -36,6 +36,7 @@ impl LocalStack {
     pub async fn start(
         group: &ProcessGroup,
         root: &Path,
+        gateway: &Path,
         work: &Path,
         endpoint: &str,
         table: &str,
@@ -69,7 +70,7 @@ impl LocalStack {
         wait_listening(invoke_port, &mut watch, "cargo lambda watch", START_TIMEOUT).await?;
 
         let port = free_port()?;
-        let mut gateway = group.command(root.join("target/release/local-gateway"));
+        let mut gateway = group.command(gateway);
         gateway
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args([

@@ -3,8 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
 };
@@ -89,14 +92,7 @@ impl ContactStore for DynamoStore {
             let Some(actions) = self.update_actions(channel, &contact, version, writes)? else {
                 return Ok(true);
             };
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(actions))
-                .return_consumed_capacity(CAPACITY)
-                .send()
-                .await
-            {
+            match self.transact(actions).await {
                 Ok(_) => return Ok(true),
                 // Another writer changed the contact since we read it: read again and redo.
                 Err(err)
@@ -215,14 +211,7 @@ impl DynamoStore {
                 actions.push(self.put_action(index)?);
             }
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .return_consumed_capacity(CAPACITY)
-            .send()
-            .await
-        {
+        match self.transact(actions).await {
             Ok(_) => Ok(Insert::Done),
             Err(err) => match failed_conditions(&err).as_deref() {
                 Some([true, ..]) => Ok(Insert::IdTaken),
@@ -230,6 +219,19 @@ impl DynamoStore {
                 _ => Err(transaction_error(err)),
             },
         }
+    }
+
+    /// One `TransactWriteItems` of the API's writes.
+    async fn transact(
+        &self,
+        actions: Vec<TransactWriteItem>,
+    ) -> Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .return_consumed_capacity(CAPACITY)
+            .send()
+            .await
     }
 
     fn put_action(&self, item: Item) -> Result<TransactWriteItem, StoreError> {

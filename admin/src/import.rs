@@ -2,6 +2,9 @@
 //! by number while the rest are imported.
 
 use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 
 use contacts_shared::fields::FieldSet;
 use contacts_shared::input::{
@@ -13,12 +16,15 @@ use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use tokio::sync::mpsc;
 
 /// Field writes of one imported contact: the contact and its index entries must fit one
 /// DynamoDB transaction (100 actions).
 const MAX_FIELDS_PER_CONTACT: usize = 99;
 /// Lines written at once.
 const CONCURRENCY: usize = 8;
+/// Lines read and checked ahead of the writes.
+const READ_AHEAD: usize = 1024;
 /// Latest `created_at` accepted (the index sort key holds 12 digits).
 const MAX_CREATED_AT: i64 = 999_999_999_999;
 
@@ -86,9 +92,8 @@ pub fn prepare(line: &str, fields: &FieldSet) -> Result<Prepared, String> {
 }
 
 async fn insert(store: &DynamoStore, channel: &str, contact: Prepared) -> Result<(), String> {
-    let id = match contact.id {
-        Some(id) => id,
-        None => contact_id::generate().map_err(|e| e.message().to_string())?,
+    let Some(id) = contact.id else {
+        return Err("no contact id".into());
     };
     let new = NewContact {
         id: &id,
@@ -103,46 +108,124 @@ async fn insert(store: &DynamoStore, channel: &str, contact: Prepared) -> Result
     }
 }
 
-/// Imports every good line of `text`; returns how many were imported and the errors by
+/// Where the lines come from: a file (its size drives the progress bar) or stdin.
+pub struct Source {
+    pub reader: Box<dyn BufRead + Send>,
+    /// Bytes to read, when known.
+    pub size: Option<u64>,
+}
+
+impl Source {
+    /// `-` is standard input.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        if path == Path::new("-") {
+            return Ok(Source {
+                reader: Box::new(BufReader::new(std::io::stdin())),
+                size: None,
+            });
+        }
+        let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        Ok(Source {
+            reader: Box::new(BufReader::new(file)),
+            size,
+        })
+    }
+}
+
+/// One line read: its number (1-based), its length in bytes, and the contact it holds.
+type Read = (usize, u64, Result<Prepared, String>);
+
+/// Reads the lines in order on a thread of their own and checks each; the first good line
+/// with an id claims it, and a later one with the same id is refused as its duplicate.
+/// Deciding this here, in file order and before anything is written, is what keeps the
+/// first line the winner whatever the writes' concurrency.
+fn read_lines(mut source: Source, fields: FieldSet) -> mpsc::Receiver<Read> {
+    let (sender, receiver) = mpsc::channel(READ_AHEAD);
+    std::thread::spawn(move || {
+        let mut claimed: HashMap<String, usize> = HashMap::new();
+        let mut buffer = Vec::new();
+        for number in 1.. {
+            buffer.clear();
+            let size = match source.reader.read_until(b'\n', &mut buffer) {
+                Ok(0) => return,
+                Ok(size) => size as u64,
+                Err(err) => {
+                    let _ = sender.blocking_send((number, 0, Err(format!("cannot read: {err}"))));
+                    return;
+                }
+            };
+            let outcome = match std::str::from_utf8(&buffer) {
+                Err(_) => Err("not UTF-8 text".to_string()),
+                Ok(line) if line.trim().is_empty() => continue,
+                Ok(line) => prepare(line, &fields).and_then(|mut contact| {
+                    let id = match contact.id.take() {
+                        Some(id) => id,
+                        None => contact_id::generate().map_err(|e| e.message().to_string())?,
+                    };
+                    if let Some(first) = claimed.get(&id) {
+                        return Err(format!("duplicate of line {first}"));
+                    }
+                    claimed.insert(id.clone(), number);
+                    contact.id = Some(id);
+                    Ok(contact)
+                }),
+            };
+            if sender.blocking_send((number, size, outcome)).is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// Imports every good line of `source`; returns how many were imported and the errors by
 /// line number (1-based). Blank lines are skipped.
 pub async fn import(
     store: &DynamoStore,
     channel: &str,
     fields: &FieldSet,
-    text: &str,
+    source: Source,
 ) -> (usize, Vec<(usize, String)>) {
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty())
-        .collect();
     // Hidden unless stderr is a terminal.
-    let bar = ProgressBar::new(lines.len() as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} contacts ({per_sec}, {eta} left)")
-    {
-        bar.set_style(style);
-    }
-    let mut failures: Vec<(usize, String)> = stream::iter(lines)
-        .map(|(number, line)| {
+    let bar = match source.size {
+        Some(size) => {
+            let bar = ProgressBar::new(size);
+            if let Ok(style) = ProgressStyle::with_template("{bar:40} {percent}% ({eta} left)") {
+                bar.set_style(style);
+            }
+            bar
+        }
+        None => {
+            let bar = ProgressBar::no_length();
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {pos} lines ({per_sec})") {
+                bar.set_style(style);
+            }
+            bar
+        }
+    };
+    let by_bytes = source.size.is_some();
+    let mut lines = read_lines(source, fields.clone());
+    let lines = stream::poll_fn(move |cx| lines.poll_recv(cx));
+    let outcomes: Vec<Option<(usize, String)>> = lines
+        .map(|(number, size, prepared)| {
             let bar = &bar;
             async move {
-                let result = match prepare(line, fields) {
+                let result = match prepared {
                     Ok(contact) => insert(store, channel, contact).await,
                     Err(why) => Err(why),
                 };
-                bar.inc(1);
+                bar.inc(if by_bytes { size } else { 1 });
                 result.err().map(|why| (number, why))
             }
         })
         .buffer_unordered(CONCURRENCY)
-        .filter_map(|failure| async move { failure })
         .collect()
         .await;
     bar.finish_and_clear();
+    let imported = outcomes.iter().filter(|o| o.is_none()).count();
+    let mut failures: Vec<(usize, String)> = outcomes.into_iter().flatten().collect();
     failures.sort_by_key(|(number, _)| *number);
-    let imported = usize::try_from(bar.length().unwrap_or(0)).unwrap_or(0) - failures.len();
     (imported, failures)
 }
 

@@ -135,9 +135,11 @@ enum FieldCommand {
 #[derive(Subcommand)]
 enum ContactCommand {
     /// Imports contacts from JSON Lines: {"id", "custom_fields": {name: value}, "tags", "created_at"}.
+    /// Within the file, the first line with an id wins; later ones are reported as duplicates.
     Import {
         #[arg(long)]
         channel: String,
+        /// The file to read; `-` reads standard input.
         #[arg(long)]
         file: std::path::PathBuf,
     },
@@ -336,9 +338,8 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
         }
         Command::Contact(ContactCommand::Import { channel, file }) => {
             let fields = store.fields(&channel).await.map_err(failed)?;
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let (imported, failures) = import::import(store, &channel, &fields, &text).await;
+            let source = import::Source::open(&file)?;
+            let (imported, failures) = import::import(store, &channel, &fields, source).await;
             for (line, why) in &failures {
                 eprintln!("line {line}: {why}");
             }

@@ -155,10 +155,7 @@ fn an_operator_sets_up_a_channel() {
         stderr.contains("line 2: Invalid value for custom field 'email'"),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("line 5: contact '01234567890A=' already exists"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("line 5: duplicate of line 1"), "{stderr}");
     assert!(stderr.contains("line 6: not a contact object"), "{stderr}");
     let imported = runtime()
         .block_on(store.get_contact(&channel, "01234567890A="))
@@ -173,6 +170,52 @@ fn an_operator_sets_up_a_channel() {
         .unwrap();
     assert_eq!(total, 1, "imported contacts are indexed");
     let _ = std::fs::remove_file(&file.0);
+}
+
+/// Within one file the first line with an id wins, whatever the writes' concurrency: a
+/// large first line and small repeats right after it, which would be written first.
+#[test]
+fn the_first_line_with_an_id_wins_and_stdin_works() {
+    let admin = AdminCli::new(&[]);
+    admin.ok(&["table", "create"]);
+    let created = admin.ok(&["channel", "create", "--name", "Dups", "--type", "telegram"]);
+    let channel = created["channel_id"].as_str().unwrap().to_string();
+    let store = admin.store();
+    let tags: Vec<String> = (0..200).map(|i| format!("tag number {i}")).collect();
+    let mut lines = Vec::new();
+    for round in 0..10 {
+        let id = format!("dup-{round}");
+        let big = json!({"id": id, "custom_fields": {"firstName": format!("First {round}"),
+            "lastName": "x".repeat(900)}, "tags": tags});
+        lines.push(big.to_string());
+        for copy in 0..3 {
+            lines.push(
+                json!({"id": id, "custom_fields": {"firstName": format!("Copy {copy}")}})
+                    .to_string(),
+            );
+        }
+    }
+    let out = admin.run_with_stdin(
+        &["contact", "import", "--channel", &channel, "--file", "-"],
+        &(lines.join("\n") + "\n"),
+    );
+    assert!(!out.status.success(), "duplicates are failures");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary, json!({"imported": 10, "failed": 30}));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for round in 0..10 {
+        let first = round * 4 + 1;
+        for copy in 1..=3 {
+            let expected = format!("line {}: duplicate of line {first}", first + copy);
+            assert!(stderr.contains(&expected), "{expected}: {stderr}");
+        }
+        let contact = runtime()
+            .block_on(store.get_contact(&channel, &format!("dup-{round}")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(contact.fields["firstName"], format!("First {round}"));
+        assert_eq!(contact.tags.len(), 200);
+    }
 }
 
 fn tempfile() -> (std::path::PathBuf, std::fs::File) {

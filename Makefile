@@ -1,10 +1,17 @@
 # The two commands: `make dev` runs the product locally, `make test` runs every test.
-# Both install what they need first (scripts/setup.sh).
+# Both install what they need first (scripts/setup.sh): Python tools into the project's
+# own virtual environment (.local/venv), whose bin/ comes first on PATH for every recipe.
+
+export PATH := $(CURDIR)/.local/venv/bin:$(PATH)
 
 .PHONY: dev test setup lint check-template build sam-build bench clean
 
+# DynamoDB Local, the functions under cargo lambda watch and the local gateway on
+# 127.0.0.1:3000, supervised by local-stack (stack/): Ctrl-C stops it all.
 dev:
-	scripts/dev.sh
+	scripts/setup.sh --dev
+	cargo build --workspace --bins
+	cargo run --quiet -p local-stack
 
 test: setup lint check-template
 	cargo build --workspace --bins
@@ -28,24 +35,20 @@ build:
 # What `sam deploy` ships: every function cross-compiled for arm64 (release, LTO).
 sam-build:
 	scripts/setup.sh --deploy
-	rustup target add aarch64-unknown-linux-gnu
 	SAM_CLI_TELEMETRY=0 sam build
 
 # Cold start, warm latency, memory, CPU and DynamoDB cost per call of every function (host
 # release build, against DynamoDB Local), latency through the local stack, find at 1,000 vs
 # 100,000 contacts, and the size of each zipped arm64 package: prints the tables and
-# writes docs/PERFORMANCE.md. It needs the local stack's tools (--dev: Java, DynamoDB Local,
-# cargo-lambda) and `zip`. Each function is built on its own, as `sam build` and
+# writes docs/PERFORMANCE.md. Each function is built on its own, as `sam build` and
 # `cargo lambda watch` build it: features resolve per function, so a build of several
 # at once would be a different binary (and watch would relink each on its first call).
 FUNCTIONS = authorizer create-contact get-contact update-contact find-contacts add-tags remove-tags responder
 
 bench:
-	scripts/setup.sh --dev
-	command -v zip >/dev/null || (apt-get update -qq && apt-get install -y -qq zip)
+	scripts/setup.sh --bench
 	for f in $(FUNCTIONS); do cargo build --release --bin $$f || exit 1; done
-	cargo build --release -p local-gateway
-	rustup target add aarch64-unknown-linux-gnu
+	cargo build --release -p local-gateway -p local-stack
 	for f in $(FUNCTIONS); do cargo lambda build --release --arm64 --bin $$f || exit 1; done
 	cargo run --release -p contacts-bench
 

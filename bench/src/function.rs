@@ -9,7 +9,6 @@ use hyper::body::Bytes;
 use serde_json::Value;
 use tokio::process::Child;
 
-use crate::group::ProcessGroup;
 use crate::runtime_api::{Invocation, RuntimeApi};
 
 /// How long a function may take to ask for an event or to answer one.
@@ -75,24 +74,26 @@ impl Function {
 
 /// Starts processes of one function binary.
 #[derive(Clone)]
-pub struct Launcher<'a> {
+pub struct Launcher {
     pub name: &'static str,
     pub binary: PathBuf,
     pub endpoint: String,
     pub table: String,
     pub log: PathBuf,
-    pub group: &'a ProcessGroup,
     pub fixed_trace_id: bool,
 }
 
-impl Launcher<'_> {
+impl Launcher {
     pub async fn start(&self) -> Result<Instance, String> {
         let api = RuntimeApi::start(self.name, self.fixed_trace_id)
             .await
             .map_err(|e| format!("{}: runtime API: {e}", self.name))?;
         let (out, err) = self.log_files()?;
-        let mut command = self.group.command(&self.binary);
+        // Killed when dropped, and by the bench's guard should the bench die first.
+        let mut command = tokio::process::Command::new(&self.binary);
         command
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
             .env_clear()
             .envs(self.environment())
             .env("AWS_LAMBDA_RUNTIME_API", api.address())

@@ -81,12 +81,12 @@ pub async fn service(
 ) -> Result<ContactService<impl ContactStore>, String> {
     let store = DynamoStore::connect(Some(endpoint), table).await;
     let fail = |e: StoreError| format!("reading {table}: {e}");
-    let fields = store.fields(seed::CHANNEL).await.map_err(fail)?;
+    let fields = store.fields(seed::DEMO_CHANNEL).await.map_err(fail)?;
     let contact = store
-        .get_contact(seed::CHANNEL, seed::CONTACT)
+        .get_contact(seed::DEMO_CHANNEL, seed::DEMO_CONTACT)
         .await
         .map_err(fail)?
-        .ok_or_else(|| format!("{table} has no contact {}", seed::CONTACT))?;
+        .ok_or_else(|| format!("{table} has no contact {}", seed::DEMO_CONTACT))?;
     Ok(ContactService::new(Replay { fields, contact }))
 }
 

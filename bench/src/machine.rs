@@ -1,10 +1,9 @@
 //! The machine the figures come from, since they mean little without it.
 
-use std::path::Path;
 use std::process::Command;
 
 /// (what, value) pairs: CPU, cores, memory, OS, kernel, toolchain, date and load.
-pub fn describe(root: &Path) -> Vec<(&'static str, String)> {
+pub fn describe() -> Vec<(&'static str, String)> {
     let cpuinfo = read("/proc/cpuinfo");
     let cpu = cpuinfo
         .lines()
@@ -37,7 +36,7 @@ pub fn describe(root: &Path) -> Vec<(&'static str, String)> {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ");
-    let dynamodb_local = crate::dynamo::jar_dir(root)
+    let dynamodb_local = local_stack::dynamodb::jar_dir()
         .ok()
         .and_then(|dir| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(unknown);

@@ -5,15 +5,12 @@
 //! package. Prints the tables and writes docs/PERFORMANCE.md.
 
 mod cost;
-mod dynamo;
 mod events;
 mod function;
-mod group;
 mod handler;
 mod machine;
 mod measure;
 mod meter;
-mod net;
 mod package;
 mod report;
 mod runtime_api;
@@ -26,10 +23,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use dynamo::DynamoLocal;
 use events::Events;
 use function::{Launcher, FUNCTIONS};
-use group::ProcessGroup;
+use local_stack::{DynamoConfig, DynamoLocal, Logs};
 
 /// Invocations metered per function for its storage figures.
 pub const METERED_CALLS: usize = 200;
@@ -139,7 +135,7 @@ async fn run() -> Result<(), String> {
         .unwrap_or_else(|| root.join("target"));
     let work = target.join("bench");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let machine = machine::describe(&root);
+    let machine = machine::describe();
 
     // Missing builds fail here, before anything is started.
     let functions: Vec<_> = FUNCTIONS
@@ -170,23 +166,27 @@ async fn run() -> Result<(), String> {
         ));
     }
 
-    let group = ProcessGroup::start().map_err(|e| format!("cannot start the watchdog: {e}"))?;
-    let dynamo = DynamoLocal::start(&group, &root, &work, &work.join("dynamodb.log")).await?;
+    // Everything started from here on dies with the bench, even if it is killed.
+    let dynamo = DynamoLocal::start(DynamoConfig {
+        port: None,
+        data: None,
+        logs: Logs::Dir(work.clone()),
+    })?;
+    let endpoint = dynamo.endpoint();
     let mut rows = Vec::new();
     let mut scales = None;
     for (function, package) in functions.iter().zip(packages) {
         let table = format!("bench-{}", function.name);
-        let token = seed::table(&dynamo.endpoint, &table).await?;
+        let token = seed::table(&endpoint, &table).await?;
         let mut events = Events::load(&root, function.name, &token)?;
         let log = work.join(format!("{}.log", function.name));
         let _ = std::fs::remove_file(&log);
         let launcher = Launcher {
             name: function.name,
             binary: target.join("release").join(function.name),
-            endpoint: dynamo.endpoint.clone(),
+            endpoint: endpoint.clone(),
             table,
             log,
-            group: &group,
             fixed_trace_id: settings.fixed_trace_id,
         };
         eprintln!("{}: {} cold starts", function.name, settings.cold_starts);
@@ -209,7 +209,7 @@ async fn run() -> Result<(), String> {
         let handler_cpu = match function.http_status() {
             Some(status) => {
                 eprintln!("{}: the handler alone", function.name);
-                let app = handler::service(&dynamo.endpoint, &launcher.table).await?;
+                let app = handler::service(&endpoint, &launcher.table).await?;
                 let mut events = Events::load(&root, function.name, &token)?;
                 handler::cpu_per_call(&app, function.name, &mut events, status).await?
             }
@@ -231,10 +231,8 @@ async fn run() -> Result<(), String> {
     }
     if settings.runs("stack") {
         let table = "bench-stack";
-        let token = seed::table(&dynamo.endpoint, table).await?;
-        let stack =
-            stack::LocalStack::start(&group, &root, &gateway, &work, &dynamo.endpoint, table)
-                .await?;
+        let token = seed::table(&endpoint, table).await?;
+        let stack = stack::LocalStack::start(&work, &endpoint, table)?;
         // Creates last: every contact they add matches the find event, which must find the
         // one seeded contact here as it does when measured alone.
         let mut order: Vec<&mut report::Row> = rows.iter_mut().collect();
@@ -257,7 +255,6 @@ async fn run() -> Result<(), String> {
         }
     }
     drop(dynamo);
-    drop(group);
 
     let tables = report::Tables {
         functions: report::table(&rows, &settings),

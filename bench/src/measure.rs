@@ -31,7 +31,7 @@ pub struct Warm {
 /// `starts` fresh processes, each killed after its first invocation.
 pub async fn cold_starts(
     function: &Function,
-    launcher: &Launcher<'_>,
+    launcher: &Launcher,
     events: &mut Events,
     starts: usize,
 ) -> Result<ColdStarts, String> {
@@ -54,7 +54,7 @@ pub async fn cold_starts(
 /// them) are not timed.
 pub async fn warm(
     function: &Function,
-    launcher: &Launcher<'_>,
+    launcher: &Launcher,
     events: &mut Events,
     warmup: usize,
     total: usize,

@@ -33,7 +33,7 @@ pub struct Scale {
 /// collection after seeding, other work on the machine) falls on both alike.
 pub async fn measure(
     find: &Function,
-    launcher: &Launcher<'_>,
+    launcher: &Launcher,
     root: &std::path::Path,
 ) -> Result<Vec<Scale>, String> {
     let mut sized = Vec::new();

@@ -4,7 +4,6 @@
 //! would make this take hours); the authorizer's answer is cached after the first call,
 //! as on AWS.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
@@ -12,90 +11,44 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
+use local_stack::{Logs, StackConfig, Storage};
 use serde_json::Value;
 use tokio::net::TcpStream;
-use tokio::process::Child;
 
 use crate::events::Events;
-use crate::group::ProcessGroup;
-use crate::net::{free_port, wait_listening};
 
-const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// The first call of a function may wait for `cargo lambda watch` to start (or build) it.
 const FIRST_CALL_TIMEOUT: Duration = Duration::from_secs(900);
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The gateway and the functions behind it; both stop when dropped.
 pub struct LocalStack {
-    gateway: u16,
-    _watch: Child,
-    _gateway: Child,
+    stack: local_stack::LocalStack,
 }
 
 impl LocalStack {
-    pub async fn start(
-        group: &ProcessGroup,
-        root: &Path,
-        gateway: &Path,
-        work: &Path,
-        endpoint: &str,
-        table: &str,
-    ) -> Result<Self, String> {
-        let invoke_port = free_port()?;
-        let log = |name: &str| {
-            let path = work.join(name);
-            std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))
-        };
-        let mut watch = group.command("cargo");
-        watch
-            .args([
-                "lambda",
-                "watch",
-                "--release",
+    /// The release builds of the functions and the gateway (logging into `work`), on
+    /// `table` of the DynamoDB at `endpoint`.
+    pub fn start(work: &std::path::Path, endpoint: &str, table: &str) -> Result<Self, String> {
+        let stack = local_stack::LocalStack::start(StackConfig {
+            storage: Storage::Endpoint(Some(endpoint.to_string())),
+            table: table.to_string(),
+            lambda_port: None,
+            gateway_port: None,
+            release: true,
+            reload: false,
+            function_env: Vec::new(),
+            gateway_args: [
+                "--no-throttle",
                 "--quiet",
-                "--ignore-changes",
-            ])
-            .args(["--invoke-address", "127.0.0.1"])
-            .args(["--invoke-port", &invoke_port.to_string()])
-            .args([
-                "--env-var",
-                &format!("DYNAMODB_ENDPOINT={endpoint},CONTACTS_TABLE={table}"),
-            ])
-            .current_dir(root)
-            .stdout(log("stack-watch.log")?)
-            .stderr(log("stack-watch.err.log")?);
-        let mut watch = watch
-            .spawn()
-            .map_err(|e| format!("cannot start cargo lambda watch: {e}"))?;
-        wait_listening(invoke_port, &mut watch, "cargo lambda watch", START_TIMEOUT).await?;
-
-        let port = free_port()?;
-        let mut gateway = group.command(gateway);
-        gateway
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--lambda-endpoint",
-                &format!("http://127.0.0.1:{invoke_port}"),
-            ])
-            .arg("--template")
-            .arg(root.join("template.yaml"))
-            .args(["--no-throttle", "--quiet"])
-            // A function's first call may wait for `cargo lambda watch` to start it.
-            .args([
                 "--integration-timeout",
                 &FIRST_CALL_TIMEOUT.as_secs().to_string(),
-            ])
-            .stdout(log("stack-gateway.log")?)
-            .stderr(log("stack-gateway.err.log")?);
-        let mut gateway = gateway
-            .spawn()
-            .map_err(|e| format!("cannot start the local gateway: {e}"))?;
-        wait_listening(port, &mut gateway, "the local gateway", START_TIMEOUT).await?;
-        Ok(Self {
-            gateway: port,
-            _watch: watch,
-            _gateway: gateway,
-        })
+            ]
+            .map(String::from)
+            .to_vec(),
+            logs: Logs::Dir(work.to_path_buf()),
+        })?;
+        Ok(Self { stack })
     }
 
     /// `warmup` untimed calls, then `calls` timed ones, of the requests `events` describe,
@@ -109,7 +62,7 @@ impl LocalStack {
     ) -> Result<Vec<Duration>, String> {
         let requests: Vec<Request<Full<Bytes>>> =
             events.all().iter().map(request).collect::<Result<_, _>>()?;
-        let stream = TcpStream::connect(("127.0.0.1", self.gateway))
+        let stream = TcpStream::connect(("127.0.0.1", self.stack.gateway.port))
             .await
             .map_err(|e| format!("local gateway: {e}"))?;
         let (mut sender, connection) = http1::handshake(TokioIo::new(stream))

@@ -23,7 +23,7 @@ pub struct Storage {
 /// of `launcher`'s, after its first (which also loads the channel's field definitions).
 pub async fn measure(
     function: &Function,
-    launcher: &Launcher<'_>,
+    launcher: &Launcher,
     events: &mut Events,
     calls: usize,
 ) -> Result<Storage, String> {

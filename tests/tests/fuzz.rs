@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use contacts_shared::fields::FieldType;
 use contacts_shared::ChannelType;
 use contacts_tests::{
-    create_channel, define_field, log_dir, repo_root, unthrottled_template, AdminCli, Method, Stack,
+    create_channel, define_field, log_dir, repo_root, tool, unthrottled_template, AdminCli, Method,
+    Stack,
 };
 
 /// Test cases per API operation and phase.
@@ -159,7 +160,7 @@ fn schemathesis_finds_no_fault_and_no_departure_from_openapi_yaml() {
     let seed: u64 = setting("SCHEMATHESIS_SEED", SEED);
     let output = dir.join("schemathesis.txt");
     let log = fs::File::create(&output).expect("schemathesis output file");
-    let mut command = Command::new("python3");
+    let mut command = Command::new(tool("python").unwrap_or_else(|e| panic!("{e}")));
     command
         .args(["-m", "schemathesis.cli", "run"])
         .arg(repo_root().join("openapi.yaml"))
@@ -184,7 +185,7 @@ fn schemathesis_finds_no_fault_and_no_departure_from_openapi_yaml() {
     let started = Instant::now();
     let mut child = command
         .spawn()
-        .expect("python3 -m schemathesis.cli (pip install schemathesis)");
+        .expect("schemathesis (scripts/setup.sh installs it)");
     let status = loop {
         if let Some(status) = child.try_wait().expect("schemathesis") {
             break status;

@@ -14,6 +14,7 @@ use std::future::Future;
 
 pub use channels::{ChannelRecord, TokenGrant};
 pub use check::CheckReport;
+pub use client::{DEFAULT_TABLE, ENDPOINT_ENV, TABLE_ENV};
 pub use error::StoreError;
 
 use crate::contact::Contact;

@@ -1,22 +1,17 @@
 //! Every file in `events/` through `cargo lambda invoke`, against the stack's
 //! `cargo lambda watch`. The events act for channel `demo`, seeded here.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use contacts_shared::fields::{FieldSet, FieldType};
-use contacts_shared::input::{resolve_writes, RawFieldWrite};
-use contacts_shared::store::{ContactStore, NewContact};
-use contacts_shared::values::InputValue;
-use contacts_shared::ChannelType;
-use contacts_tests::{create_channel, define_field, repo_root, runtime};
+use contacts_tests::{repo_root, runtime, tool};
+use local_stack::seed;
 use serde_json::{json, Value};
 
 use crate::stack;
 
 fn invoke(function: &str, event: &Path) -> Value {
-    let out = Command::new(env!("CARGO"))
+    let out = Command::new(tool("cargo-lambda").unwrap_or_else(|e| panic!("{e}")))
         .args(["lambda", "invoke", function, "--output-format", "json"])
         .arg("--data-file")
         .arg(event)
@@ -38,39 +33,14 @@ fn body(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
 }
 
-/// The demo channel and the contact of the original documentation, once per stack.
+/// The demo channel the events act for (as `make dev` makes it), once per stack.
 fn seed() -> String {
     static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     TOKEN
         .get_or_init(|| {
-            let s = stack();
-            let (_, token) = create_channel(&s.store, ChannelType::Facebook, Some("demo"));
-            define_field(&s.store, "demo", "customerid", FieldType::Number, &[]);
-            let fields = runtime().block_on(s.store.field_set("demo")).unwrap();
-            let raw: Vec<RawFieldWrite> = [
-                ("firstName", "Muhammad Mahin"),
-                ("lastName", "Dar"),
-                ("phone", "123123"),
-                ("customerid", "1"),
-            ]
-            .iter()
-            .map(|(n, v)| RawFieldWrite {
-                name: n.to_string(),
-                value: InputValue::Text(v.to_string()),
-            })
-            .collect();
-            let writes = resolve_writes(&FieldSet::clone(&fields), &raw).unwrap();
-            let tags: BTreeSet<String> = ["Blog Updates".to_string()].into();
-            let contact = NewContact {
-                id: "1776025372480910",
-                created_at: 1_575_618_542,
-                writes: &writes,
-                tags: &tags,
-            };
-            assert!(runtime()
-                .block_on(s.store.insert_contact("demo", &contact))
-                .unwrap());
-            token
+            runtime()
+                .block_on(seed::demo(&stack().store, seed::DEMO_CHANNEL))
+                .expect("the demo channel")
         })
         .clone()
 }

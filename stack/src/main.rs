@@ -1,0 +1,177 @@
+//! `local-stack`: the product on this machine (`make dev`). Starts DynamoDB Local (data
+//! kept across restarts), the functions under `cargo lambda watch` (rebuilt as you edit)
+//! and the local gateway; creates the table and the demo channel; prints a token and a
+//! request that works. Ctrl-C, SIGTERM or SIGHUP stop it all in order; if this process is
+//! killed outright, its guard kills what it started.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use contacts_shared::store::{DEFAULT_TABLE, TABLE_ENV};
+use contacts_shared::DynamoStore;
+use local_stack::supervise::{self, Logs};
+use local_stack::{ports, seed, DynamoConfig, LocalStack, StackConfig, Storage};
+
+#[derive(Parser)]
+#[command(version, about = "The Contacts API on this machine: make dev")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    dev: Dev,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Kills what its parent started once the parent is gone (internal).
+    #[command(hide = true)]
+    Guard,
+}
+
+#[derive(clap::Args)]
+struct Dev {
+    /// DynamoDB Local's port.
+    #[arg(long, env = "DYNAMODB_PORT", default_value_t = 8000)]
+    dynamodb_port: u16,
+    /// Port of the functions' Lambda invoke API (cargo lambda watch).
+    #[arg(long, env = "LAMBDA_PORT", default_value_t = 9000)]
+    lambda_port: u16,
+    /// The API's port: http://127.0.0.1:{port}/api/v1/...
+    #[arg(long, env = "GATEWAY_PORT", default_value_t = 3000)]
+    gateway_port: u16,
+    #[arg(long, env = TABLE_ENV, default_value = DEFAULT_TABLE)]
+    table: String,
+    /// Where DynamoDB Local keeps its data.
+    #[arg(long, env = "DATA_DIR", default_value = ".local/dynamodb")]
+    data_dir: PathBuf,
+    /// The demo channel made (once) and given a fresh token.
+    #[arg(long, env = "DEMO_CHANNEL", default_value = seed::DEMO_CHANNEL)]
+    demo_channel: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Guard) = cli.command {
+        supervise::guard_main();
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&format!("cannot start a tokio runtime: {e}")),
+    };
+    let mut stack = match runtime.block_on(start(&cli.dev)) {
+        Ok(stack) => stack,
+        Err(why) => return fail(&why),
+    };
+    let outcome = runtime.block_on(serve(&mut stack));
+    say("stopping the local stack");
+    stack.stop();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => fail(&why),
+    }
+}
+
+async fn start(dev: &Dev) -> Result<LocalStack, String> {
+    for (port, variable) in [
+        (dev.dynamodb_port, "DYNAMODB_PORT"),
+        (dev.lambda_port, "LAMBDA_PORT"),
+        (dev.gateway_port, "GATEWAY_PORT"),
+    ] {
+        if ports::listening(port) {
+            return Err(format!(
+                "port {port} is in use: stop what uses it, or choose another with {variable}"
+            ));
+        }
+    }
+    let local = PathBuf::from(".local");
+    say(&format!(
+        "DynamoDB Local on 127.0.0.1:{} (data in {})",
+        dev.dynamodb_port,
+        dev.data_dir.display()
+    ));
+    std::fs::create_dir_all(&dev.data_dir)
+        .map_err(|e| format!("{}: {e}", dev.data_dir.display()))?;
+    let dynamodb = local_stack::DynamoLocal::start(DynamoConfig {
+        port: Some(dev.dynamodb_port),
+        data: Some(dev.data_dir.clone()),
+        logs: Logs::Dir(local.clone()),
+    })?;
+    let store = DynamoStore::connect(Some(&dynamodb.endpoint()), &dev.table).await;
+    store.create_table().await.map_err(|e| e.to_string())?;
+    let token = seed::demo(&store, &dev.demo_channel)
+        .await
+        .map_err(|e| format!("demo channel: {e}"))?;
+    say(&format!(
+        "functions under cargo lambda watch on 127.0.0.1:{}, local gateway on 127.0.0.1:{}",
+        dev.lambda_port, dev.gateway_port
+    ));
+    let mut stack = LocalStack::start(StackConfig {
+        storage: Storage::Endpoint(Some(dynamodb.endpoint())),
+        table: dev.table.clone(),
+        lambda_port: Some(dev.lambda_port),
+        gateway_port: Some(dev.gateway_port),
+        release: false,
+        reload: true,
+        function_env: Vec::new(),
+        gateway_args: Vec::new(),
+        logs: Logs::Inherit,
+    })?;
+    stack.dynamodb = Some(dynamodb);
+    print_welcome(dev, &token);
+    Ok(stack)
+}
+
+/// Runs until a signal asks to stop (Ok) or a service dies (Err).
+async fn serve(stack: &mut LocalStack) -> Result<(), String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let listen = |kind| signal(kind).map_err(|e| format!("cannot handle signals: {e}"));
+    let mut interrupt = listen(SignalKind::interrupt())?;
+    let mut terminate = listen(SignalKind::terminate())?;
+    let mut hangup = listen(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
+            _ = hangup.recv() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                if let Some(why) = stack.exited() {
+                    return Err(why);
+                }
+            }
+        }
+    }
+}
+
+fn print_welcome(dev: &Dev, token: &str) {
+    let port = dev.gateway_port;
+    println!(
+        "
+  The Contacts API is up at http://127.0.0.1:{port}/api/v1/...
+  Demo channel: {channel} (facebook; custom fields customerid, vip, tier; contact {contact})
+  Token:        {token}
+
+  curl -X POST http://127.0.0.1:{port}/api/v1/contact/ \\
+    -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\
+    -d '{{\"custom_fields\":[{{\"name\":\"phone\",\"value\":\"03244077087\"}},{{\"name\":\"firstName\",\"value\":\"Muhammad Mahin\"}}]}}'
+
+  Ctrl-C stops everything.
+",
+        channel = dev.demo_channel,
+        contact = seed::DEMO_CONTACT,
+    );
+}
+
+fn say(text: &str) {
+    eprintln!("\x1b[1m==> {text}\x1b[0m");
+}
+
+fn fail(why: &str) -> ExitCode {
+    eprintln!("local-stack: {why}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,169 @@
+//! `make dev` as a user runs it, ended every way a user ends it: Ctrl-C, SIGTERM (then
+//! SIGKILL if it lingers), the terminal closing (SIGHUP), and SIGKILL of its whole process
+//! group. Each time, no process of the stack may be left and every port must be free
+//! within 5 s.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use contacts_tests::{build_binaries, free_port, log_dir, repo_root};
+use local_stack::ports::listening;
+
+/// How long the stack may take to come up (the binaries are built already).
+const START_TIMEOUT: Duration = Duration::from_secs(300);
+/// What the issue allows for everything to be gone.
+const GONE_WITHIN: Duration = Duration::from_secs(5);
+
+struct Dev {
+    make: Child,
+    ports: [u16; 3],
+    /// In the environment of every process `make dev` starts, and of none other.
+    mark: String,
+    data: PathBuf,
+    log: PathBuf,
+}
+
+impl Dev {
+    /// `make dev` in a process group of its own, on free ports, with its data in a
+    /// folder of its own; returns once the API answers.
+    fn start(name: &str) -> Dev {
+        build_binaries();
+        let ports = [free_port(), free_port(), free_port()].map(|p| p.expect("a free port"));
+        let mark = format!("{name}-{}", std::process::id());
+        let data = std::env::temp_dir().join(format!("dev-{mark}"));
+        let log = log_dir().join(format!("make-dev-{mark}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let make = Command::new("make")
+            .arg("dev")
+            .current_dir(repo_root())
+            .env("DYNAMODB_PORT", ports[0].to_string())
+            .env("LAMBDA_PORT", ports[1].to_string())
+            .env("GATEWAY_PORT", ports[2].to_string())
+            .env("DATA_DIR", &data)
+            .env("DEV_TEST_MARK", &mark)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .expect("make dev");
+        let mut dev = Dev {
+            make,
+            ports,
+            mark,
+            data,
+            log,
+        };
+        dev.wait_until_serving();
+        dev
+    }
+
+    fn wait_until_serving(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let url = format!("http://127.0.0.1:{}/api/v1/contact/x", self.ports[2]);
+        loop {
+            if let Ok(Some(status)) = self.make.try_wait() {
+                panic!("make dev exited ({status}); see {}", self.log.display());
+            }
+            if let Ok(reply) = reqwest::blocking::get(&url) {
+                assert_eq!(reply.status().as_u16(), 401, "no token: refused");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "make dev did not serve within {START_TIMEOUT:?}; see {}",
+                self.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Signals `make dev`'s whole process group, as a terminal or `kill -- -PGID` does.
+    fn signal(&self, signal: i32) {
+        let group = -(self.make.id() as i32);
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        let sent = unsafe { libc::kill(group, signal) };
+        assert_eq!(sent, 0, "kill({group}, {signal}) failed");
+    }
+
+    /// Processes of this `make dev` still alive (zombies are dead), by command line.
+    fn survivors(&self) -> Vec<String> {
+        let needle = format!("DEV_TEST_MARK={}", self.mark);
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let path = entry.path();
+            let Ok(environ) = std::fs::read(path.join("environ")) else {
+                continue;
+            };
+            let marked = environ
+                .split(|&b| b == 0)
+                .any(|var| var == needle.as_bytes());
+            let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']));
+            if marked && !zombie {
+                let cmdline = std::fs::read(path.join("cmdline")).unwrap_or_default();
+                found.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+        }
+        found
+    }
+
+    /// Everything gone and every port free within [`GONE_WITHIN`] of `since`.
+    fn assert_gone(mut self, since: Instant) {
+        loop {
+            let survivors = self.survivors();
+            let busy: Vec<u16> = self.ports.into_iter().filter(|p| listening(*p)).collect();
+            if survivors.is_empty() && busy.is_empty() {
+                break;
+            }
+            assert!(
+                since.elapsed() < GONE_WITHIN,
+                "after {:?}: still running {survivors:#?}, ports in use {busy:?}; see {}",
+                since.elapsed(),
+                self.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.make.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+#[test]
+fn sigkill_of_the_process_group_leaves_nothing() {
+    let dev = Dev::start("kill");
+    assert!(dev.survivors().len() >= 4, "{:#?}", dev.survivors());
+    dev.signal(libc::SIGKILL);
+    dev.assert_gone(Instant::now());
+}
+
+#[test]
+fn sigterm_then_sigkill_leaves_nothing() {
+    let dev = Dev::start("term");
+    dev.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_secs(3));
+    dev.signal(libc::SIGKILL);
+    dev.assert_gone(Instant::now());
+}
+
+#[test]
+fn sigterm_alone_stops_everything() {
+    let dev = Dev::start("term-only");
+    let since = Instant::now();
+    dev.signal(libc::SIGTERM);
+    dev.assert_gone(since);
+}
+
+#[test]
+fn a_closed_terminal_or_ctrl_c_stops_everything() {
+    for (name, signal) in [("hup", libc::SIGHUP), ("int", libc::SIGINT)] {
+        let dev = Dev::start(name);
+        let since = Instant::now();
+        dev.signal(signal);
+        dev.assert_gone(since);
+    }
+}

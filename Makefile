@@ -15,7 +15,7 @@ dev:
 
 test: setup lint check-template
 	cargo build --workspace --bins
-	cargo test --workspace
+	cargo test --workspace --no-fail-fast
 
 setup:
 	scripts/setup.sh --test

@@ -58,6 +58,9 @@ impl DynamoLocal {
         std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
         let mut command = Command::new("java");
         command
+            // Its default charset follows the locale: without a UTF-8 one (a bare `env -i`,
+            // a minimal container) non-ASCII text would come back mangled.
+            .arg("-Dfile.encoding=UTF-8")
             .arg(format!(
                 "-Djava.library.path={}",
                 dir.join("DynamoDBLocal_lib").display()

@@ -50,11 +50,20 @@ impl DynamoLocal {
 
     fn spawn(&mut self) -> Result<(), String> {
         let dir = jar_dir()?;
-        // It writes a metadata file into its working directory.
-        let work = match &self.config.data {
-            Some(data) => data.clone(),
-            None => paths::target_dir().join("local-stack"),
+        // It writes a metadata file into its working directory, and reads -dbPath from there.
+        let data = match &self.config.data {
+            Some(data) => {
+                std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+                Some(
+                    data.canonicalize()
+                        .map_err(|e| format!("{}: {e}", data.display()))?,
+                )
+            }
+            None => None,
         };
+        let work = data
+            .clone()
+            .unwrap_or_else(|| paths::target_dir().join("local-stack"));
         std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
         let mut command = Command::new("java");
         command
@@ -72,7 +81,7 @@ impl DynamoLocal {
             // functions, the admin tool and the tests use different ones).
             .args(["-sharedDb", "-disableTelemetry"])
             .current_dir(&work);
-        match &self.config.data {
+        match &data {
             Some(data) => command.arg("-dbPath").arg(data),
             None => command.arg("-inMemory"),
         };

@@ -89,7 +89,6 @@ async fn start(dev: &Dev) -> Result<LocalStack, String> {
             ));
         }
     }
-    let local = PathBuf::from(".local");
     say(&format!(
         "DynamoDB Local on 127.0.0.1:{} (data in {})",
         dev.dynamodb_port,
@@ -97,10 +96,11 @@ async fn start(dev: &Dev) -> Result<LocalStack, String> {
     ));
     std::fs::create_dir_all(&dev.data_dir)
         .map_err(|e| format!("{}: {e}", dev.data_dir.display()))?;
+    // Its log beside its data.
     let dynamodb = local_stack::DynamoLocal::start(DynamoConfig {
         port: Some(dev.dynamodb_port),
         data: Some(dev.data_dir.clone()),
-        logs: Logs::Dir(local.clone()),
+        logs: Logs::Dir(dev.data_dir.clone()),
     })?;
     let store = DynamoStore::connect(Some(&dynamodb.endpoint()), &dev.table).await;
     store.create_table().await.map_err(|e| e.to_string())?;

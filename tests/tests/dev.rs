@@ -32,7 +32,8 @@ impl Dev {
         build_binaries();
         let ports = [free_port(), free_port(), free_port()].map(|p| p.expect("a free port"));
         let mark = format!("{name}-{}", std::process::id());
-        let data = std::env::temp_dir().join(format!("dev-{mark}"));
+        // Relative, as the default is: make dev runs in the repository.
+        let data = PathBuf::from(format!("target/dev-{mark}"));
         let log = log_dir().join(format!("make-dev-{mark}.log"));
         let out = std::fs::File::create(&log).expect("log file");
         let make = Command::new("make")
@@ -129,7 +130,7 @@ impl Dev {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.make.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
+        let _ = std::fs::remove_dir_all(repo_root().join(&self.data));
     }
 }
 

@@ -11,7 +11,7 @@ use contacts_shared::input::{
     input_value, resolve_writes, tag_value, value_shape_error, RawFieldWrite,
 };
 use contacts_shared::store::{ContactStore, NewContact};
-use contacts_shared::{clock, contact_id, DynamoStore};
+use contacts_shared::{clock, contact_id, ApiError, ChannelType, DynamoStore};
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
@@ -139,8 +139,9 @@ type Read = (usize, u64, Result<Prepared, String>);
 /// Reads the lines in order on a thread of their own and checks each; the first good line
 /// with an id claims it, and a later one with the same id is refused as its duplicate.
 /// Deciding this here, in file order and before anything is written, is what keeps the
-/// first line the winner whatever the writes' concurrency.
-fn read_lines(mut source: Source, fields: FieldSet) -> mpsc::Receiver<Read> {
+/// first line the winner whatever the writes' concurrency. A line without an id gets the
+/// one the API would give it: on WhatsApp and SMS channels its phone's digits.
+fn read_lines(mut source: Source, kind: ChannelType, fields: FieldSet) -> mpsc::Receiver<Read> {
     let (sender, receiver) = mpsc::channel(READ_AHEAD);
     std::thread::spawn(move || {
         let mut claimed: HashMap<String, usize> = HashMap::new();
@@ -159,9 +160,13 @@ fn read_lines(mut source: Source, fields: FieldSet) -> mpsc::Receiver<Read> {
                 Err(_) => Err("not UTF-8 text".to_string()),
                 Ok(line) if line.trim().is_empty() => continue,
                 Ok(line) => prepare(line, &fields).and_then(|mut contact| {
+                    let message = |e: ApiError| e.message().to_string();
                     let id = match contact.id.take() {
-                        Some(id) => id,
-                        None => contact_id::generate().map_err(|e| e.message().to_string())?,
+                        Some(id) => contact_id::on_channel(kind, &id),
+                        None => match contact_id::native(kind, &contact.writes).map_err(message)? {
+                            Some(id) => id,
+                            None => contact_id::generate().map_err(message)?,
+                        },
                     };
                     if let Some(first) = claimed.get(&id) {
                         return Err(format!("duplicate of line {first}"));
@@ -184,6 +189,7 @@ fn read_lines(mut source: Source, fields: FieldSet) -> mpsc::Receiver<Read> {
 pub async fn import(
     store: &DynamoStore,
     channel: &str,
+    kind: ChannelType,
     fields: &FieldSet,
     source: Source,
 ) -> (usize, Vec<(usize, String)>) {
@@ -205,7 +211,7 @@ pub async fn import(
         }
     };
     let by_bytes = source.size.is_some();
-    let mut lines = read_lines(source, fields.clone());
+    let mut lines = read_lines(source, kind, fields.clone());
     let lines = stream::poll_fn(move |cx| lines.poll_recv(cx));
     let outcomes: Vec<Option<(usize, String)>> = lines
         .map(|(number, size, prepared)| {

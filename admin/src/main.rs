@@ -337,9 +337,10 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
             }
         }
         Command::Contact(ContactCommand::Import { channel, file }) => {
+            let kind = store.existing_channel(&channel).await.map_err(failed)?.kind;
             let fields = store.fields(&channel).await.map_err(failed)?;
             let source = import::Source::open(&file)?;
-            let (imported, failures) = import::import(store, &channel, &fields, source).await;
+            let (imported, failures) = import::import(store, &channel, kind, &fields, source).await;
             for (line, why) in &failures {
                 eprintln!("line {line}: {why}");
             }

@@ -54,6 +54,14 @@ impl ChannelType {
     }
 }
 
+impl ChannelType {
+    /// Whether a contact's id is its phone number, as the platform itself names contacts
+    /// (WhatsApp and SMS): digits in international form, without `+`.
+    pub fn ids_are_phone_numbers(self) -> bool {
+        matches!(self, ChannelType::Whatsapp | ChannelType::Sms)
+    }
+}
+
 impl fmt::Display for ChannelType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -1,5 +1,6 @@
-//! Contact ids: new ones, and the `{contact_id}` of a path (URL-decoded, and on Viber
-//! channels Base64-decoded).
+//! Contact ids: new ones (random, or on WhatsApp and SMS channels the phone's digits), and
+//! the `{contact_id}` of a path (URL-decoded; on Viber channels Base64-decoded; on WhatsApp
+//! and SMS channels a phone number read by its digits).
 
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -8,6 +9,8 @@ use percent_encoding::percent_decode_str;
 
 use crate::channel::{Channel, ChannelType};
 use crate::error::ApiError;
+use crate::fields::{printable, PHONE_FIELD};
+use crate::input::FieldWrite;
 use crate::limits::MAX_CONTACT_ID_CHARS;
 
 const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
@@ -19,6 +22,54 @@ const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIEN
 /// A new contact id: 26 URL-safe characters.
 pub fn generate() -> Result<String, ApiError> {
     crate::random::base32_id()
+}
+
+/// The id a new contact with these field writes takes on a channel of type `kind`: on
+/// WhatsApp and SMS channels the digits of its phone (which it must have); elsewhere
+/// `None`, for a random one.
+pub fn native(kind: ChannelType, writes: &[FieldWrite]) -> Result<Option<String>, ApiError> {
+    if !kind.ids_are_phone_numbers() {
+        return Ok(None);
+    }
+    let phone = writes
+        .iter()
+        .find(|w| w.name == PHONE_FIELD)
+        .and_then(|w| w.value.as_deref())
+        .and_then(phone_digits);
+    match phone {
+        Some(digits) => Ok(Some(digits)),
+        None => {
+            let article = if kind == ChannelType::Sms { "an" } else { "a" };
+            Err(ApiError::invalid(format!(
+                "A contact on {article} {kind} channel needs a phone."
+            )))
+        }
+    }
+}
+
+/// The refusal of a new contact whose (channel-native) id another contact has.
+pub fn taken(id: &str) -> ApiError {
+    ApiError::invalid(format!("Contact '{}' already exists.", printable(id)))
+}
+
+/// The contact id `text` names on a channel of type `kind`: on WhatsApp and SMS channels a
+/// phone number in any spelling (`+27 82 499 1602`) is its digits; any other id is taken
+/// as it is (so ids given before, by import say, stay reachable).
+pub fn on_channel(kind: ChannelType, text: &str) -> String {
+    match phone_digits(text) {
+        Some(digits) if kind.ids_are_phone_numbers() => digits,
+        _ => text.to_string(),
+    }
+}
+
+/// The digits of `text` if it is written like a phone number: digits, with spaces,
+/// `+`, `-`, `(`, `)` or `.` between them.
+fn phone_digits(text: &str) -> Option<String> {
+    let phone_like = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'));
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    (phone_like && !digits.is_empty()).then_some(digits)
 }
 
 /// The contact id a path segment names, for this channel.
@@ -38,7 +89,7 @@ pub fn from_path(segment: &str, channel: &Channel) -> Result<String, ApiError> {
             ApiError::invalid("The Base64 contact id does not decode to UTF-8 text.")
         })?
     } else {
-        decoded.into_owned()
+        on_channel(channel.kind, &decoded)
     };
     check(&id)?;
     Ok(id)
@@ -79,6 +130,52 @@ mod tests {
         assert!(from_path(&"x".repeat(129), &fb).is_err());
         assert!(from_path(&"x".repeat(128), &fb).is_ok());
         assert!(from_path("a%00b", &fb).is_err());
+    }
+
+    #[test]
+    fn phone_ids_on_whatsapp_and_sms_are_read_by_their_digits() {
+        for kind in [ChannelType::Whatsapp, ChannelType::Sms] {
+            let ch = channel(kind);
+            for spelling in ["27824991602", "+27%2082%20499%201602", "%2B27-82-499-1602"] {
+                assert_eq!(
+                    from_path(spelling, &ch).unwrap(),
+                    "27824991602",
+                    "{spelling}"
+                );
+            }
+            // Ids that are not phone numbers (given by an import, say) stay as they are.
+            assert_eq!(from_path("whjiih76f3l4", &ch).unwrap(), "whjiih76f3l4");
+        }
+        let fb = channel(ChannelType::Facebook);
+        assert_eq!(from_path("+27%2082", &fb).unwrap(), "+27 82");
+    }
+
+    #[test]
+    fn new_ids_on_phone_channels_come_from_the_phone() {
+        use crate::fields::{FieldDef, FieldType};
+        let phone = |value: Option<&str>| FieldWrite {
+            name: PHONE_FIELD.into(),
+            def: FieldDef::new(FieldType::Phone),
+            value: value.map(String::from),
+        };
+        assert_eq!(
+            native(ChannelType::Whatsapp, &[phone(Some("+27 82 499 1602"))]).unwrap(),
+            Some("27824991602".into())
+        );
+        assert_eq!(
+            native(ChannelType::Facebook, &[phone(Some("+27 82"))]).unwrap(),
+            None
+        );
+        assert_eq!(
+            native(ChannelType::Whatsapp, &[phone(None)])
+                .unwrap_err()
+                .message(),
+            "A contact on a whatsapp channel needs a phone."
+        );
+        assert_eq!(
+            native(ChannelType::Sms, &[]).unwrap_err().message(),
+            "A contact on an sms channel needs a phone."
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@ pub enum ApiError {
     Unauthorized,
     /// Any other client error; the text names the problem.
     Invalid(String),
-    /// The contact id is not known in this channel.
+    /// The contact id is not known in this channel (a 403, as the original answers it:
+    /// v1 clients look for "no such contact" in a 403).
     ContactNotFound,
     /// No such route.
     RouteNotFound,
@@ -31,8 +32,8 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Unauthorized => 401,
-            ApiError::Invalid(_) => 403,
-            ApiError::ContactNotFound | ApiError::RouteNotFound => 404,
+            ApiError::Invalid(_) | ApiError::ContactNotFound => 403,
+            ApiError::RouteNotFound => 404,
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::TooManyRequests => 429,
             ApiError::Internal => 500,
@@ -44,7 +45,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "API Token is invalid.",
             ApiError::Invalid(message) => message,
-            ApiError::ContactNotFound => "Contact not found.",
+            ApiError::ContactNotFound => "There is no such contact.",
             ApiError::RouteNotFound => "404 Not Found.",
             ApiError::MethodNotAllowed(_) => "405 Method Not Allowed.",
             ApiError::TooManyRequests => "Too many requests",
@@ -76,7 +77,7 @@ mod tests {
         let cases = [
             (ApiError::Unauthorized, 401, "API Token is invalid."),
             (ApiError::invalid("Bad."), 403, "Bad."),
-            (ApiError::ContactNotFound, 404, "Contact not found."),
+            (ApiError::ContactNotFound, 403, "There is no such contact."),
             (ApiError::RouteNotFound, 404, "404 Not Found."),
             (
                 ApiError::MethodNotAllowed(vec!["GET"]),

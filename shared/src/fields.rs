@@ -118,6 +118,9 @@ impl FieldDef {
     }
 }
 
+/// The built-in phone field: on WhatsApp and SMS channels, a new contact's id.
+pub const PHONE_FIELD: &str = "phone";
+
 /// The fields every channel has, whatever the operator defines.
 pub const BUILT_IN_FIELDS: [(&str, FieldType); 10] = [
     ("firstName", FieldType::Text),
@@ -126,7 +129,7 @@ pub const BUILT_IN_FIELDS: [(&str, FieldType); 10] = [
     ("gender", FieldType::Text),
     ("language", FieldType::Text),
     ("countryCode", FieldType::Text),
-    ("phone", FieldType::Phone),
+    (PHONE_FIELD, FieldType::Phone),
     ("email", FieldType::Email),
     ("timezone", FieldType::Number),
     ("profilePic", FieldType::Url),

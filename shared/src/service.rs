@@ -97,10 +97,15 @@ impl<S: ContactStore> ContactService<S> {
             }
         }
         let writes = self.writes(channel, body).await?;
+        // On WhatsApp and SMS channels the id is the phone's digits, so it can be taken.
+        let native_id = contact_id::native(channel.kind, &writes)?;
         let created_at = clock::now();
         let no_tags = BTreeSet::new();
         for _ in 0..MAX_ID_ATTEMPTS {
-            let id = contact_id::generate()?;
+            let id = match &native_id {
+                Some(id) => id.clone(),
+                None => contact_id::generate()?,
+            };
             let contact = NewContact {
                 id: &id,
                 created_at,
@@ -124,17 +129,18 @@ impl<S: ContactStore> ContactService<S> {
                     false => Insert::IdTaken,
                 },
             };
-            match outcome {
-                Insert::Done => return Ok(id),
-                Insert::IdTaken => continue,
-                // A concurrent request with the same key won the race: answer as it did.
-                Insert::KeyTaken => {
-                    if let (Some(key), Some(hash)) = (&key, &body_hash) {
-                        if let Some(first) = self.replay(channel, key, hash).await? {
-                            return first;
-                        }
-                    }
+            if outcome == Insert::Done {
+                return Ok(id);
+            }
+            // A concurrent request with the same key may have won the race (its contact
+            // then has this very id on a phone channel): answer as it did.
+            if let (Some(key), Some(hash)) = (&key, &body_hash) {
+                if let Some(first) = self.replay(channel, key, hash).await? {
+                    return first;
                 }
+            }
+            if outcome == Insert::IdTaken && native_id.is_some() {
+                return Err(contact_id::taken(&id));
             }
         }
         tracing::error!("no unused contact id after {MAX_ID_ATTEMPTS} attempts");

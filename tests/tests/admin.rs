@@ -218,6 +218,43 @@ fn the_first_line_with_an_id_wins_and_stdin_works() {
     }
 }
 
+/// On a WhatsApp channel a line without an id takes its phone's digits, as the API does.
+#[test]
+fn imports_on_whatsapp_take_the_id_from_the_phone() {
+    let admin = AdminCli::new(&[]);
+    admin.ok(&["table", "create"]);
+    let created = admin.ok(&["channel", "create", "--name", "WA", "--type", "whatsapp"]);
+    let channel = created["channel_id"].as_str().unwrap().to_string();
+    let lines = [
+        r#"{"custom_fields":{"phone":"+27 82 499 1602","firstName":"First"}}"#,
+        r#"{"custom_fields":{"phone":"27824991602","firstName":"Second"}}"#,
+        r#"{"custom_fields":{"firstName":"No phone"}}"#,
+        r#"{"id":"+44 20 7946 0958","custom_fields":{"firstName":"Given"}}"#,
+    ];
+    let out = admin.run_with_stdin(
+        &["contact", "import", "--channel", &channel, "--file", "-"],
+        &(lines.join("\n") + "\n"),
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary, json!({"imported": 2, "failed": 2}));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2: duplicate of line 1"), "{stderr}");
+    assert!(
+        stderr.contains("line 3: A contact on a whatsapp channel needs a phone."),
+        "{stderr}"
+    );
+    let store = admin.store();
+    let first = runtime()
+        .block_on(store.get_contact(&channel, "27824991602"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.fields["firstName"], "First");
+    assert!(runtime()
+        .block_on(store.get_contact(&channel, "442079460958"))
+        .unwrap()
+        .is_some());
+}
+
 fn tempfile() -> (std::path::PathBuf, std::fs::File) {
     let path = std::env::temp_dir().join(format!(
         "import-{}-{}.jsonl",

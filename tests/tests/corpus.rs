@@ -497,9 +497,13 @@ fn corpus(contact: &str) -> Vec<Case> {
         ("/api/v1//contact", 404, "404 Not Found."),
         ("/api//v1/contact/x", 404, "404 Not Found."),
         ("/api/v1/contact/x/tags/../../..", 404, "404 Not Found."),
-        ("/api/v1/contact/%2e%2e", 404, "Contact not found."),
-        ("/api/v1/contact/%2e%2e%2f%2e%2e", 404, "Contact not found."),
-        ("/api/v1/contact/%ZZ", 404, "Contact not found."),
+        ("/api/v1/contact/%2e%2e", 403, "There is no such contact."),
+        (
+            "/api/v1/contact/%2e%2e%2f%2e%2e",
+            403,
+            "There is no such contact.",
+        ),
+        ("/api/v1/contact/%ZZ", 403, "There is no such contact."),
         ("/api/v1/contact/%FF%FE", 403, "not valid UTF-8"),
         ("/api/v1/contact/%00", 403, "no control characters"),
         (

@@ -84,17 +84,17 @@ fn tokens_stay_out_of_logs_and_revoked_tokens_die_with_the_cache() {
         call(Method::POST, "/v1/contact", &token, Some("{broken")),
         403
     );
-    assert_eq!(call(Method::GET, "/v1/contact/nobody", &token, None), 404);
+    assert_eq!(call(Method::GET, "/v1/contact/nobody", &token, None), 403);
     assert_eq!(call(Method::GET, "/v1/contact/nobody", unknown, None), 401);
 
     // Revocation: the gateway's cached answer outlives it for the TTL, then it is refused.
-    assert_eq!(call(Method::GET, "/v1/contact/nobody", &second, None), 404);
+    assert_eq!(call(Method::GET, "/v1/contact/nobody", &second, None), 403);
     runtime()
         .block_on(stack.store.revoke_token(&second))
         .unwrap();
     assert_eq!(
         call(Method::GET, "/v1/contact/nobody", &second, None),
-        404,
+        403,
         "cached within the TTL, as on AWS"
     );
     std::thread::sleep(Duration::from_secs(TTL_SECONDS) + Duration::from_millis(500));
@@ -105,7 +105,7 @@ fn tokens_stay_out_of_logs_and_revoked_tokens_die_with_the_cache() {
     );
     assert_eq!(
         call(Method::GET, "/v1/contact/nobody", &token, None),
-        404,
+        403,
         "the channel's other token lives on"
     );
 

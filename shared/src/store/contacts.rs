@@ -214,8 +214,9 @@ impl DynamoStore {
         match self.transact(actions).await {
             Ok(_) => Ok(Insert::Done),
             Err(err) => match failed_conditions(&err).as_deref() {
+                // The key first: a retry racing the request it repeats answers as that did.
+                Some([_, true, ..]) if record.is_some() => Ok(Insert::KeyTaken),
                 Some([true, ..]) => Ok(Insert::IdTaken),
-                Some([false, true, ..]) if record.is_some() => Ok(Insert::KeyTaken),
                 _ => Err(transaction_error(err)),
             },
         }

@@ -97,7 +97,7 @@ fn parallel_updates_of_different_fields_all_survive() {
 #[test]
 fn parallel_updates_of_one_field_leave_one_winner_everywhere() {
     let s = stack();
-    let (channel, token) = s.channel(ChannelType::Whatsapp);
+    let (channel, token) = s.channel(ChannelType::Twitter);
     let id = create(&token, &[("lastName", json!("start"))]);
     in_parallel(|i| {
         let body = fields_body(&[("lastName", json!(format!("writer{i}")))]);

@@ -136,10 +136,10 @@ fn no_upsert_and_unknown_contacts() {
     let s = stack();
     assert_error(
         &s.call(Method::PUT, "/v1/contact/nobody", Some(&token), Some(&body)),
-        404,
-        "Contact not found.",
+        403,
+        "There is no such contact.",
     );
-    assert_error(&get(&token, "nobody"), 404, "Contact not found.");
+    assert_error(&get(&token, "nobody"), 403, "There is no such contact.");
     let tags = r#"{"tags":["x"]}"#;
     assert_error(
         &s.call(
@@ -148,8 +148,8 @@ fn no_upsert_and_unknown_contacts() {
             Some(&token),
             Some(tags),
         ),
-        404,
-        "Contact not found.",
+        403,
+        "There is no such contact.",
     );
     assert_error(
         &s.call(
@@ -158,16 +158,16 @@ fn no_upsert_and_unknown_contacts() {
             Some(&token),
             Some(tags),
         ),
-        404,
-        "Contact not found.",
+        403,
+        "There is no such contact.",
     );
-    assert_error(&get(&token, "nobody"), 404, "Contact not found.");
+    assert_error(&get(&token, "nobody"), 403, "There is no such contact.");
 }
 
 #[test]
 fn typed_values_are_validated_and_canonical() {
     let s = stack();
-    let (channel, token) = s.channel(ChannelType::Whatsapp);
+    let (channel, token) = s.channel(ChannelType::Line);
     define_field(&s.store, &channel, "vip", FieldType::Boolean, &[]);
     define_field(&s.store, &channel, "score", FieldType::Number, &[]);
     define_field(&s.store, &channel, "birthday", FieldType::Date, &[]);

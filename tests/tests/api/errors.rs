@@ -38,8 +38,8 @@ fn tokens_missing_malformed_unknown_or_revoked_get_401() {
         assert_error(&with_header(value), 401, INVALID_TOKEN);
     }
     // The scheme word is case-insensitive.
-    assert_eq!(with_header(&format!("bearer {token}")).status, 404);
-    assert_eq!(with_header(&format!("BEARER {token}")).status, 404);
+    assert_eq!(with_header(&format!("bearer {token}")).status, 403);
+    assert_eq!(with_header(&format!("BEARER {token}")).status, 403);
 
     // A revoked token (never used before, so no authorizer cache holds it).
     let second = runtime().block_on(s.store.issue_token(&channel)).unwrap();
@@ -50,7 +50,7 @@ fn tokens_missing_malformed_unknown_or_revoked_get_401() {
         INVALID_TOKEN,
     );
     // The channel's other token still works.
-    assert_eq!(with_header(&format!("Bearer {token}")).status, 404);
+    assert_eq!(with_header(&format!("Bearer {token}")).status, 403);
 }
 
 #[test]

@@ -169,7 +169,7 @@ fn query_parameters_are_checked() {
 #[test]
 fn matching_follows_the_field_type() {
     let s = stack();
-    let (channel, token) = s.channel(ChannelType::Whatsapp);
+    let (channel, token) = s.channel(ChannelType::Gmail);
     define_field(&s.store, &channel, "vip", FieldType::Boolean, &[]);
     define_field(&s.store, &channel, "visit", FieldType::Date, &[]);
     define_field(

@@ -72,7 +72,7 @@ fn invalid_keys_and_failed_requests() {
 
 #[test]
 fn concurrent_retries_create_one_contact() {
-    let (_, token) = stack().channel(ChannelType::Whatsapp);
+    let (_, token) = stack().channel(ChannelType::Wechat);
     let body = fields_body(&[("lastName", json!("Racer"))]);
     let replies: Vec<contacts_tests::Reply> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8)

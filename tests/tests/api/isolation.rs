@@ -25,7 +25,7 @@ fn another_channels_token_cannot_touch_a_contact() {
     let before = get(&owner, &id).json;
 
     // Exactly the answer for a contact that does not exist: existence does not leak.
-    assert_error(&get(&intruder, &id), 404, "Contact not found.");
+    assert_error(&get(&intruder, &id), 403, "There is no such contact.");
     let update = fields_body(&[("firstName", json!("Hacked"))]);
     assert_error(
         &s.call(
@@ -34,8 +34,8 @@ fn another_channels_token_cannot_touch_a_contact() {
             Some(&intruder),
             Some(&update),
         ),
-        404,
-        "Contact not found.",
+        403,
+        "There is no such contact.",
     );
     assert_error(
         &s.call(
@@ -44,8 +44,8 @@ fn another_channels_token_cannot_touch_a_contact() {
             Some(&intruder),
             Some(tags),
         ),
-        404,
-        "Contact not found.",
+        403,
+        "There is no such contact.",
     );
     assert_error(
         &s.call(
@@ -54,8 +54,8 @@ fn another_channels_token_cannot_touch_a_contact() {
             Some(&intruder),
             Some(r#"{"tags":["mine"]}"#),
         ),
-        404,
-        "Contact not found.",
+        403,
+        "There is no such contact.",
     );
     for query in ["name=firstName&value=Private", "name=phone&value=5550001"] {
         let found = s.call(

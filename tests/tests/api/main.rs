@@ -9,6 +9,7 @@ mod events;
 mod find;
 mod idempotency;
 mod isolation;
+mod phone_ids;
 mod rate_limit;
 mod viber;
 

@@ -86,5 +86,5 @@ fn viber_ids_are_base64_in_the_path() {
 
     // On other channels the id is taken verbatim.
     let (_, other) = s.channel(ChannelType::Facebook);
-    assert_error(&get(&other, &path_id), 404, "Contact not found.");
+    assert_error(&get(&other, &path_id), 403, "There is no such contact.");
 }

@@ -40,16 +40,10 @@ sam-build:
 # Cold start, warm latency, memory, CPU and DynamoDB cost per call of every function (host
 # release build, against DynamoDB Local), latency through the local stack, find at 1,000 vs
 # 100,000 contacts, and the size of each zipped arm64 package: prints the tables and
-# writes docs/PERFORMANCE.md. Each function is built on its own, as `sam build` and
-# `cargo lambda watch` build it: features resolve per function, so a build of several
-# at once would be a different binary (and watch would relink each on its first call).
-FUNCTIONS = authorizer create-contact get-contact update-contact find-contacts add-tags remove-tags responder
-
+# writes docs/PERFORMANCE.md. The bench builds each function of the table on its own, as
+# `sam build` does.
 bench:
 	scripts/setup.sh --bench
-	for f in $(FUNCTIONS); do cargo build --release --bin $$f || exit 1; done
-	cargo build --release -p local-gateway -p local-stack
-	for f in $(FUNCTIONS); do cargo lambda build --release --arm64 --bin $$f || exit 1; done
 	cargo run --release -p contacts-bench
 
 clean:

@@ -6,27 +6,24 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use contacts_shared::fields::FieldSet;
-use contacts_shared::input::{
-    input_value, resolve_writes, tag_value, value_shape_error, RawFieldWrite,
-};
+use contacts_shared::api::bodies::{input_value, value_shape_error};
+use contacts_shared::domain::contact_id;
+use contacts_shared::domain::field_defs::FieldSet;
+use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
+use contacts_shared::domain::tags;
+use contacts_shared::limits::{MAX_CREATED_AT, MAX_FIELDS_PER_IMPORTED_CONTACT};
 use contacts_shared::store::{ContactStore, NewContact};
-use contacts_shared::{clock, contact_id, ApiError, ChannelType, DynamoStore};
+use contacts_shared::{clock, ApiError, ChannelType, DynamoStore};
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-/// Field writes of one imported contact: the contact and its index entries must fit one
-/// DynamoDB transaction (100 actions).
-const MAX_FIELDS_PER_CONTACT: usize = 99;
 /// Lines written at once.
 const CONCURRENCY: usize = 8;
 /// Lines read and checked ahead of the writes.
 const READ_AHEAD: usize = 1024;
-/// Latest `created_at` accepted (the index sort key holds 12 digits).
-const MAX_CREATED_AT: i64 = 999_999_999_999;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +41,7 @@ struct Line<'a> {
 pub struct Prepared {
     id: Option<String>,
     created_at: i64,
-    writes: Vec<contacts_shared::input::FieldWrite>,
+    writes: Vec<FieldWrite>,
     tags: BTreeSet<String>,
 }
 
@@ -55,9 +52,9 @@ pub fn prepare(line: &str, fields: &FieldSet) -> Result<Prepared, String> {
     if let Some(id) = &parsed.id {
         contact_id::check(id).map_err(|e| e.message().to_string())?;
     }
-    if parsed.custom_fields.len() > MAX_FIELDS_PER_CONTACT {
+    if parsed.custom_fields.len() > MAX_FIELDS_PER_IMPORTED_CONTACT {
         return Err(format!(
-            "at most {MAX_FIELDS_PER_CONTACT} custom fields per contact"
+            "at most {MAX_FIELDS_PER_IMPORTED_CONTACT} custom fields per contact"
         ));
     }
     let created_at = parsed.created_at.unwrap_or_else(clock::now);
@@ -81,7 +78,7 @@ pub fn prepare(line: &str, fields: &FieldSet) -> Result<Prepared, String> {
         .tags
         .iter()
         .enumerate()
-        .map(|(i, tag)| tag_value(tag).map_err(|why| format!("tags[{i}] {why}")))
+        .map(|(i, tag)| tags::tag(tag).map_err(|why| format!("tags[{i}] {why}")))
         .collect::<Result<_, _>>()?;
     Ok(Prepared {
         id: parsed.id,
@@ -165,7 +162,7 @@ fn read_lines(mut source: Source, kind: ChannelType, fields: FieldSet) -> mpsc::
                         Some(id) => contact_id::on_channel(kind, &id),
                         None => match contact_id::native(kind, &contact.writes).map_err(message)? {
                             Some(id) => id,
-                            None => contact_id::generate().map_err(message)?,
+                            None => contact_id::generate().map_err(|e| e.to_string())?,
                         },
                     };
                     if let Some(first) = claimed.get(&id) {

@@ -7,9 +7,10 @@ mod import;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use contacts_shared::fields::{FieldDef, FieldType, BUILT_IN_FIELDS};
-use contacts_shared::store::ChannelRecord;
-use contacts_shared::{clock, random, ChannelType, DynamoStore};
+use contacts_shared::domain::channel::ChannelRecord;
+use contacts_shared::domain::field_defs::{FieldDef, FieldType, BUILT_IN_FIELDS};
+use contacts_shared::store::StoreError;
+use contacts_shared::{clock, env, random, ChannelType, DynamoStore};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -19,22 +20,22 @@ use serde_json::{json, Value};
 )]
 struct Cli {
     /// DynamoDB endpoint (DynamoDB Local); without it, AWS with the usual credentials.
-    #[arg(long, env = "DYNAMODB_ENDPOINT", global = true)]
+    #[arg(long, env = env::DYNAMODB_ENDPOINT, global = true)]
     endpoint: Option<String>,
     /// The table.
     #[arg(
         long,
-        env = "CONTACTS_TABLE",
-        default_value = "contacts",
+        env = env::CONTACTS_TABLE,
+        default_value = env::DEFAULT_TABLE,
         global = true
     )]
     table: String,
     /// The stack's usage plan (its UsagePlanId output): channels get API keys in it.
     /// Required against AWS for channel and token commands.
-    #[arg(long, env = "USAGE_PLAN_ID", global = true)]
+    #[arg(long, env = env::USAGE_PLAN_ID, global = true)]
     usage_plan_id: Option<String>,
     /// API Gateway endpoint to use instead of AWS's (for tests).
-    #[arg(long, env = "APIGATEWAY_ENDPOINT", global = true)]
+    #[arg(long, env = env::APIGATEWAY_ENDPOINT, global = true)]
     apigateway_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -193,52 +194,42 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Option<Value>, String> {
-    let failed = |e: contacts_shared::store::StoreError| e.to_string();
+/// What a command prints on success (`None`: nothing), or why it failed.
+type Outcome = Result<Option<Value>, String>;
+
+async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Outcome {
     match command {
-        Command::Table(TableCommand::Create) => {
-            let created = store.create_table().await.map_err(failed)?;
-            eprintln!(
-                "table {} {}",
-                store.table(),
-                if created { "created" } else { "already exists" }
-            );
-            Ok(None)
+        Command::Table(TableCommand::Create) => create_table(store).await,
+        Command::Channel(command) => channel(store, keys, command).await,
+        Command::Token(command) => token(store, keys, command).await,
+        Command::Field(command) => field(store, command).await,
+        Command::Contact(ContactCommand::Import { channel, file }) => {
+            import_contacts(store, &channel, &file).await
         }
-        Command::Channel(ChannelCommand::Create { name, kind, id }) => {
-            let plan = keys.plan()?;
-            let id = match id {
-                Some(id) => id,
-                None => format!(
-                    "ch{}",
-                    &random::base32_id().map_err(|e| e.to_string())?[..18]
-                ),
-            };
-            // The usage-plan key value: API Gateway takes 20 to 128 characters.
-            let api_key = format!("key{}", random::base32_id().map_err(|e| e.to_string())?);
-            let api_key_id = match plan {
-                Some(plan) => Some(plan.create_key(&id, &api_key).await?),
-                None => None,
-            };
-            let record = ChannelRecord {
-                id: id.clone(),
-                name,
-                kind,
-                api_key,
-                api_key_id: api_key_id.clone(),
-                created_at: clock::now(),
-                tokens: 0,
-            };
-            if let Err(err) = store.create_channel(&record).await {
-                if let (Some(plan), Some(key_id)) = (plan, &api_key_id) {
-                    let _ = plan.delete_key(key_id).await;
-                }
-                return Err(err.to_string());
-            }
-            let token = store.issue_token(&id).await.map_err(failed)?;
-            Ok(Some(json!({"channel_id": id, "token": token})))
+        Command::Check { channel } => check(store, &channel).await,
+    }
+}
+
+fn failed(err: StoreError) -> String {
+    err.to_string()
+}
+
+async fn create_table(store: &DynamoStore) -> Outcome {
+    let created = store.create_table().await.map_err(failed)?;
+    eprintln!(
+        "table {} {}",
+        store.table(),
+        if created { "created" } else { "already exists" }
+    );
+    Ok(None)
+}
+
+async fn channel(store: &DynamoStore, keys: &Keys, command: ChannelCommand) -> Outcome {
+    match command {
+        ChannelCommand::Create { name, kind, id } => {
+            create_channel(store, keys, name, kind, id).await
         }
-        Command::Channel(ChannelCommand::Show { channel }) => {
+        ChannelCommand::Show { channel } => {
             let record = store.existing_channel(&channel).await.map_err(failed)?;
             Ok(Some(json!({
                 "channel_id": record.id, "name": record.name, "type": record.kind.as_str(),
@@ -246,7 +237,7 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
                 "api_key_id": record.api_key_id,
             })))
         }
-        Command::Channel(ChannelCommand::Delete { channel }) => {
+        ChannelCommand::Delete { channel } => {
             let plan = keys.plan()?;
             let record = store.existing_channel(&channel).await.map_err(failed)?;
             if let (Some(plan), Some(key_id)) = (plan, &record.api_key_id) {
@@ -259,8 +250,52 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
             );
             Ok(None)
         }
-        Command::Token(TokenCommand::Issue { channel }) => {
-            let plan = keys.plan()?;
+    }
+}
+
+/// A channel, its usage-plan key (on AWS) and its first token.
+async fn create_channel(
+    store: &DynamoStore,
+    keys: &Keys,
+    name: String,
+    kind: ChannelType,
+    id: Option<String>,
+) -> Outcome {
+    let plan = keys.plan()?;
+    let random = || random::base32_id().map_err(|e| e.to_string());
+    let id = match id {
+        Some(id) => id,
+        None => format!("ch{}", &random()?[..18]),
+    };
+    // The usage-plan key value: API Gateway takes 20 to 128 characters.
+    let api_key = format!("key{}", random()?);
+    let api_key_id = match plan {
+        Some(plan) => Some(plan.create_key(&id, &api_key).await?),
+        None => None,
+    };
+    let record = ChannelRecord {
+        id: id.clone(),
+        name,
+        kind,
+        api_key,
+        api_key_id: api_key_id.clone(),
+        created_at: clock::now(),
+        tokens: 0,
+    };
+    if let Err(err) = store.create_channel(&record).await {
+        if let (Some(plan), Some(key_id)) = (plan, &api_key_id) {
+            let _ = plan.delete_key(key_id).await;
+        }
+        return Err(err.to_string());
+    }
+    let token = store.issue_token(&id).await.map_err(failed)?;
+    Ok(Some(json!({"channel_id": id, "token": token})))
+}
+
+async fn token(store: &DynamoStore, keys: &Keys, command: TokenCommand) -> Outcome {
+    let plan = keys.plan()?;
+    match command {
+        TokenCommand::Issue { channel } => {
             let record = store.existing_channel(&channel).await.map_err(failed)?;
             // The key went with the channel's last token: bring it back, same value.
             if let (Some(plan), None) = (plan, &record.api_key_id) {
@@ -273,8 +308,7 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
             let token = store.issue_token(&channel).await.map_err(failed)?;
             Ok(Some(json!({"token": token})))
         }
-        Command::Token(TokenCommand::Revoke { token }) => {
-            let plan = keys.plan()?;
+        TokenCommand::Revoke { token } => {
             let channel = store.revoke_token(&token).await.map_err(failed)?;
             eprintln!("token revoked (channel {channel})");
             // A channel with no live token needs no key: free it (keys are limited per region).
@@ -288,12 +322,17 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
             }
             Ok(None)
         }
-        Command::Field(FieldCommand::Define {
+    }
+}
+
+async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
+    match command {
+        FieldCommand::Define {
             channel,
             name,
             kind,
             values,
-        }) => {
+        } => {
             let def = FieldDef::checked(kind, values)?;
             store
                 .define_field(&channel, &name, &def)
@@ -302,7 +341,7 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
             eprintln!("field {name} ({kind}) defined on channel {channel}");
             Ok(None)
         }
-        Command::Field(FieldCommand::List { channel }) => {
+        FieldCommand::List { channel } => {
             let fields = store.fields(&channel).await.map_err(failed)?;
             let built_in = BUILT_IN_FIELDS
                 .iter()
@@ -317,40 +356,41 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Result<Optio
             });
             Ok(Some(Value::Array(built_in.chain(custom).collect())))
         }
-        Command::Check { channel } => {
-            let report = store.check_channel(&channel).await.map_err(failed)?;
-            let pairs =
-                |v: &[(String, String)]| v.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>();
-            let summary = json!({
-                "channel_id": channel,
-                "contacts": report.contacts,
-                "index_entries": report.index_entries,
-                "missing_entries": pairs(&report.missing_entries),
-                "orphan_entries": pairs(&report.orphan_entries),
-                "consistent": report.is_consistent(),
-            });
-            if report.is_consistent() {
-                Ok(Some(summary))
-            } else {
-                println!("{summary}");
-                Err("the field index and the contacts disagree".into())
-            }
-        }
-        Command::Contact(ContactCommand::Import { channel, file }) => {
-            let kind = store.existing_channel(&channel).await.map_err(failed)?.kind;
-            let fields = store.fields(&channel).await.map_err(failed)?;
-            let source = import::Source::open(&file)?;
-            let (imported, failures) = import::import(store, &channel, kind, &fields, source).await;
-            for (line, why) in &failures {
-                eprintln!("line {line}: {why}");
-            }
-            let summary = json!({"imported": imported, "failed": failures.len()});
-            if failures.is_empty() {
-                Ok(Some(summary))
-            } else {
-                println!("{summary}");
-                Err(format!("{} line(s) not imported", failures.len()))
-            }
-        }
+    }
+}
+
+async fn import_contacts(store: &DynamoStore, channel: &str, file: &std::path::Path) -> Outcome {
+    let kind = store.existing_channel(channel).await.map_err(failed)?.kind;
+    let fields = store.fields(channel).await.map_err(failed)?;
+    let source = import::Source::open(file)?;
+    let (imported, failures) = import::import(store, channel, kind, &fields, source).await;
+    for (line, why) in &failures {
+        eprintln!("line {line}: {why}");
+    }
+    let summary = json!({"imported": imported, "failed": failures.len()});
+    if failures.is_empty() {
+        Ok(Some(summary))
+    } else {
+        println!("{summary}");
+        Err(format!("{} line(s) not imported", failures.len()))
+    }
+}
+
+async fn check(store: &DynamoStore, channel: &str) -> Outcome {
+    let report = store.check_channel(channel).await.map_err(failed)?;
+    let pairs = |v: &[(String, String)]| v.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>();
+    let summary = json!({
+        "channel_id": channel,
+        "contacts": report.contacts,
+        "index_entries": report.index_entries,
+        "missing_entries": pairs(&report.missing_entries),
+        "orphan_entries": pairs(&report.orphan_entries),
+        "consistent": report.is_consistent(),
+    });
+    if report.is_consistent() {
+        Ok(Some(summary))
+    } else {
+        println!("{summary}");
+        Err("the field index and the contacts disagree".into())
     }
 }

@@ -9,12 +9,15 @@ use hyper::body::Bytes;
 use serde_json::Value;
 use tokio::process::Child;
 
+use contacts_shared::api::functions::{Role, FUNCTIONS};
+
 use crate::runtime_api::{Invocation, RuntimeApi};
+use crate::seed;
 
 /// How long a function may take to ask for an event or to answer one.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A function and what a successful answer to its event looks like.
+/// A function of the table, and what a successful answer to its event looks like.
 pub struct Function {
     pub name: &'static str,
     expect: Expect,
@@ -27,22 +30,24 @@ enum Expect {
     Principal(&'static str),
 }
 
-pub const FUNCTIONS: [Function; 8] = [
-    Function::new("authorizer", Expect::Principal("demo")),
-    Function::new("create-contact", Expect::Status(200)),
-    Function::new("get-contact", Expect::Status(200)),
-    Function::new("update-contact", Expect::Status(200)),
-    Function::new("find-contacts", Expect::Status(200)),
-    Function::new("add-tags", Expect::Status(200)),
-    Function::new("remove-tags", Expect::Status(200)),
-    Function::new("responder", Expect::Status(405)),
-];
+/// Every function of the table (`contacts_shared::api::functions`), in its order.
+pub fn all() -> Vec<Function> {
+    FUNCTIONS
+        .iter()
+        .map(|f| Function {
+            name: f.name,
+            expect: match f.role {
+                Role::Endpoint { .. } => Expect::Status(200),
+                // Its event asks for a method the resource does not have.
+                Role::Responder => Expect::Status(405),
+                // Seeded with a live token of the demo channel.
+                Role::Authorizer => Expect::Principal(seed::DEMO_CHANNEL),
+            },
+        })
+        .collect()
+}
 
 impl Function {
-    const fn new(name: &'static str, expect: Expect) -> Self {
-        Self { name, expect }
-    }
-
     /// The HTTP status a client gets for this function's event; `None` for the authorizer,
     /// which no client calls.
     pub fn http_status(&self) -> Option<u16> {

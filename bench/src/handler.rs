@@ -6,11 +6,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use contacts_shared::fields::FieldSet;
-use contacts_shared::idempotency::IdempotencyRecord;
-use contacts_shared::input::FieldWrite;
+use contacts_shared::api::{handlers, response};
+use contacts_shared::domain::field_defs::FieldSet;
+use contacts_shared::domain::field_writes::FieldWrite;
+use contacts_shared::domain::idempotency::IdempotencyRecord;
 use contacts_shared::store::{ContactStore, Insert, NewContact, StoreError, TagChange};
-use contacts_shared::{handlers, http, Contact, ContactService, DynamoStore};
+use contacts_shared::{Contact, ContactService, DynamoStore};
 use lambda_http::{Body, Request, Response};
 
 use crate::events::Events;
@@ -129,15 +130,10 @@ async fn handle<S: ContactStore>(
     function: &str,
     request: &Request,
 ) -> Response<Body> {
-    http::respond(match function {
-        "create-contact" => handlers::create_contact(app, request).await,
-        "get-contact" => handlers::get_contact(app, request).await,
-        "update-contact" => handlers::update_contact(app, request).await,
-        "find-contacts" => handlers::find_contacts(app, request).await,
-        "add-tags" => handlers::change_tags(app, request, TagChange::Add).await,
-        "remove-tags" => handlers::change_tags(app, request, TagChange::Remove).await,
-        _ => Err(handlers::refusal(request)),
-    })
+    match handlers::handle(function, app, request).await {
+        Some(outcome) => response::respond(outcome),
+        None => response::error_response(&handlers::refusal(request)),
+    }
 }
 
 /// CPU time of the calling thread so far (`/proc/thread-self/schedstat`: nanoseconds on

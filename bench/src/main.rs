@@ -4,6 +4,7 @@
 //! the local stack; find at 1,000 vs 100,000 contacts; and the size of its zipped arm64
 //! package. Prints the tables and writes docs/PERFORMANCE.md.
 
+mod build;
 mod cost;
 mod events;
 mod function;
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use events::Events;
-use function::{Launcher, FUNCTIONS};
+use function::{Function, Launcher};
 use local_stack::{DynamoConfig, DynamoLocal, Logs};
 
 /// Invocations metered per function for its storage figures.
@@ -70,7 +71,7 @@ impl Settings {
             }
         }
         for name in settings.only.iter().flatten() {
-            if !FUNCTIONS.iter().any(|f| f.name == name) {
+            if contacts_shared::api::functions::function(name).is_none() {
                 return Err(format!("BENCH_ONLY: no function {name}"));
             }
         }
@@ -123,6 +124,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Where the bench works, and the DynamoDB Local it measures against.
+struct Bench {
+    settings: Settings,
+    root: PathBuf,
+    target: PathBuf,
+    /// Logs, packages and the like: `target/bench/`.
+    work: PathBuf,
+    endpoint: String,
+}
+
 async fn run() -> Result<(), String> {
     let started = Instant::now();
     let settings = Settings::from_env()?;
@@ -130,41 +141,20 @@ async fn run() -> Result<(), String> {
         .parent()
         .expect("bench/ is inside the workspace")
         .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = local_stack::paths::target_dir();
     let work = target.join("bench");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let machine = machine::describe();
-
-    // Missing builds fail here, before anything is started.
-    let functions: Vec<_> = FUNCTIONS
+    let all = function::all();
+    let functions: Vec<&Function> = all.iter().filter(|f| settings.measures(f.name)).collect();
+    build::binaries(&root, &functions, &settings)?;
+    let packages = functions
         .iter()
-        .filter(|f| settings.measures(f.name))
-        .collect();
-    let mut packages = Vec::new();
-    for function in &functions {
-        packages.push(if settings.runs("package") {
-            Some(package::measure(&target, function.name, &work)?)
-        } else {
-            None
-        });
-        let binary = target.join("release").join(function.name);
-        if !binary.exists() {
-            return Err(format!(
-                "{} is missing: build it with `cargo build --release -p {}`",
-                binary.display(),
-                function.name
-            ));
-        }
-    }
-    let gateway = target.join("release").join("local-gateway");
-    if settings.runs("stack") && !gateway.exists() {
-        return Err(format!(
-            "{} is missing: build it with `cargo build --release -p local-gateway`",
-            gateway.display()
-        ));
-    }
+        .map(|f| match settings.runs("package") {
+            true => package::measure(&target, f.name, &work).map(Some),
+            false => Ok(None),
+        })
+        .collect::<Result<Vec<_>, String>>()?;
 
     // Everything started from here on dies with the bench, even if it is killed.
     let dynamo = DynamoLocal::start(DynamoConfig {
@@ -172,104 +162,142 @@ async fn run() -> Result<(), String> {
         data: None,
         logs: Logs::Dir(work.clone()),
     })?;
-    let endpoint = dynamo.endpoint();
+    let bench = Bench {
+        settings,
+        root,
+        target,
+        work,
+        endpoint: dynamo.endpoint(),
+    };
     let mut rows = Vec::new();
     let mut scales = None;
     for (function, package) in functions.iter().zip(packages) {
-        let table = format!("bench-{}", function.name);
-        let token = seed::table(&endpoint, &table).await?;
-        let mut events = Events::load(&root, function.name, &token)?;
-        let log = work.join(format!("{}.log", function.name));
-        let _ = std::fs::remove_file(&log);
-        let launcher = Launcher {
-            name: function.name,
-            binary: target.join("release").join(function.name),
-            endpoint: endpoint.clone(),
-            table,
-            log,
-            fixed_trace_id: settings.fixed_trace_id,
-        };
-        eprintln!("{}: {} cold starts", function.name, settings.cold_starts);
-        let cold =
-            measure::cold_starts(function, &launcher, &mut events, settings.cold_starts).await?;
-        eprintln!(
-            "{}: {} invocations in one process",
-            function.name, settings.invocations
-        );
-        let warm = measure::warm(
-            function,
-            &launcher,
-            &mut events,
-            settings.warmup,
-            settings.invocations,
-        )
-        .await?;
-        eprintln!("{}: {METERED_CALLS} metered invocations", function.name);
-        let storage = storage::measure(function, &launcher, &mut events, METERED_CALLS).await?;
-        let handler_cpu = match function.http_status() {
-            Some(status) => {
-                eprintln!("{}: the handler alone", function.name);
-                let app = handler::service(&endpoint, &launcher.table).await?;
-                let mut events = Events::load(&root, function.name, &token)?;
-                handler::cpu_per_call(&app, function.name, &mut events, status).await?
-            }
-            None => None,
-        };
-        if function.name == "find-contacts" && settings.runs("scale") {
-            scales = Some(scale::measure(function, &launcher, &root).await?);
+        let (row, launcher) = measure_function(&bench, function, package).await?;
+        if function.name == "find-contacts" && bench.settings.runs("scale") {
+            scales = Some(scale::measure(function, &launcher, &bench.root).await?);
         }
-        rows.push(report::Row {
-            name: function.name,
-            cold,
-            warm,
-            package,
-            storage,
-            handler_cpu,
-            endpoint: function.http_status().is_some(),
-            stack: None,
-        });
+        rows.push(row);
     }
-    if settings.runs("stack") {
-        let table = "bench-stack";
-        let token = seed::table(&endpoint, table).await?;
-        let stack = stack::LocalStack::start(&work, &endpoint, table)?;
-        // Creates last: every contact they add matches the find event, which must find the
-        // one seeded contact here as it does when measured alone.
-        let mut order: Vec<&mut report::Row> = rows.iter_mut().collect();
-        order.sort_by_key(|row| row.name == "create-contact");
-        for row in order {
-            let function = FUNCTIONS.iter().find(|f| f.name == row.name);
-            let Some(status) = function.and_then(|f| f.http_status()) else {
-                continue;
-            };
-            eprintln!(
-                "{}: {STACK_CALLS} calls through the local gateway",
-                row.name
-            );
-            let events = Events::load(&root, row.name, &token)?;
-            let latencies = stack
-                .latencies(&events, status, STACK_WARMUP, STACK_CALLS)
-                .await
-                .map_err(|e| format!("{} through the local stack: {e}", row.name))?;
-            row.stack = Some(latencies);
-        }
+    if bench.settings.runs("stack") {
+        through_the_stack(&bench, &all, &mut rows).await?;
     }
     drop(dynamo);
+    write_report(&bench, &machine, &rows, scales.as_deref(), started)
+}
 
+/// Cold starts, warm calls, storage and the handler alone, of one function.
+async fn measure_function(
+    bench: &Bench,
+    function: &Function,
+    package: Option<package::Package>,
+) -> Result<(report::Row, Launcher), String> {
+    let (name, settings) = (function.name, &bench.settings);
+    let table = format!("bench-{name}");
+    let token = seed::table(&bench.endpoint, &table).await?;
+    let mut events = Events::load(&bench.root, name, &token)?;
+    let log = bench.work.join(format!("{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let launcher = Launcher {
+        name,
+        binary: bench.target.join("release").join(name),
+        endpoint: bench.endpoint.clone(),
+        table,
+        log,
+        fixed_trace_id: settings.fixed_trace_id,
+    };
+    eprintln!("{name}: {} cold starts", settings.cold_starts);
+    let cold = measure::cold_starts(function, &launcher, &mut events, settings.cold_starts).await?;
+    eprintln!(
+        "{name}: {} invocations in one process",
+        settings.invocations
+    );
+    let warm = measure::warm(
+        function,
+        &launcher,
+        &mut events,
+        settings.warmup,
+        settings.invocations,
+    )
+    .await?;
+    eprintln!("{name}: {METERED_CALLS} metered invocations");
+    let storage = storage::measure(function, &launcher, &mut events, METERED_CALLS).await?;
+    let handler_cpu = match function.http_status() {
+        Some(status) => {
+            eprintln!("{name}: the handler alone");
+            let app = handler::service(&bench.endpoint, &launcher.table).await?;
+            let mut events = Events::load(&bench.root, name, &token)?;
+            handler::cpu_per_call(&app, name, &mut events, status).await?
+        }
+        None => None,
+    };
+    let row = report::Row {
+        name,
+        cold,
+        warm,
+        package,
+        storage,
+        handler_cpu,
+        endpoint: function.http_status().is_some(),
+        stack: None,
+    };
+    Ok((row, launcher))
+}
+
+/// Latency of every endpoint through the local gateway and `cargo lambda watch`.
+async fn through_the_stack(
+    bench: &Bench,
+    all: &[Function],
+    rows: &mut [report::Row],
+) -> Result<(), String> {
+    let table = "bench-stack";
+    let token = seed::table(&bench.endpoint, table).await?;
+    let stack = stack::LocalStack::start(&bench.work, &bench.endpoint, table)?;
+    // Creates last: every contact they add matches the find event, which must find the
+    // one seeded contact here as it does when measured alone.
+    let mut order: Vec<&mut report::Row> = rows.iter_mut().collect();
+    order.sort_by_key(|row| row.name == "create-contact");
+    for row in order {
+        let function = all.iter().find(|f| f.name == row.name);
+        let Some(status) = function.and_then(|f| f.http_status()) else {
+            continue;
+        };
+        eprintln!(
+            "{}: {STACK_CALLS} calls through the local gateway",
+            row.name
+        );
+        let events = Events::load(&bench.root, row.name, &token)?;
+        let latencies = stack
+            .latencies(&events, status, STACK_WARMUP, STACK_CALLS)
+            .await
+            .map_err(|e| format!("{} through the local stack: {e}", row.name))?;
+        row.stack = Some(latencies);
+    }
+    Ok(())
+}
+
+/// Prints the tables and writes docs/PERFORMANCE.md (or `BENCH_OUTPUT`).
+fn write_report(
+    bench: &Bench,
+    machine: &[(&'static str, String)],
+    rows: &[report::Row],
+    scales: Option<&[scale::Scale]>,
+    started: Instant,
+) -> Result<(), String> {
+    let settings = &bench.settings;
     let tables = report::Tables {
-        functions: report::table(&rows, &settings),
-        per_call: report::per_call(&rows),
-        stack: settings.runs("stack").then(|| report::stack(&rows)),
-        scale: scales.as_deref().map(report::scale),
+        functions: report::table(rows, settings),
+        per_call: report::per_call(rows),
+        stack: settings.runs("stack").then(|| report::stack(rows)),
+        scale: scales.map(report::scale),
     };
     println!("{}\n{}", tables.functions, tables.per_call);
     for extra in [&tables.stack, &tables.scale].into_iter().flatten() {
         println!("{extra}");
     }
-    let doc = report::document(&machine, &tables, &settings, started.elapsed());
+    let doc = report::document(machine, &tables, settings, started.elapsed());
     let path = std::env::var_os("BENCH_OUTPUT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("docs").join("PERFORMANCE.md"));
+        .unwrap_or_else(|| bench.root.join("docs").join("PERFORMANCE.md"));
     std::fs::write(&path, doc).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("written to {}", path.display());
     Ok(())

@@ -21,14 +21,9 @@ const CPU_PER_CALL_US: f64 = 200.0;
 /// Find at 100,000 contacts against the same find at 1,000.
 const SCALE_RATIO: f64 = 1.3;
 
-/// The round trips each endpoint may take: `(most, sequential)`. Only find may overlap.
+/// The round trips each endpoint may take, `(most, whether some overlap)`: the table's.
 fn round_trip_target(function: &str) -> Option<(usize, bool)> {
-    match function {
-        "get-contact" | "create-contact" | "add-tags" | "remove-tags" => Some((1, false)),
-        "update-contact" => Some((2, false)),
-        "find-contacts" => Some((2, true)),
-        _ => None,
-    }
+    contacts_shared::api::functions::function(function).and_then(|f| f.round_trips)
 }
 
 /// The figures of one function.

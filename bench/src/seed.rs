@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use contacts_shared::input::{resolve_writes, RawFieldWrite};
+use contacts_shared::domain::field_values::InputValue;
+use contacts_shared::domain::field_writes::{resolve_writes, RawFieldWrite};
 use contacts_shared::store::{ContactStore, NewContact};
-use contacts_shared::values::InputValue;
 use contacts_shared::DynamoStore;
 use local_stack::seed::{DEMO_CHANNEL as CHANNEL, DEMO_FIRST_NAME as MATCHING_NAME};
 

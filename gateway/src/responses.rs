@@ -104,35 +104,43 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"),
         )
         .unwrap();
-        let envelope = |m: &str| serde_json::json!({"status": "error", "message": m, "data": []});
-        let cases = [
-            (GatewayError::Unauthorized, 401, "API Token is invalid."),
-            (GatewayError::AccessDenied, 401, "API Token is invalid."),
-            (GatewayError::InvalidApiKey, 401, "API Token is invalid."),
-            (GatewayError::Throttled, 429, "Too many requests"),
-            (
-                GatewayError::MissingAuthenticationToken,
-                404,
-                "404 Not Found.",
-            ),
-            (
-                GatewayError::AuthorizerFailure,
-                503,
-                "Service temporarily unavailable.",
-            ),
-            (
-                GatewayError::IntegrationFailure,
-                503,
-                "Service temporarily unavailable.",
-            ),
-            (GatewayError::BadGateway, 502, "Internal server error."),
-            (GatewayError::RequestTooLarge, 403, "Request Too Long"),
-        ];
-        for (error, status, message) in cases {
+        // Each error the gateway raises, and the contract's error its response rewrites it to.
+        let contract = |kind: &str| {
+            contacts_shared::error::GATEWAY_ERRORS
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, e)| (e.status(), e.envelope()))
+                .unwrap_or_else(|| panic!("{kind} is not one of the contract's gateway errors"))
+        };
+        let internal = contacts_shared::ApiError::Internal.envelope();
+        let mut cases: Vec<(GatewayError, u16, serde_json::Value)> = [
+            GatewayError::Unauthorized,
+            GatewayError::AccessDenied,
+            GatewayError::InvalidApiKey,
+            GatewayError::Throttled,
+            GatewayError::MissingAuthenticationToken,
+            GatewayError::AuthorizerFailure,
+            GatewayError::IntegrationFailure,
+            GatewayError::IntegrationTimeout,
+        ]
+        .into_iter()
+        .map(|e| {
+            let (status, body) = contract(e.kind());
+            (e, status, body)
+        })
+        .collect();
+        // DEFAULT_5XX keeps the status; DEFAULT_4XX carries API Gateway's own message.
+        cases.push((GatewayError::BadGateway, 502, internal));
+        cases.push((
+            GatewayError::RequestTooLarge,
+            403,
+            serde_json::json!({"status": "error", "message": "Request Too Long", "data": []}),
+        ));
+        for (error, status, expected) in cases {
             let (got_status, body) = render(&api, error);
             assert_eq!(got_status, status, "{error:?}");
             let body: Value = serde_json::from_str(&body).unwrap();
-            assert_eq!(body, envelope(message), "{error:?}");
+            assert_eq!(body, expected, "{error:?}");
         }
     }
 }

@@ -290,35 +290,4 @@ mod tests {
         assert!(!any.authorized && !any.api_key_required);
         assert_eq!(api.gateway_responses["THROTTLED"].status, Some(429));
     }
-
-    #[test]
-    fn the_template_routes_are_the_apis_resources() {
-        let api = model();
-        for resource in contacts_shared::routes::RESOURCES {
-            let mut methods: Vec<&str> = api
-                .routes
-                .iter()
-                .filter(|r| r.path == resource.path && r.method != "ANY")
-                .map(|r| r.method.as_str())
-                .collect();
-            methods.sort_unstable();
-            let mut expected = resource.methods.to_vec();
-            expected.sort_unstable();
-            assert_eq!(methods, expected, "{}", resource.path);
-            assert!(
-                api.routes.iter().any(|r| r.path == resource.path
-                    && r.method == "ANY"
-                    && r.function == "responder"),
-                "{} has no ANY route to the responder",
-                resource.path
-            );
-        }
-        let paths: std::collections::BTreeSet<&str> =
-            api.routes.iter().map(|r| r.path.as_str()).collect();
-        assert_eq!(
-            paths.len(),
-            contacts_shared::routes::RESOURCES.len(),
-            "template has routes the API does not know"
-        );
-    }
 }

@@ -60,6 +60,27 @@ impl ApiError {
     }
 }
 
+/// API Gateway's own errors, as template.yaml's gateway responses rewrite them: each
+/// response type and the contract's error it answers with. Besides these, DEFAULT_4XX
+/// answers 403 with API Gateway's own message in the envelope, and DEFAULT_5XX the
+/// envelope of [`ApiError::Internal`] with each error's own 5xx status.
+pub const GATEWAY_ERRORS: [(&str, ApiError); 11] = [
+    ("UNAUTHORIZED", ApiError::Unauthorized),
+    ("ACCESS_DENIED", ApiError::Unauthorized),
+    // The channel's key is gone from the usage plan (channel deleted): its token is no good.
+    ("INVALID_API_KEY", ApiError::Unauthorized),
+    ("THROTTLED", ApiError::TooManyRequests),
+    ("QUOTA_EXCEEDED", ApiError::TooManyRequests),
+    // What a REST API answers for a path it has no resource for.
+    ("MISSING_AUTHENTICATION_TOKEN", ApiError::RouteNotFound),
+    ("RESOURCE_NOT_FOUND", ApiError::RouteNotFound),
+    // The authorizer fails only when it cannot read the token table.
+    ("AUTHORIZER_FAILURE", ApiError::Unavailable),
+    ("AUTHORIZER_CONFIGURATION_ERROR", ApiError::Internal),
+    ("INTEGRATION_FAILURE", ApiError::Unavailable),
+    ("INTEGRATION_TIMEOUT", ApiError::Unavailable),
+];
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.status(), self.message())
@@ -68,9 +89,37 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl From<crate::random::RandomError> for ApiError {
+    fn from(err: crate::random::RandomError) -> Self {
+        tracing::error!(%err);
+        ApiError::Internal
+    }
+}
+
+/// A client-supplied string made safe to quote in a message: control characters
+/// escaped and long input cut, so that an error never echoes a payload back whole.
+pub fn printable(text: &str) -> String {
+    const MAX: usize = 60;
+    let mut out: String = text
+        .chars()
+        .take(MAX)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_and_cuts() {
+        assert_eq!(printable("a\nb\u{0}"), "a\\nb\\0");
+        assert_eq!(printable(&"x".repeat(100)).chars().count(), 61);
+    }
 
     #[test]
     fn envelopes_match_the_contract() {

@@ -1,34 +1,23 @@
-//! What every function of the Contacts API shares: token handling, the channel from the
-//! authorizer context, validation of every input, the contact model, the DynamoDB store
-//! (which owns the table layout), the contract's envelopes and the paginator.
+//! What every function of the Contacts API shares, arranged by role: `domain/` holds the
+//! contract's rules and the service that applies them, `api/` turns API Gateway's requests
+//! into calls of that service and its results into the contract's responses, and `store/`
+//! keeps contacts in DynamoDB (the one module that knows the table layout). Beside them:
+//! the error table, the limits, the environment's variable names, hashing, random ids, the
+//! clock and logging.
 
-pub mod channel;
+pub mod api;
 pub mod clock;
-pub mod contact;
-pub mod contact_id;
+pub mod domain;
+pub mod env;
 pub mod error;
-pub mod fields;
-pub mod handlers;
-pub mod http;
-pub mod idempotency;
-pub mod input;
+pub mod hash;
 pub mod limits;
 pub mod logging;
-pub mod paginate;
 pub mod random;
-pub mod routes;
-pub mod service;
 pub mod store;
-pub mod token;
-pub mod values;
 
-pub use channel::{Channel, ChannelType};
-pub use contact::Contact;
+pub use domain::channel::{Channel, ChannelType};
+pub use domain::contact::Contact;
+pub use domain::service::ContactService;
 pub use error::ApiError;
-pub use service::ContactService;
 pub use store::{ContactStore, DynamoStore};
-
-/// Starts logging: see [`logging`].
-pub fn init_logging() {
-    logging::init();
-}

@@ -1,4 +1,4 @@
-//! Every limit of the contract, in one place.
+//! Every limit of the product, in one place.
 
 /// Custom field entries per create or update request.
 pub const MAX_FIELDS_PER_REQUEST: usize = 30;
@@ -14,10 +14,29 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_CONTACT_ID_CHARS: usize = 128;
 /// Characters of a custom field name.
 pub const MAX_FIELD_NAME_CHARS: usize = 50;
+/// Characters of a channel id (letters, digits, `_` and `-`).
+pub const MAX_CHANNEL_ID_CHARS: usize = 64;
 /// Results per page of a find, by default and at most.
 pub const DEFAULT_PER_PAGE: u32 = 10;
 pub const MAX_PER_PAGE: u32 = 100;
 /// Values a `list` field may declare.
 pub const MAX_LIST_VALUES: usize = 100;
+/// Characters of an `Idempotency-Key` (visible ASCII).
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+/// How long an `Idempotency-Key` is remembered, in seconds.
+pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 24 * 60 * 60;
+/// Characters of a bearer token the authorizer even looks up.
+pub const MAX_TOKEN_CHARS: usize = 512;
 /// Attempts of a conditional update that lost a race with another writer.
 pub const MAX_WRITE_ATTEMPTS: u32 = 8;
+/// Attempts to find an unused random id for a new contact (a clash needs 130 random bits
+/// to repeat; this is belt and braces).
+pub const MAX_ID_ATTEMPTS: u32 = 3;
+/// Set fields of one imported contact: the contact and its index entries must fit one
+/// DynamoDB transaction (100 actions).
+pub const MAX_FIELDS_PER_IMPORTED_CONTACT: usize = 99;
+/// Latest `created_at` an import accepts (the index sort key holds 12 digits).
+pub const MAX_CREATED_AT: i64 = 999_999_999_999;
+/// Match keys longer than this (in bytes) are indexed by their SHA-256, which keeps the
+/// partition key under DynamoDB's 2,048-byte limit.
+pub const MAX_PLAIN_MATCH_KEY_BYTES: usize = 1024;

@@ -5,6 +5,8 @@
 
 use tracing_subscriber::filter::{Directive, EnvFilter, LevelFilter};
 
+use crate::env;
+
 /// Targets capped below TRACE whatever the configured level.
 const NEVER_TRACED: [&str; 3] = ["lambda_runtime", "lambda_runtime_api_client", "lambda_http"];
 
@@ -27,14 +29,12 @@ pub fn filter(configured: Option<&str>) -> EnvFilter {
 }
 
 pub fn init() {
-    let configured = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok();
+    let configured = env::get(env::AWS_LAMBDA_LOG_LEVEL).or_else(|| env::get(env::RUST_LOG));
     let builder = tracing_subscriber::fmt()
         .with_target(false)
         .without_time()
         .with_env_filter(filter(configured.as_deref()));
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let json = env::get(env::AWS_LAMBDA_LOG_FORMAT).is_some_and(|f| f.eq_ignore_ascii_case("json"));
     // A second initialisation (tests) keeps the first subscriber.
     let _ = if json {
         builder.json().try_init()

@@ -2,22 +2,29 @@
 
 use aws_lc_rs::rand::fill;
 
-use crate::error::ApiError;
-
 /// Lowercase base32 without padding (RFC 4648 alphabet): URL-safe and case-insensitive.
 const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
-pub fn bytes<const N: usize>() -> Result<[u8; N], ApiError> {
+/// The system's random number generator failed (nothing a client did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RandomError;
+
+impl std::fmt::Display for RandomError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the system random number generator failed")
+    }
+}
+
+impl std::error::Error for RandomError {}
+
+pub fn bytes<const N: usize>() -> Result<[u8; N], RandomError> {
     let mut out = [0u8; N];
-    fill(&mut out).map_err(|_| {
-        tracing::error!("system random number generator failed");
-        ApiError::Internal
-    })?;
+    fill(&mut out).map_err(|_| RandomError)?;
     Ok(out)
 }
 
 /// 26 characters of lowercase base32: 130 random bits (the first character carries 5).
-pub fn base32_id() -> Result<String, ApiError> {
+pub fn base32_id() -> Result<String, RandomError> {
     let random = bytes::<26>()?;
     Ok(random
         .iter()

@@ -14,7 +14,7 @@ pub mod supervise;
 
 use std::path::PathBuf;
 
-use contacts_shared::store::{ENDPOINT_ENV, TABLE_ENV};
+use contacts_shared::env::{CONTACTS_TABLE as TABLE_ENV, DYNAMODB_ENDPOINT as ENDPOINT_ENV};
 
 pub use dynamodb::{DynamoConfig, DynamoLocal};
 pub use functions::{Functions, FunctionsConfig};

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use contacts_shared::store::{DEFAULT_TABLE, TABLE_ENV};
+use contacts_shared::env::{CONTACTS_TABLE as TABLE_ENV, DEFAULT_TABLE};
 use contacts_shared::DynamoStore;
 use local_stack::supervise::{self, Logs};
 use local_stack::{ports, seed, DynamoConfig, LocalStack, StackConfig, Storage};

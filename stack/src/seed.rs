@@ -3,10 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use contacts_shared::fields::{FieldDef, FieldType};
-use contacts_shared::input::{resolve_writes, RawFieldWrite};
-use contacts_shared::store::{ChannelRecord, ContactStore, NewContact, StoreError};
-use contacts_shared::values::InputValue;
+use contacts_shared::domain::channel::ChannelRecord;
+use contacts_shared::domain::field_defs::{FieldDef, FieldType};
+use contacts_shared::domain::field_values::InputValue;
+use contacts_shared::domain::field_writes::{resolve_writes, RawFieldWrite};
+use contacts_shared::store::{ContactStore, NewContact, StoreError};
 use contacts_shared::{clock, random, ChannelType, DynamoStore};
 
 /// The channel the events in `events/` act for.

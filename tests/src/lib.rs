@@ -8,8 +8,8 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use contacts_shared::fields::{FieldDef, FieldType};
-use contacts_shared::store::ChannelRecord;
+use contacts_shared::domain::channel::ChannelRecord;
+use contacts_shared::domain::field_defs::{FieldDef, FieldType};
 use contacts_shared::{clock, random, ChannelType, DynamoStore};
 use local_stack::{DynamoConfig, Gateway, LocalStack, Logs, StackConfig, Storage};
 use serde_json::Value;

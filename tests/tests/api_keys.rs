@@ -7,10 +7,10 @@ use std::sync::OnceLock;
 use aws_config::BehaviorVersion;
 use aws_sdk_apigateway::config::{Credentials, Region};
 use aws_sdk_apigateway::Client;
-use contacts_shared::fields::FieldSet;
-use contacts_shared::input::{resolve_writes, RawFieldWrite};
+use contacts_shared::domain::field_defs::FieldSet;
+use contacts_shared::domain::field_values::{match_key, InputValue};
+use contacts_shared::domain::field_writes::{resolve_writes, RawFieldWrite};
 use contacts_shared::store::{ContactStore, NewContact};
-use contacts_shared::values::{match_key, InputValue};
 use contacts_tests::{admin_binary, free_port, logs, runtime, tool, AdminCli, Service};
 use serde_json::Value;
 
@@ -167,7 +167,7 @@ fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
         .block_on(store.get_contact(&channel, "a"))
         .unwrap()
         .is_none());
-    let key = match_key(contacts_shared::fields::FieldType::Text, "Gone");
+    let key = match_key(contacts_shared::domain::field_defs::FieldType::Text, "Gone");
     assert_eq!(
         runtime()
             .block_on(store.find(&channel, "firstName", &key, 0, 10))

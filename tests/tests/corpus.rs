@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use contacts_shared::fields::FieldType;
+use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::store::{ContactStore, NewContact};
 use contacts_shared::ChannelType;
 use contacts_tests::{create_channel, define_field, log_dir, runtime, unthrottled_template, Stack};
@@ -664,12 +664,12 @@ fn hostile_requests_get_named_4xx_envelopes_and_change_nothing() {
     let contact = contacts_tests::runtime().block_on(async {
         let fields = stack.store.field_set(&channel).await.unwrap();
         let raw = [("firstName", "Keep"), ("phone", "555 1234"), ("score", "7")].map(|(n, v)| {
-            contacts_shared::input::RawFieldWrite {
+            contacts_shared::domain::field_writes::RawFieldWrite {
                 name: n.into(),
-                value: contacts_shared::values::InputValue::Text(v.into()),
+                value: contacts_shared::domain::field_values::InputValue::Text(v.into()),
             }
         });
-        let writes = contacts_shared::input::resolve_writes(&fields, &raw).unwrap();
+        let writes = contacts_shared::domain::field_writes::resolve_writes(&fields, &raw).unwrap();
         let tags = ["kept".to_string()].into();
         let new = NewContact {
             id: "corpus-contact",

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use contacts_shared::fields::FieldType;
+use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::ChannelType;
 use contacts_tests::{
     create_channel, define_field, log_dir, repo_root, tool, unthrottled_template, AdminCli, Method,

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use contacts_shared::ApiError;
 use contacts_tests::repo_root;
 use serde_yaml_ng::Value;
 
@@ -161,14 +162,21 @@ fn pinned_message(doc: &Value, schema: &Value) -> Option<String> {
 
 /// The error statuses an operation on `path` can produce, by the contract's error table,
 /// with the message the contract fixes for it (`None`: a message naming the problem).
-fn error_statuses() -> Vec<(&'static str, Option<&'static str>)> {
+fn error_statuses() -> Vec<(String, Option<String>)> {
+    let fixed = |error: ApiError| {
+        (
+            error.status().to_string(),
+            Some(error.message().to_string()),
+        )
+    };
     vec![
-        ("401", Some("API Token is invalid.")),
-        ("403", None),
-        ("405", Some("405 Method Not Allowed.")),
-        ("429", Some("Too many requests")),
-        ("500", Some("Internal server error.")),
-        ("503", Some("Service temporarily unavailable.")),
+        fixed(ApiError::Unauthorized),
+        // Many messages: each names the problem (or the contact that is not there).
+        (ApiError::invalid("").status().to_string(), None),
+        fixed(ApiError::MethodNotAllowed(Vec::new())),
+        fixed(ApiError::TooManyRequests),
+        fixed(ApiError::Internal),
+        fixed(ApiError::Unavailable),
     ]
 }
 
@@ -222,7 +230,7 @@ fn operation_problems(doc: &Value, method: &str, path: &str) -> Vec<String> {
         problems.push(format!("{label}: no application/json 200 response"));
     }
     for (status, message) in error_statuses() {
-        let Some((response, schema)) = json_schema(status) else {
+        let Some((response, schema)) = json_schema(&status) else {
             problems.push(format!(
                 "{label}: {status} is not documented with an application/json body"
             ));
@@ -233,7 +241,7 @@ fn operation_problems(doc: &Value, method: &str, path: &str) -> Vec<String> {
         }
         if let Some(message) = message {
             let pinned = pinned_message(doc, schema);
-            if pinned.as_deref() != Some(message) {
+            if pinned.as_deref() != Some(message.as_str()) {
                 problems.push(format!(
                     "{label}: {status} should pin the message {message:?}, has {pinned:?}"
                 ));

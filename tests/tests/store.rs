@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use contacts_shared::fields::{FieldDef, FieldSet, FieldType};
-use contacts_shared::input::{resolve_writes, FieldWrite, RawFieldWrite};
+use contacts_shared::domain::field_defs::{FieldDef, FieldSet, FieldType};
+use contacts_shared::domain::field_values::{match_key, InputValue};
+use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
 use contacts_shared::store::{ContactStore, NewContact, StoreError, TagChange};
-use contacts_shared::values::{match_key, InputValue};
 use contacts_shared::{ChannelType, DynamoStore};
 use contacts_tests::{create_channel, define_field, fresh_store, runtime};
 
@@ -471,7 +471,7 @@ fn a_contact_past_the_item_size_limit_is_refused_not_broken() {
 #[test]
 fn the_invariant_checker_finds_missing_and_orphan_index_entries() {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use contacts_shared::store::keys;
+    use contacts_shared::store::dynamo::keys;
 
     let store = fresh_store();
     let (channel, _) = create_channel(&store, ChannelType::Facebook, None);

@@ -5,6 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use contacts_shared::api::functions::{self, Function, Role, FUNCTIONS};
+use contacts_shared::error::GATEWAY_ERRORS;
+use contacts_shared::ApiError;
 use contacts_tests::repo_root;
 use serde_yaml_ng::Value;
 
@@ -39,100 +42,20 @@ fn resources_of(t: &Value, kind: &str) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// What a function must be: its binary, its routes, and the DynamoDB actions it may call
-/// (the calls its binary makes through shared::store).
-struct Expected {
-    binary: &'static str,
-    routes: Vec<(&'static str, &'static str)>,
-    actions: Vec<&'static str>,
-}
-
-fn expected(
-    binary: &'static str,
-    routes: &[(&'static str, &'static str)],
-    actions: &[&'static str],
-) -> Expected {
-    Expected {
-        binary,
-        routes: routes.to_vec(),
-        actions: actions.to_vec(),
-    }
-}
-
-fn expected_functions() -> BTreeMap<&'static str, Expected> {
-    let tags = "/v1/contact/{contact_id}/tags";
-    BTreeMap::from([
-        // token_grant: GetItem.
-        (
-            "AuthorizerFunction",
-            expected("authorizer", &[], &["dynamodb:GetItem"]),
-        ),
-        // field_set: GetItem; insert_contact: a transaction of Puts.
-        (
-            "CreateContactFunction",
-            expected(
-                "create-contact",
-                &[("POST", "/v1/contact")],
-                &["dynamodb:GetItem", "dynamodb:PutItem"],
-            ),
-        ),
-        (
-            "GetContactFunction",
-            expected(
-                "get-contact",
-                &[("GET", "/v1/contact/{contact_id}")],
-                &["dynamodb:GetItem"],
-            ),
-        ),
-        // field_set and the contact: GetItem; the transaction: Update, Put and Delete.
-        (
-            "UpdateContactFunction",
-            expected(
-                "update-contact",
-                &[("PUT", "/v1/contact/{contact_id}")],
-                &[
-                    "dynamodb:DeleteItem",
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                ],
-            ),
-        ),
-        // field_set: GetItem; count and page: Query; the page: BatchGetItem.
-        (
-            "FindContactsFunction",
-            expected(
-                "find-contacts",
-                &[("GET", "/v1/contact/by_custom_field")],
-                &[
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:GetItem",
-                    "dynamodb:Query",
-                ],
-            ),
-        ),
-        (
-            "AddTagsFunction",
-            expected("add-tags", &[("POST", tags)], &["dynamodb:UpdateItem"]),
-        ),
-        (
-            "RemoveTagsFunction",
-            expected("remove-tags", &[("DELETE", tags)], &["dynamodb:UpdateItem"]),
-        ),
-        (
-            "ResponderFunction",
-            expected(
-                "responder",
-                &[
-                    ("ANY", "/v1/contact"),
-                    ("ANY", "/v1/contact/by_custom_field"),
-                    ("ANY", "/v1/contact/{contact_id}"),
-                    ("ANY", tags),
-                ],
-                &[],
-            ),
-        ),
-    ])
+/// What a function must be, by the table of functions: its routes (the responder's: `ANY`
+/// on every resource) and the DynamoDB actions it may call.
+fn expected(function: &Function) -> (Vec<(String, String)>, BTreeSet<String>) {
+    let mut routes: Vec<(String, String)> = match function.role {
+        Role::Endpoint { method, path } => vec![(method.to_string(), path.to_string())],
+        Role::Responder => functions::resources()
+            .into_iter()
+            .map(|path| ("ANY".to_string(), path.to_string()))
+            .collect(),
+        Role::Authorizer => Vec::new(),
+    };
+    routes.sort();
+    let actions = function.dynamodb.iter().map(|a| a.to_string()).collect();
+    (routes, actions)
 }
 
 #[test]
@@ -199,58 +122,17 @@ fn gateway_responses_are_the_contracts_envelopes() {
         &t,
         &["Resources", "ContactsApi", "Properties", "GatewayResponses"],
     );
-    let envelope = |m: &str| format!(r#"{{"status":"error","message":"{m}","data":[]}}"#);
-    let expected = [
-        (
-            "UNAUTHORIZED",
-            Some(401u64),
-            envelope("API Token is invalid."),
-        ),
-        (
-            "ACCESS_DENIED",
-            Some(401),
-            envelope("API Token is invalid."),
-        ),
-        (
-            "INVALID_API_KEY",
-            Some(401),
-            envelope("API Token is invalid."),
-        ),
-        ("THROTTLED", Some(429), envelope("Too many requests")),
-        ("QUOTA_EXCEEDED", Some(429), envelope("Too many requests")),
-        (
-            "MISSING_AUTHENTICATION_TOKEN",
-            Some(404),
-            envelope("404 Not Found."),
-        ),
-        ("RESOURCE_NOT_FOUND", Some(404), envelope("404 Not Found.")),
-        (
-            "AUTHORIZER_FAILURE",
-            Some(503),
-            envelope("Service temporarily unavailable."),
-        ),
-        (
-            "AUTHORIZER_CONFIGURATION_ERROR",
-            Some(500),
-            envelope("Internal server error."),
-        ),
-        (
-            "INTEGRATION_FAILURE",
-            Some(503),
-            envelope("Service temporarily unavailable."),
-        ),
-        (
-            "INTEGRATION_TIMEOUT",
-            Some(503),
-            envelope("Service temporarily unavailable."),
-        ),
-        (
-            "DEFAULT_4XX",
-            Some(403),
-            r#"{"status":"error","message":$context.error.messageString,"data":[]}"#.to_string(),
-        ),
-        ("DEFAULT_5XX", None, envelope("Internal server error.")),
-    ];
+    let envelope = |error: &ApiError| error.envelope().to_string();
+    let mut expected: Vec<(&str, Option<u64>, String)> = GATEWAY_ERRORS
+        .iter()
+        .map(|(kind, error)| (*kind, Some(u64::from(error.status())), envelope(error)))
+        .collect();
+    expected.push((
+        "DEFAULT_4XX",
+        Some(u64::from(ApiError::invalid("").status())),
+        r#"{"status":"error","message":$context.error.messageString,"data":[]}"#.to_string(),
+    ));
+    expected.push(("DEFAULT_5XX", None, envelope(&ApiError::Internal)));
     for (kind, status, body) in expected {
         let response = at(responses, &[kind]);
         assert_eq!(
@@ -270,28 +152,18 @@ fn gateway_responses_are_the_contracts_envelopes() {
 fn functions_routes_binaries_and_least_privilege() {
     let t = template();
     let functions = resources_of(&t, "AWS::Serverless::Function");
-    let expected = expected_functions();
+    let binary = |function: &Value| text(at(function, &["Metadata", "BuildProperties", "Binary"]));
     assert_eq!(
-        functions
-            .keys()
-            .map(String::as_str)
-            .collect::<BTreeSet<_>>(),
-        expected.keys().copied().collect()
+        functions.values().map(binary).collect::<BTreeSet<_>>(),
+        FUNCTIONS.iter().map(|f| f.name.to_string()).collect(),
+        "the template's functions are the table's"
     );
     for (name, function) in &functions {
-        let Expected {
-            binary,
-            routes,
-            actions,
-        } = &expected[name.as_str()];
+        let row = functions::function(&binary(function)).expect("a function of the table");
+        let (routes, actions) = expected(row);
         assert_eq!(
             text(at(function, &["Metadata", "BuildMethod"])),
             "rust-cargolambda",
-            "{name}"
-        );
-        assert_eq!(
-            text(at(function, &["Metadata", "BuildProperties", "Binary"])),
-            *binary,
             "{name}"
         );
         let props = at(function, &["Properties"]);
@@ -324,12 +196,7 @@ fn functions_routes_binaries_and_least_privilege() {
             got_routes.push((method, text(at(e, &["Path"]))));
         }
         got_routes.sort();
-        let mut want: Vec<(String, String)> = routes
-            .iter()
-            .map(|(m, p)| (m.to_string(), p.to_string()))
-            .collect();
-        want.sort();
-        assert_eq!(got_routes, want, "{name}");
+        assert_eq!(got_routes, routes, "{name}");
 
         let mut granted = BTreeSet::new();
         for policy in props
@@ -355,14 +222,7 @@ fn functions_routes_binaries_and_least_privilege() {
                 }
             }
         }
-        assert_eq!(
-            granted,
-            actions
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<BTreeSet<_>>(),
-            "{name}"
-        );
+        assert_eq!(granted, actions, "{name}");
 
         // Logs: their own group, with retention.
         let group = text(at(props, &["LoggingConfig", "LogGroup"]));

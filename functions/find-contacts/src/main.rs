@@ -1,16 +1,8 @@
 //! `GET /v1/contact/by_custom_field`: the channel's contacts whose field matches.
 
-use contacts_shared::{handlers, http, ContactService, DynamoStore};
-use lambda_http::{service_fn, Error, Request};
+use contacts_shared::api::{handlers, serve};
 
-// One thread: a function serves one event at a time, and a multi-threaded runtime's
-// cross-thread wake-ups cost more CPU per call than the handler itself (make bench).
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    contacts_shared::init_logging();
-    let app = &ContactService::new(DynamoStore::from_env().await);
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Error>(http::respond(handlers::find_contacts(app, &request).await))
-    }))
-    .await
+async fn main() -> Result<(), lambda_http::Error> {
+    serve(|app, request| async move { handlers::find_contacts(app, &request).await }).await
 }

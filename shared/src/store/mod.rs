@@ -1,26 +1,19 @@
-//! Storage: the port the API needs ([`ContactStore`]) and its DynamoDB implementation,
-//! which owns the table layout.
+//! Storage: the port the domain needs ([`ContactStore`]), and its DynamoDB implementation
+//! ([`dynamo`]), which owns the table layout.
 
-mod channels;
-mod check;
-mod client;
-mod contacts;
+pub mod dynamo;
 mod error;
-mod item;
-pub mod keys;
 
 use std::collections::BTreeSet;
 use std::future::Future;
 
-pub use channels::{ChannelRecord, TokenGrant};
-pub use check::CheckReport;
-pub use client::{DEFAULT_TABLE, ENDPOINT_ENV, TABLE_ENV};
+pub use dynamo::DynamoStore;
 pub use error::StoreError;
 
-use crate::contact::Contact;
-use crate::fields::FieldSet;
-use crate::idempotency::IdempotencyRecord;
-use crate::input::FieldWrite;
+use crate::domain::contact::Contact;
+use crate::domain::field_defs::FieldSet;
+use crate::domain::field_writes::FieldWrite;
+use crate::domain::idempotency::IdempotencyRecord;
 
 /// A contact to insert: its writes carry the field types that decide the index keys.
 #[derive(Debug, Clone, Copy)]
@@ -110,44 +103,4 @@ pub trait ContactStore: Send + Sync {
         offset: u64,
         limit: u32,
     ) -> impl Future<Output = Result<(u64, Vec<Contact>), StoreError>> + Send;
-}
-
-/// Every call of the API's paths asks DynamoDB what it consumed: the answer costs nothing,
-/// and `make bench` reads it off the wire to price each endpoint.
-pub(crate) const CAPACITY: aws_sdk_dynamodb::types::ReturnConsumedCapacity =
-    aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total;
-
-/// The DynamoDB store: one client (built once per process) and the table name.
-#[derive(Debug, Clone)]
-pub struct DynamoStore {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
-impl DynamoStore {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoStore {
-            client,
-            table: table.into(),
-        }
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
-    /// One item by key, strongly consistent (every read of the API is).
-    async fn get(&self, key: item::Item) -> Result<Option<item::Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .return_consumed_capacity(CAPACITY)
-            .send()
-            .await
-            .map_err(error::classify)?;
-        Ok(out.item)
-    }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use contacts_shared::fields::FieldType;
+use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::ChannelType;
 use contacts_tests::{define_field, AdminCli, Method};
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! Create, get, update and tags, with the original documentation's own requests.
 
-use contacts_shared::fields::FieldType;
+use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::ChannelType;
 use contacts_tests::{define_field, Method};
 use serde_json::json;
@@ -256,7 +256,7 @@ fn thirty_fields_per_request_and_ten_tags() {
             &[],
         );
     }
-    let names: Vec<String> = contacts_shared::fields::BUILT_IN_FIELDS
+    let names: Vec<String> = contacts_shared::domain::field_defs::BUILT_IN_FIELDS
         .iter()
         .map(|(n, _)| n.to_string())
         .chain((0..21).map(|i| format!("extra{i}")))

@@ -1,6 +1,6 @@
 //! Find by custom field: the paginator, followable links, and matching by type.
 
-use contacts_shared::fields::FieldType;
+use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::ChannelType;
 use contacts_tests::{define_field, Method};
 use serde_json::{json, Value};

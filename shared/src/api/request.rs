@@ -1,16 +1,17 @@
-//! The HTTP side of a function: what it reads from an API Gateway proxy request, and the
-//! responses it writes.
+//! What a function reads from an API Gateway REST proxy request: the channel the
+//! authorizer vouched for, the path's contact id, headers, the body and the find query.
 
-use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::http::header;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 
-use crate::channel::{is_valid_channel_id, Channel};
-use crate::contact_id;
+use crate::api::authorizer::{CHANNEL_ID, CHANNEL_TYPE};
+use crate::api::paginate::PageRequest;
+use crate::domain::channel::{is_valid_channel_id, Channel};
+use crate::domain::contact_id;
+use crate::domain::service::FindQuery;
 use crate::error::ApiError;
-use crate::paginate::PageRequest;
-use crate::service::FindQuery;
 
 /// The channel the authorizer vouched for. A request without one never came through the
 /// authorizer, and is refused.
@@ -19,8 +20,8 @@ pub fn channel(request: &Request) -> Result<Channel, ApiError> {
         return Err(ApiError::Unauthorized);
     };
     let field = |key: &str| context.authorizer.fields.get(key).and_then(Value::as_str);
-    let id = field("channel_id").filter(|id| is_valid_channel_id(id));
-    let kind = field("channel_type").and_then(|kind| kind.parse().ok());
+    let id = field(CHANNEL_ID).filter(|id| is_valid_channel_id(id));
+    let kind = field(CHANNEL_TYPE).and_then(|kind| kind.parse().ok());
     match (id, kind) {
         (Some(id), Some(kind)) => Ok(Channel {
             id: id.to_string(),
@@ -58,8 +59,8 @@ pub fn body(request: &Request) -> &[u8] {
 }
 
 /// The find query: `name` and `value` required, `page` and `per_page` optional, none
-/// of them given twice.
-pub fn find_query(request: &Request) -> Result<FindQuery, ApiError> {
+/// of them given twice; the page as the client asked for it (links keep its `per_page`).
+pub fn find_query(request: &Request) -> Result<(FindQuery, PageRequest), ApiError> {
     let params = request.query_string_parameters_ref();
     let single = |key: &str| -> Result<Option<&str>, ApiError> {
         match params.and_then(|p| p.all(key)) {
@@ -79,7 +80,13 @@ pub fn find_query(request: &Request) -> Result<FindQuery, ApiError> {
     let name = required("name")?;
     let value = required("value")?;
     let page = PageRequest::parse(single("page")?, single("per_page")?)?;
-    Ok(FindQuery { name, value, page })
+    let query = FindQuery {
+        name,
+        value,
+        offset: page.offset(),
+        limit: page.per_page,
+    };
+    Ok((query, page))
 }
 
 /// The absolute URL of this request without its query: scheme from `X-Forwarded-Proto`,
@@ -116,39 +123,4 @@ fn is_host(host: &str) -> bool {
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
-}
-
-/// A JSON response.
-pub fn json(status: u16, body: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_string()));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-/// The response for an operation's outcome: 200 with its body, or the error envelope.
-pub fn respond(outcome: Result<Value, ApiError>) -> Response<Body> {
-    match outcome {
-        Ok(body) => json(200, &body),
-        Err(error) => error_response(&error),
-    }
-}
-
-pub fn error_response(error: &ApiError) -> Response<Body> {
-    let mut response = json(error.status(), &error.envelope());
-    if let ApiError::MethodNotAllowed(methods) = error {
-        if let Ok(allow) = HeaderValue::from_str(&methods.join(", ")) {
-            response.headers_mut().insert(header::ALLOW, allow);
-        }
-    }
-    response
-}
-
-/// The body of a 200 that carries only a message, as the tag endpoints answer.
-pub fn success_message(message: &str) -> Value {
-    serde_json::json!({"status": "success", "message": message, "data": []})
 }

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
-use super::StoreError;
-use crate::contact::Contact;
-use crate::fields::{FieldDef, FieldSet, FieldType};
-use crate::idempotency::IdempotencyRecord;
+use crate::domain::contact::Contact;
+use crate::domain::field_defs::{FieldDef, FieldSet, FieldType};
+use crate::domain::idempotency::IdempotencyRecord;
+use crate::store::StoreError;
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -1,8 +1,8 @@
-//! Field values: validation against a field's type, the canonical form that is stored,
-//! and the match key that find-by-field compares.
+//! Field values (what a field may hold): validation against a field's type, the canonical
+//! form that is stored, and the match key that find-by-field compares.
 
-use crate::error::ApiError;
-use crate::fields::{printable, FieldDef, FieldType};
+use crate::domain::field_defs::{FieldDef, FieldType};
+use crate::error::{printable, ApiError};
 use crate::limits::MAX_VALUE_CHARS;
 
 /// A value as the client sent it, before validation.

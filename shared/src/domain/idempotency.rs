@@ -2,15 +2,14 @@
 //! same request (same key, same body) within 24 hours return the first response and
 //! create nothing; the same key with another body is refused.
 
-use crate::error::ApiError;
-use crate::fields::printable;
-use crate::token::sha256_hex;
+use crate::error::{printable, ApiError};
+use crate::hash::sha256_hex;
+use crate::limits::{IDEMPOTENCY_WINDOW_SECONDS, MAX_IDEMPOTENCY_KEY_CHARS as MAX_KEY_CHARS};
 
 /// The request header (names match case-insensitively).
 pub const HEADER: &str = "Idempotency-Key";
 /// How long a key is remembered.
-pub const WINDOW_SECONDS: i64 = 24 * 60 * 60;
-const MAX_KEY_CHARS: usize = 255;
+pub const WINDOW_SECONDS: i64 = IDEMPOTENCY_WINDOW_SECONDS;
 
 /// What is remembered of a create made with a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +21,23 @@ pub struct IdempotencyRecord {
     pub contact_id: String,
     /// Unix seconds after which the key may be used afresh (also the table's TTL).
     pub expires_at: i64,
+}
+
+/// A create made with a key: the key, and the hash of the request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentRequest {
+    pub key: String,
+    pub body_hash: String,
+}
+
+impl IdempotentRequest {
+    /// From the header's value and the request body.
+    pub fn new(header: &str, body: &[u8]) -> Result<Self, ApiError> {
+        Ok(IdempotentRequest {
+            key: parse_key(header)?,
+            body_hash: body_hash(body),
+        })
+    }
 }
 
 /// The key of a header value: 1 to 255 visible ASCII characters.

@@ -8,22 +8,17 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
 use super::DynamoStore;
-
-/// Environment variable naming a DynamoDB endpoint to use instead of AWS's (DynamoDB Local).
-pub const ENDPOINT_ENV: &str = "DYNAMODB_ENDPOINT";
-/// Environment variable naming the table.
-pub const TABLE_ENV: &str = "CONTACTS_TABLE";
-pub const DEFAULT_TABLE: &str = "contacts";
+use crate::env;
 
 impl DynamoStore {
     /// The store the environment describes: `CONTACTS_TABLE` (default `contacts`) and,
     /// when set, `DYNAMODB_ENDPOINT`.
     pub async fn from_env() -> Self {
-        let endpoint = std::env::var(ENDPOINT_ENV).ok().filter(|e| !e.is_empty());
-        let table = std::env::var(TABLE_ENV).ok().filter(|t| !t.is_empty());
+        let endpoint = env::get(env::DYNAMODB_ENDPOINT);
+        let table = env::get(env::CONTACTS_TABLE);
         Self::connect(
             endpoint.as_deref(),
-            table.as_deref().unwrap_or(DEFAULT_TABLE),
+            table.as_deref().unwrap_or(env::DEFAULT_TABLE),
         )
         .await
     }
@@ -47,12 +42,12 @@ impl DynamoStore {
             // DynamoDB Local accepts any credentials and region; supply them when the
             // environment has none, so that nothing probes instance metadata (slow, and
             // absent off EC2).
-            let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-                .iter()
-                .find_map(|name| std::env::var(name).ok().filter(|r| !r.is_empty()))
+            let region = [env::AWS_REGION, env::AWS_DEFAULT_REGION]
+                .into_iter()
+                .find_map(env::get)
                 .unwrap_or_else(|| "us-east-1".to_string());
             loader = loader.endpoint_url(endpoint).region(Region::new(region));
-            if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            if env::get(env::AWS_ACCESS_KEY_ID).is_none() {
                 loader = loader
                     .credentials_provider(Credentials::new("local", "local", None, None, "local"));
             }

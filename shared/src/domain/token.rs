@@ -1,17 +1,18 @@
 //! Channel API tokens: generation, the bearer header, and the hash that is all we store.
 
-use aws_lc_rs::digest::{digest, SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::error::ApiError;
+use crate::hash::sha256_hex;
+use crate::limits::MAX_TOKEN_CHARS;
+use crate::random::{self, RandomError};
 
 /// Tokens start with this so that operators (and secret scanners) can recognise them.
 const PREFIX: &str = "ct_";
 
 /// A new token: 256 random bits, URL-safe.
-pub fn generate() -> Result<String, ApiError> {
-    let random = crate::random::bytes::<32>()?;
+pub fn generate() -> Result<String, RandomError> {
+    let random = random::bytes::<32>()?;
     Ok(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(random)))
 }
 
@@ -20,18 +21,13 @@ pub fn hash(token: &str) -> String {
     sha256_hex(token.as_bytes())
 }
 
-/// Lowercase hex SHA-256 of any bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let d = digest(&SHA256, bytes);
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive.
 pub fn from_bearer(header: &str) -> Option<&str> {
     let header = header.trim();
     let (scheme, token) = header.split_once(char::is_whitespace)?;
     let token = token.trim();
-    let plausible = !token.is_empty() && token.len() <= 512 && !token.contains(char::is_whitespace);
+    let plausible =
+        !token.is_empty() && token.len() <= MAX_TOKEN_CHARS && !token.contains(char::is_whitespace);
     (scheme.eq_ignore_ascii_case("bearer") && plausible).then_some(token)
 }
 

@@ -7,11 +7,12 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use percent_encoding::percent_decode_str;
 
-use crate::channel::{Channel, ChannelType};
-use crate::error::ApiError;
-use crate::fields::{printable, PHONE_FIELD};
-use crate::input::FieldWrite;
+use crate::domain::channel::{Channel, ChannelType};
+use crate::domain::field_defs::PHONE_FIELD;
+use crate::domain::field_writes::FieldWrite;
+use crate::error::{printable, ApiError};
 use crate::limits::MAX_CONTACT_ID_CHARS;
+use crate::random::{self, RandomError};
 
 const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
     .with_decode_padding_mode(DecodePaddingMode::Indifferent)
@@ -20,8 +21,8 @@ const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIEN
 const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
 /// A new contact id: 26 URL-safe characters.
-pub fn generate() -> Result<String, ApiError> {
-    crate::random::base32_id()
+pub fn generate() -> Result<String, RandomError> {
+    random::base32_id()
 }
 
 /// The id a new contact with these field writes takes on a channel of type `kind`: on
@@ -152,7 +153,7 @@ mod tests {
 
     #[test]
     fn new_ids_on_phone_channels_come_from_the_phone() {
-        use crate::fields::{FieldDef, FieldType};
+        use crate::domain::field_defs::{FieldDef, FieldType};
         let phone = |value: Option<&str>| FieldWrite {
             name: PHONE_FIELD.into(),
             def: FieldDef::new(FieldType::Phone),

@@ -4,32 +4,32 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::channel::Channel;
-use crate::contact::Contact;
+use crate::clock;
+use crate::domain::channel::Channel;
+use crate::domain::contact::Contact;
+use crate::domain::contact_id;
+use crate::domain::field_defs::{undefined_field, FieldSet};
+use crate::domain::field_values::query_key;
+use crate::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
+use crate::domain::idempotency::{self, IdempotencyRecord, IdempotentRequest};
 use crate::error::ApiError;
-use crate::fields::{undefined_field, FieldSet};
-use crate::idempotency::{self, IdempotencyRecord};
-use crate::input::{self, FieldWrite};
-use crate::paginate::PageRequest;
+use crate::limits::MAX_ID_ATTEMPTS;
 use crate::store::{ContactStore, Insert, NewContact, TagChange};
-use crate::values::query_key;
-use crate::{clock, contact_id};
 
 /// How long a warm function trusts the field definitions it loaded. A name it does not
 /// know is always looked up again, so new fields are usable at once; a changed list of
 /// values takes at most this long to reach every warm function.
 const FIELD_CACHE_TTL: Duration = Duration::from_secs(60);
 
-/// Attempts to find an unused id for a new contact (a clash needs 130 random bits to
-/// repeat; this is belt and braces).
-const MAX_ID_ATTEMPTS: u32 = 3;
-
-/// A find-by-field query.
+/// A find-by-field query: the field, the value sought, and which of the matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindQuery {
     pub name: String,
     pub value: String,
-    pub page: PageRequest,
+    /// Matches skipped, oldest first.
+    pub offset: u64,
+    /// Matches returned at most.
+    pub limit: u32,
 }
 
 pub struct ContactService<S> {
@@ -43,10 +43,6 @@ impl<S: ContactStore> ContactService<S> {
             store,
             fields: Mutex::new(HashMap::new()),
         }
-    }
-
-    pub fn store(&self) -> &S {
-        &self.store
     }
 
     /// The channel's fields, from the cache when it is fresh and knows every name.
@@ -73,12 +69,15 @@ impl<S: ContactStore> ContactService<S> {
         Ok(loaded)
     }
 
-    async fn writes(&self, channel: &Channel, body: &[u8]) -> Result<Vec<FieldWrite>, ApiError> {
-        let raw = input::custom_fields_body(body)?;
+    async fn writes(
+        &self,
+        channel: &Channel,
+        raw: &[RawFieldWrite],
+    ) -> Result<Vec<FieldWrite>, ApiError> {
         let fields = self
             .fields(&channel.id, raw.iter().map(|w| w.name.as_str()))
             .await?;
-        input::resolve_writes(&fields, &raw)
+        resolve_writes(&fields, raw)
     }
 
     /// Creates a contact; returns its new id. With an idempotency key, a repeat of the
@@ -86,17 +85,17 @@ impl<S: ContactStore> ContactService<S> {
     pub async fn create(
         &self,
         channel: &Channel,
-        body: &[u8],
-        idempotency_key: Option<&str>,
+        raw: &[RawFieldWrite],
+        idempotent: Option<&IdempotentRequest>,
     ) -> Result<String, ApiError> {
-        let key = idempotency_key.map(idempotency::parse_key).transpose()?;
-        let body_hash = key.as_ref().map(|_| idempotency::body_hash(body));
+        let key = idempotent.map(|r| r.key.clone());
+        let body_hash = idempotent.map(|r| r.body_hash.clone());
         if let (Some(key), Some(hash)) = (&key, &body_hash) {
             if let Some(first) = self.replay(channel, key, hash).await? {
                 return first;
             }
         }
-        let writes = self.writes(channel, body).await?;
+        let writes = self.writes(channel, raw).await?;
         // On WhatsApp and SMS channels the id is the phone's digits, so it can be taken.
         let native_id = contact_id::native(channel.kind, &writes)?;
         let created_at = clock::now();
@@ -166,8 +165,13 @@ impl<S: ContactStore> ContactService<S> {
     }
 
     /// Sets and clears the listed fields of an existing contact.
-    pub async fn update(&self, channel: &Channel, id: &str, body: &[u8]) -> Result<(), ApiError> {
-        let writes = self.writes(channel, body).await?;
+    pub async fn update(
+        &self,
+        channel: &Channel,
+        id: &str,
+        raw: &[RawFieldWrite],
+    ) -> Result<(), ApiError> {
+        let writes = self.writes(channel, raw).await?;
         if self.store.update_fields(&channel.id, id, &writes).await? {
             Ok(())
         } else {
@@ -180,12 +184,11 @@ impl<S: ContactStore> ContactService<S> {
         channel: &Channel,
         id: &str,
         change: TagChange,
-        body: &[u8],
+        tags: &BTreeSet<String>,
     ) -> Result<(), ApiError> {
-        let tags = input::tags_body(body)?;
         if self
             .store
-            .change_tags(&channel.id, id, change, &tags)
+            .change_tags(&channel.id, id, change, tags)
             .await?
         {
             Ok(())
@@ -205,10 +208,9 @@ impl<S: ContactStore> ContactService<S> {
             .get(&query.name)
             .ok_or_else(|| undefined_field(&query.name))?;
         let key = query_key(&query.name, &def, &query.value)?;
-        let page = &query.page;
         Ok(self
             .store
-            .find(&channel.id, &query.name, &key, page.offset(), page.per_page)
+            .find(&channel.id, &query.name, &key, query.offset, query.limit)
             .await?)
     }
 }

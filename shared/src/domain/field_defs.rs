@@ -1,10 +1,12 @@
-//! Field definitions: the built-in fields every channel has and the operator's own.
+//! Field definitions (what a field is): the types, the built-in fields every channel has,
+//! the operator's own, and the rules for names. What a field may hold is
+//! `field_values`; what a request writes to fields is `field_writes`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::ApiError;
+use crate::error::{printable, ApiError};
 use crate::limits::{MAX_FIELD_NAME_CHARS, MAX_LIST_VALUES, MAX_VALUE_CHARS};
 
 /// The type of a field, which decides how its values are validated, stored and matched.
@@ -180,26 +182,18 @@ impl FieldSet {
     }
 }
 
+/// Why `name` is not a field name.
+pub fn invalid_field_name(name: &str) -> String {
+    format!(
+        "field name '{name}' must be 1 to {MAX_FIELD_NAME_CHARS} letters, digits, '_', '-' or '.'"
+    )
+}
+
 pub fn undefined_field(name: &str) -> ApiError {
     ApiError::invalid(format!(
         "Custom field '{}' does not exist.",
         printable(name)
     ))
-}
-
-/// A client-supplied string made safe to quote in a message: control characters
-/// escaped and long input cut, so that an error never echoes a payload back whole.
-pub fn printable(text: &str) -> String {
-    const MAX: usize = 60;
-    let mut out: String = text
-        .chars()
-        .take(MAX)
-        .flat_map(char::escape_debug)
-        .collect();
-    if text.chars().count() > MAX {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]
@@ -239,11 +233,5 @@ mod tests {
         let def =
             FieldDef::checked(FieldType::List, vec![" gold ".into(), "silver".into()]).unwrap();
         assert_eq!(def.values, vec!["gold", "silver"]);
-    }
-
-    #[test]
-    fn printable_escapes_and_cuts() {
-        assert_eq!(printable("a\nb\u{0}"), "a\\nb\\0");
-        assert_eq!(printable(&"x".repeat(100)).chars().count(), 61);
     }
 }

@@ -12,15 +12,16 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
 };
 
-use super::error::{build_error, classify, condition_failed, TOO_LARGE_MESSAGE};
+use super::errors::{build_error, classify, condition_failed, TOO_LARGE_MESSAGE};
 use super::item::{self, Item};
-use super::{keys, ContactStore, DynamoStore, Insert, NewContact, StoreError, TagChange, CAPACITY};
-use crate::contact::Contact;
-use crate::fields::FieldSet;
-use crate::idempotency::IdempotencyRecord;
-use crate::input::FieldWrite;
+use super::{keys, DynamoStore, CAPACITY};
+use crate::domain::contact::Contact;
+use crate::domain::field_defs::FieldSet;
+use crate::domain::field_values::match_key;
+use crate::domain::field_writes::FieldWrite;
+use crate::domain::idempotency::IdempotencyRecord;
 use crate::limits::MAX_WRITE_ATTEMPTS;
-use crate::values::match_key;
+use crate::store::{ContactStore, Insert, NewContact, StoreError, TagChange};
 
 /// Attempts of a `BatchGetItem` whose keys came back unprocessed.
 const MAX_BATCH_ATTEMPTS: u32 = 5;

@@ -1,31 +1,18 @@
 //! Request bodies: JSON parsing and the shape checks of the contract, with messages
-//! that tell the client what to fix.
+//! that tell the client what to fix. What the fields and tags they carry may hold is the
+//! domain's (`field_writes`, `field_values`, `tags`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::value::RawValue;
 
-use crate::error::ApiError;
-use crate::fields::{printable, FieldDef, FieldSet};
-use crate::limits::{MAX_BODY_BYTES, MAX_FIELDS_PER_REQUEST, MAX_TAGS_PER_REQUEST, MAX_TAG_CHARS};
-use crate::values::{canonical, InputValue};
+use crate::domain::field_values::InputValue;
+use crate::domain::field_writes::RawFieldWrite;
+use crate::domain::tags;
+use crate::error::{printable, ApiError};
+use crate::limits::{MAX_BODY_BYTES, MAX_FIELDS_PER_REQUEST, MAX_TAGS_PER_REQUEST};
 
 type Object<'a> = HashMap<String, &'a RawValue>;
-
-/// One field write of a create or update: the field and its canonical value (`None` clears it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldWrite {
-    pub name: String,
-    pub def: FieldDef,
-    pub value: Option<String>,
-}
-
-/// A field write as sent, before it is checked against the channel's definitions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawFieldWrite {
-    pub name: String,
-    pub value: InputValue,
-}
 
 /// The body of a create or update: `{"custom_fields":[{"name":..,"value":..}, ...]}`.
 pub fn custom_fields_body(body: &[u8]) -> Result<Vec<RawFieldWrite>, ApiError> {
@@ -75,24 +62,6 @@ pub fn custom_fields_body(body: &[u8]) -> Result<Vec<RawFieldWrite>, ApiError> {
     Ok(writes)
 }
 
-/// Checks raw writes against the channel's fields and canonicalises their values.
-pub fn resolve_writes(
-    fields: &FieldSet,
-    raw: &[RawFieldWrite],
-) -> Result<Vec<FieldWrite>, ApiError> {
-    raw.iter()
-        .map(|w| {
-            let def = fields.require(&w.name)?;
-            let value = canonical(&w.name, &def, &w.value)?;
-            Ok(FieldWrite {
-                name: w.name.clone(),
-                def,
-                value,
-            })
-        })
-        .collect()
-}
-
 /// The body of a tag request: `{"tags":[...]}`, 1 to 10 non-empty strings of at most
 /// 255 characters, returned trimmed and without duplicates.
 pub fn tags_body(body: &[u8]) -> Result<BTreeSet<String>, ApiError> {
@@ -112,24 +81,9 @@ pub fn tags_body(body: &[u8]) -> Result<BTreeSet<String>, ApiError> {
         .map(|(i, raw)| {
             let tag = string(raw)
                 .ok_or_else(|| ApiError::invalid(format!("tags[{i}] must be a string.")))?;
-            tag_value(&tag).map_err(|why| ApiError::invalid(format!("tags[{i}] {why}.")))
+            tags::tag(&tag).map_err(|why| ApiError::invalid(format!("tags[{i}] {why}.")))
         })
         .collect()
-}
-
-/// A tag, trimmed, or why it is not acceptable.
-pub fn tag_value(tag: &str) -> Result<String, String> {
-    let tag = tag.trim();
-    if tag.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if tag.chars().count() > MAX_TAG_CHARS {
-        return Err(format!("is longer than {MAX_TAG_CHARS} characters"));
-    }
-    if tag.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(tag.to_string())
 }
 
 /// The body as one JSON object, keyed by member name.
@@ -198,7 +152,8 @@ pub fn value_shape_error(name: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fields::FieldType;
+    use crate::domain::field_defs::{FieldSet, FieldType};
+    use crate::domain::field_writes::resolve_writes;
 
     fn message(result: Result<impl std::fmt::Debug, ApiError>) -> String {
         result.unwrap_err().message().to_string()

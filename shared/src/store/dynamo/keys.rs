@@ -11,14 +11,11 @@
 //! Channel ids and field names cannot contain `#`, so every prefix is unambiguous; the
 //! index sort key orders a field's matches oldest first, then by id.
 
-use crate::token;
+use crate::hash::sha256_hex;
+use crate::limits::MAX_PLAIN_MATCH_KEY_BYTES as MAX_PLAIN_MATCH_KEY;
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
-
-/// Match keys longer than this (in bytes) are indexed by their SHA-256, which keeps the
-/// partition key under DynamoDB's 2,048-byte limit.
-const MAX_PLAIN_MATCH_KEY: usize = 1024;
 
 pub fn channel_pk(channel: &str) -> String {
     format!("CH#{channel}")
@@ -34,7 +31,10 @@ pub fn index_pk(channel: &str, field: &str, match_key: &str) -> String {
     if match_key.len() <= MAX_PLAIN_MATCH_KEY {
         format!("CH#{channel}#F#{field}#={match_key}")
     } else {
-        format!("CH#{channel}#F#{field}#H{}", token::hash(match_key))
+        format!(
+            "CH#{channel}#F#{field}#H{}",
+            sha256_hex(match_key.as_bytes())
+        )
     }
 }
 
@@ -55,7 +55,7 @@ pub const TOKEN_SK: &str = "TOKEN";
 
 /// Idempotency keys are client text: hashed, so any key fits and none can forge a prefix.
 pub fn idempotency_pk(channel: &str, key: &str) -> String {
-    format!("CH#{channel}#IDEM#{}", token::hash(key))
+    format!("CH#{channel}#IDEM#{}", sha256_hex(key.as_bytes()))
 }
 
 pub const IDEMPOTENCY_SK: &str = "IDEM";

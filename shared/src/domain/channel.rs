@@ -1,7 +1,10 @@
-//! Channels: their types and the channel a request acts for.
+//! Channels: their types, the channel a request acts for, and a channel as the operator
+//! sees it.
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::limits::MAX_CHANNEL_ID_CHARS;
 
 /// The messaging platform a channel is connected to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +99,35 @@ pub struct Channel {
 /// can never contain the `#` that separates key parts.
 pub fn is_valid_channel_id(id: &str) -> bool {
     !id.is_empty()
-        && id.len() <= 64
+        && id.len() <= MAX_CHANNEL_ID_CHARS
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Why `id` is not a channel id.
+pub fn invalid_channel_id(id: &str) -> String {
+    format!("channel id '{id}' must be 1 to {MAX_CHANNEL_ID_CHARS} letters, digits, '_' or '-'")
+}
+
+/// A channel as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRecord {
+    pub id: String,
+    pub name: String,
+    pub kind: ChannelType,
+    /// The usage-plan API key value the authorizer hands to API Gateway.
+    pub api_key: String,
+    /// The key's id in API Gateway, while it exists there (deployed stacks only).
+    pub api_key_id: Option<String>,
+    pub created_at: i64,
+    /// Number of live tokens.
+    pub tokens: usize,
+}
+
+/// What a valid token grants: its channel, and the API key that meters it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub channel: Channel,
+    pub api_key: String,
 }

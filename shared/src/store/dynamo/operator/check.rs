@@ -3,10 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use super::error::classify;
-use super::item::{self, Item};
-use super::{keys, DynamoStore, StoreError};
-use crate::values::match_key;
+use super::super::errors::classify;
+use super::super::item::{self, Item};
+use super::super::{keys, DynamoStore};
+use crate::domain::field_values::match_key;
+use crate::store::StoreError;
 
 /// What a check of one channel found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,0 +1,66 @@
+//! Builds what the bench measures, as what is deployed is built: each function on its own
+//! (features resolve per package, so a build of several at once would be another binary,
+//! and `cargo lambda watch` would relink each on its first call), for this machine and,
+//! for the package sizes, for arm64 with `cargo lambda build` (which `sam build` runs); and
+//! the release local gateway and `local-stack` for the pass through the local stack.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::function::Function;
+use crate::Settings;
+
+pub fn binaries(root: &Path, functions: &[&Function], settings: &Settings) -> Result<(), String> {
+    for function in functions {
+        cargo(root, &["build", "--release", "--bin", function.name])?;
+    }
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "local-gateway",
+            "-p",
+            "local-stack",
+        ],
+    )?;
+    if settings.runs("package") {
+        let cargo_lambda = local_stack::paths::tool("cargo-lambda")?;
+        for function in functions {
+            let status = Command::new(&cargo_lambda)
+                .args([
+                    "lambda",
+                    "build",
+                    "--release",
+                    "--arm64",
+                    "--bin",
+                    function.name,
+                ])
+                .env("PATH", local_stack::paths::path_with_tools())
+                .current_dir(root)
+                .status()
+                .map_err(|e| format!("cannot run cargo lambda: {e}"))?;
+            if !status.success() {
+                return Err(format!(
+                    "cargo lambda build {} failed: {status}",
+                    function.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed: {status}", args.join(" ")))
+    }
+}

@@ -1,0 +1,173 @@
+//! The table of functions: every Lambda function of the API, the route it serves and
+//! the DynamoDB actions it may call. The responder's `Allow`, the bench, the test fixtures
+//! and the template checks all take what they need from here; `template.yaml` declares the
+//! same (a test holds the two together).
+//!
+//! Adding an endpoint: its row here, its handler (`handlers.rs`, with its arm in
+//! [`handlers::handle`](crate::api::handlers::handle)), its crate in `functions/` (a small
+//! `main`), its resource in `template.yaml`, its event in `events/`, and its operation in
+//! `openapi.yaml`.
+
+/// One Lambda function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Function {
+    /// Its binary (`BuildProperties.Binary`), its crate's folder in `functions/`, and its
+    /// event, `events/{name}.json`.
+    pub name: &'static str,
+    pub role: Role,
+    /// What its IAM policy grants on the table: exactly what its store calls need.
+    pub dynamodb: &'static [&'static str],
+    /// DynamoDB round trips a warm call may take, and whether some may overlap (`make
+    /// bench` holds each endpoint to it).
+    pub round_trips: Option<(usize, bool)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An endpoint: the method and resource it serves. Its event succeeds with 200.
+    Endpoint {
+        method: &'static str,
+        path: &'static str,
+    },
+    /// The REQUEST authorizer in front of every endpoint. Its event holds a placeholder
+    /// token, which it refuses.
+    Authorizer,
+    /// The `ANY` route of every endpoint's resource, before authentication: 405 with
+    /// `Allow` (its event is a wrong method), 404 for anything else.
+    Responder,
+}
+
+pub const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "authorizer",
+        role: Role::Authorizer,
+        dynamodb: &["dynamodb:GetItem"],
+        round_trips: None,
+    },
+    Function {
+        name: "create-contact",
+        role: Role::Endpoint {
+            method: "POST",
+            path: "/v1/contact",
+        },
+        // The contact, its index entries and an idempotency record in one transaction.
+        dynamodb: &["dynamodb:GetItem", "dynamodb:PutItem"],
+        round_trips: Some((1, false)),
+    },
+    Function {
+        name: "get-contact",
+        role: Role::Endpoint {
+            method: "GET",
+            path: "/v1/contact/{contact_id}",
+        },
+        dynamodb: &["dynamodb:GetItem"],
+        round_trips: Some((1, false)),
+    },
+    Function {
+        name: "update-contact",
+        role: Role::Endpoint {
+            method: "PUT",
+            path: "/v1/contact/{contact_id}",
+        },
+        dynamodb: &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        ],
+        round_trips: Some((2, false)),
+    },
+    Function {
+        name: "find-contacts",
+        role: Role::Endpoint {
+            method: "GET",
+            path: "/v1/contact/by_custom_field",
+        },
+        dynamodb: &[
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:BatchGetItem",
+        ],
+        round_trips: Some((2, true)),
+    },
+    Function {
+        name: "add-tags",
+        role: Role::Endpoint {
+            method: "POST",
+            path: "/v1/contact/{contact_id}/tags",
+        },
+        dynamodb: &["dynamodb:UpdateItem"],
+        round_trips: Some((1, false)),
+    },
+    Function {
+        name: "remove-tags",
+        role: Role::Endpoint {
+            method: "DELETE",
+            path: "/v1/contact/{contact_id}/tags",
+        },
+        dynamodb: &["dynamodb:UpdateItem"],
+        round_trips: Some((1, false)),
+    },
+    Function {
+        name: "responder",
+        role: Role::Responder,
+        dynamodb: &[],
+        round_trips: None,
+    },
+];
+
+/// The function named `name`.
+pub fn function(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+/// The endpoints: `(function, method, path)`.
+pub fn endpoints() -> impl Iterator<Item = (&'static Function, &'static str, &'static str)> {
+    FUNCTIONS.iter().filter_map(|f| match f.role {
+        Role::Endpoint { method, path } => Some((f, method, path)),
+        _ => None,
+    })
+}
+
+/// Every resource path the API serves, in the table's order, each once.
+pub fn resources() -> Vec<&'static str> {
+    let mut paths: Vec<&str> = Vec::new();
+    for (_, _, path) in endpoints() {
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    paths
+}
+
+/// The methods a resource supports, if it is one of ours (the responder's `Allow`).
+pub fn methods(resource: &str) -> Option<Vec<&'static str>> {
+    let methods: Vec<&str> = endpoints()
+        .filter(|(_, _, path)| *path == resource)
+        .map(|(_, method, _)| method)
+        .collect();
+    (!methods.is_empty()).then_some(methods)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_routes_and_allow() {
+        let mut names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FUNCTIONS.len(), "function names are unique");
+        assert_eq!(
+            methods("/v1/contact/{contact_id}"),
+            Some(vec!["GET", "PUT"])
+        );
+        assert_eq!(methods("/v1/nothing"), None);
+        assert_eq!(resources().len(), 4);
+        let mut routes: Vec<(&str, &str)> = endpoints().map(|(_, m, p)| (m, p)).collect();
+        routes.sort_unstable();
+        routes.dedup();
+        assert_eq!(routes.len(), endpoints().count(), "one function per route");
+    }
+}

@@ -1,0 +1,139 @@
+//! One handler per endpoint: from API Gateway's request to the answer's JSON, through the
+//! domain service. Generic over the store, so each function's `main` wires a DynamoDB
+//! store in, and the unit tests and `make bench` an in-memory one.
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use serde_json::{json, Value};
+
+use crate::api::{bodies, functions, paginate, request, response};
+use crate::domain::idempotency::{self, IdempotentRequest};
+use crate::domain::service::ContactService;
+use crate::error::ApiError;
+use crate::store::{ContactStore, TagChange};
+
+/// The handler of the endpoint function `name` (the table's), for callers that pick one
+/// at run time (the bench, the tests); `None` for a name that is not an endpoint.
+pub async fn handle<S: ContactStore>(
+    name: &str,
+    app: &ContactService<S>,
+    request: &Request,
+) -> Option<Result<Value, ApiError>> {
+    Some(match name {
+        "create-contact" => create_contact(app, request).await,
+        "get-contact" => get_contact(app, request).await,
+        "update-contact" => update_contact(app, request).await,
+        "find-contacts" => find_contacts(app, request).await,
+        "add-tags" => add_tags(app, request).await,
+        "remove-tags" => remove_tags(app, request).await,
+        _ => return None,
+    })
+}
+
+/// `POST /v1/contact`: creates a contact in the token's channel; an `Idempotency-Key`
+/// header makes retries safe.
+pub async fn create_contact<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let channel = request::channel(request)?;
+    let body = request::body(request);
+    let idempotent = request::header(request, idempotency::HEADER)?
+        .map(|key| IdempotentRequest::new(key, body))
+        .transpose()?;
+    let writes = bodies::custom_fields_body(body)?;
+    let id = app.create(&channel, &writes, idempotent.as_ref()).await?;
+    Ok(json!({"data": {"id": id}}))
+}
+
+/// `GET /v1/contact/{contact_id}`: one contact of the token's channel.
+pub async fn get_contact<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let channel = request::channel(request)?;
+    let id = request::contact_id(request, &channel)?;
+    let contact = app.get(&channel, &id).await?;
+    Ok(json!({"data": contact.to_json()}))
+}
+
+/// `PUT /v1/contact/{contact_id}`: sets and clears fields of an existing contact.
+pub async fn update_contact<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let channel = request::channel(request)?;
+    let id = request::contact_id(request, &channel)?;
+    let writes = bodies::custom_fields_body(request::body(request))?;
+    app.update(&channel, &id, &writes).await?;
+    Ok(json!({"data": {"id": id}}))
+}
+
+/// `GET /v1/contact/by_custom_field?name=&value=&page=`: the channel's contacts whose
+/// field matches, oldest first, in the original's paginator shape.
+pub async fn find_contacts<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let channel = request::channel(request)?;
+    let (query, page) = request::find_query(request)?;
+    let (total, contacts) = app.find(&channel, &query).await?;
+    let data = contacts.iter().map(|c| c.to_json()).collect();
+    let keep = [
+        ("name", query.name.as_str()),
+        ("value", query.value.as_str()),
+    ];
+    Ok(paginate::render(
+        data,
+        total,
+        &page,
+        &request::url_without_query(request),
+        &keep,
+    ))
+}
+
+/// `POST /v1/contact/{contact_id}/tags`.
+pub async fn add_tags<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    change_tags(app, request, TagChange::Add).await?;
+    Ok(response::success_message(
+        "Contact Tags have been added successfully.",
+    ))
+}
+
+/// `DELETE /v1/contact/{contact_id}/tags` (with a body).
+pub async fn remove_tags<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    change_tags(app, request, TagChange::Remove).await?;
+    Ok(response::success_message(
+        "Contact Tags deleted successfully.",
+    ))
+}
+
+async fn change_tags<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+    change: TagChange,
+) -> Result<(), ApiError> {
+    let channel = request::channel(request)?;
+    let id = request::contact_id(request, &channel)?;
+    let tags = bodies::tags_body(request::body(request))?;
+    app.change_tags(&channel, &id, change, &tags).await
+}
+
+/// The `ANY` routes: a known path with a method it does not support gets 405 and an
+/// `Allow` header (before any authentication); anything else routed here gets 404.
+pub fn refusal(request: &Request) -> ApiError {
+    let resource = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.as_deref(),
+        _ => None,
+    };
+    match resource.and_then(functions::methods) {
+        Some(methods) => ApiError::MethodNotAllowed(methods),
+        None => ApiError::RouteNotFound,
+    }
+}

@@ -1,0 +1,66 @@
+//! DynamoDB's errors, classified by what the client should be told.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::store::StoreError;
+
+/// How DynamoDB words an item grown past its 400 KB limit.
+pub const TOO_LARGE_MESSAGE: &str = "exceeded the maximum allowed size";
+
+/// Error codes after which the same request may succeed later.
+const TRANSIENT_CODES: [&str; 7] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+];
+
+/// Classifies an SDK error (after the SDK's own retries).
+pub fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(describe(&err))
+        }
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            let message = service.err().message().unwrap_or_default();
+            if TRANSIENT_CODES.contains(&code) {
+                StoreError::Unavailable(format!("{code}: {message}"))
+            } else if code == "ValidationException" && message.contains(TOO_LARGE_MESSAGE) {
+                StoreError::TooLarge
+            } else {
+                StoreError::Failed(format!("{code}: {message}"))
+            }
+        }
+        _ => StoreError::Failed(describe(&err)),
+    }
+}
+
+fn describe(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// Whether a single-item write was refused by its condition expression.
+pub fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+pub fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Failed(format!("request could not be built: {err}"))
+}

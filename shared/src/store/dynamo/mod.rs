@@ -1,0 +1,59 @@
+//! The DynamoDB store: one table holds channels, tokens, contacts and their index.
+//! `keys` is the table layout, `item` the mapping between items and the domain; nothing
+//! else builds keys or attributes. Operator-only storage (the table, channels, tokens,
+//! field definitions, the invariant checker) is behind the `operator` feature, so the
+//! functions' binaries do not carry it.
+
+mod client;
+mod contacts;
+pub(crate) mod errors;
+pub mod item;
+pub mod keys;
+#[cfg(feature = "operator")]
+mod operator;
+mod tokens;
+
+#[cfg(feature = "operator")]
+pub use operator::CheckReport;
+
+use super::StoreError;
+
+/// Every call of the API's paths asks DynamoDB what it consumed: the answer costs nothing,
+/// and `make bench` reads it off the wire to price each endpoint.
+pub(crate) const CAPACITY: aws_sdk_dynamodb::types::ReturnConsumedCapacity =
+    aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total;
+
+/// The DynamoDB store: one client (built once per process) and the table name.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// One item by key, strongly consistent (every read of the API is).
+    pub(crate) async fn get(&self, key: item::Item) -> Result<Option<item::Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .return_consumed_capacity(CAPACITY)
+            .send()
+            .await
+            .map_err(errors::classify)?;
+        Ok(out.item)
+    }
+}

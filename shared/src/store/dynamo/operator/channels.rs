@@ -1,0 +1,192 @@
+//! Channels: created, read, and deleted with everything they own.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+
+use super::super::errors::{build_error, classify, condition_failed};
+use super::super::item::{self, Item};
+use super::super::{keys, DynamoStore};
+use crate::domain::channel::{invalid_channel_id, is_valid_channel_id, ChannelRecord};
+use crate::domain::field_values::match_key;
+use crate::store::StoreError;
+
+impl DynamoStore {
+    pub async fn create_channel(&self, record: &ChannelRecord) -> Result<(), StoreError> {
+        if !is_valid_channel_id(&record.id) {
+            return Err(StoreError::Rejected(invalid_channel_id(&record.id)));
+        }
+        let mut channel_item = item::channel_key(&record.id);
+        channel_item.insert(item::NAME.into(), item::s(record.name.as_str()));
+        channel_item.insert(item::TYPE.into(), item::s(record.kind.as_str()));
+        channel_item.insert(item::API_KEY.into(), item::s(record.api_key.as_str()));
+        if let Some(id) = &record.api_key_id {
+            channel_item.insert(item::API_KEY_ID.into(), item::s(id.as_str()));
+        }
+        channel_item.insert(item::CREATED_AT.into(), item::n(record.created_at));
+        channel_item.insert(item::FIELD_DEFS.into(), AttributeValue::M(HashMap::new()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(channel_item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if condition_failed(&err) => Err(StoreError::Rejected(format!(
+                "channel '{}' already exists",
+                record.id
+            ))),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    pub async fn channel(&self, id: &str) -> Result<Option<ChannelRecord>, StoreError> {
+        let out = self.get(item::channel_key(id)).await?;
+        out.map(|i| channel_from_item(id, &i)).transpose()
+    }
+
+    /// The channel, or the operator-facing refusal `no channel '{id}'`.
+    pub async fn existing_channel(&self, id: &str) -> Result<ChannelRecord, StoreError> {
+        self.channel(id)
+            .await?
+            .ok_or_else(|| StoreError::Rejected(format!("no channel '{id}'")))
+    }
+
+    /// Records (or, with `None`, forgets) the id of the channel's API Gateway key.
+    pub async fn set_api_key_id(
+        &self,
+        channel_id: &str,
+        key_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::channel_key(channel_id)))
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#id", item::API_KEY_ID);
+        let update = match key_id {
+            Some(id) => update
+                .update_expression("SET #id = :id")
+                .expression_attribute_values(":id", item::s(id)),
+            None => update.update_expression("REMOVE #id"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(err) if condition_failed(&err) => {
+                Err(StoreError::Rejected(format!("no channel '{channel_id}'")))
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// Deletes a channel and everything it owns: its tokens, its contacts and their index
+    /// entries, its field definitions. Returns how many contacts were deleted.
+    pub async fn delete_channel(&self, channel_id: &str) -> Result<usize, StoreError> {
+        let found = self
+            .get(item::channel_key(channel_id))
+            .await?
+            .ok_or_else(|| StoreError::Rejected(format!("no channel '{channel_id}'")))?;
+        let fields = item::field_set_from_item(Some(&found));
+        let mut doomed: Vec<Item> = match found.get(item::TOKENS) {
+            Some(AttributeValue::Ss(hashes)) => hashes.iter().map(|h| item::token_key(h)).collect(),
+            _ => Vec::new(),
+        };
+        // Tokens first: once they are gone nobody can write to the channel again.
+        self.delete_items(std::mem::take(&mut doomed)).await?;
+        let mut contacts = 0;
+        let mut start: Option<Item> = None;
+        let (pk, contact_prefix) = (keys::channel_pk(channel_id), keys::contact_sk(""));
+        loop {
+            let (page, next) = self.query_page(&pk, &contact_prefix, start).await?;
+            for stored in &page {
+                let contact = item::contact_from_item(stored)?;
+                for (name, value) in &contact.fields {
+                    if let Some(def) = fields.get(name) {
+                        let key = match_key(def.field_type, value);
+                        doomed.push(item::index_item(
+                            channel_id,
+                            name,
+                            &key,
+                            contact.created_at,
+                            &contact.id,
+                        ));
+                    }
+                }
+                doomed.push(item::contact_key(channel_id, &contact.id));
+                contacts += 1;
+            }
+            self.delete_items(std::mem::take(&mut doomed)).await?;
+            start = next;
+            if start.is_none() {
+                break;
+            }
+        }
+        self.delete_items(vec![item::channel_key(channel_id)])
+            .await?;
+        Ok(contacts)
+    }
+
+    /// Deletes items by key, 25 to a batch, retrying what DynamoDB leaves unprocessed.
+    async fn delete_items(&self, keys_to_delete: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in keys_to_delete.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(key.clone()))
+                        .build()
+                        .map_err(build_error)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            for attempt in 0.. {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt == 8 {
+                    return Err(StoreError::Unavailable(
+                        "BatchWriteItem left items unprocessed".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn channel_from_item(id: &str, found: &Item) -> Result<ChannelRecord, StoreError> {
+    Ok(ChannelRecord {
+        id: id.to_string(),
+        name: item::get_s(found, item::NAME)?.to_string(),
+        kind: item::get_s(found, item::TYPE)?
+            .parse()
+            .map_err(StoreError::Failed)?,
+        api_key: item::get_s(found, item::API_KEY)?.to_string(),
+        api_key_id: found
+            .get(item::API_KEY_ID)
+            .and_then(|v| v.as_s().ok())
+            .cloned(),
+        created_at: item::get_n(found, item::CREATED_AT)?,
+        tokens: match found.get(item::TOKENS) {
+            Some(AttributeValue::Ss(hashes)) => hashes.len(),
+            _ => 0,
+        },
+    })
+}

@@ -1,0 +1,70 @@
+//! Custom field definitions, kept on the channel's item.
+
+use super::super::errors::{classify, condition_failed};
+use super::super::item;
+use super::super::DynamoStore;
+use crate::domain::field_defs::{
+    invalid_field_name, is_built_in, is_valid_name, FieldDef, FieldSet,
+};
+use crate::store::StoreError;
+
+impl DynamoStore {
+    /// Defines a custom field. Redefining a field with the same type replaces its list
+    /// values; changing the type of a defined field is refused, because stored values
+    /// and their index entries were made for the old type.
+    pub async fn define_field(
+        &self,
+        channel_id: &str,
+        name: &str,
+        def: &FieldDef,
+    ) -> Result<(), StoreError> {
+        if !is_valid_name(name) {
+            return Err(StoreError::Rejected(invalid_field_name(name)));
+        }
+        if is_built_in(name) {
+            return Err(StoreError::Rejected(format!(
+                "'{name}' is a built-in field"
+            )));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::channel_key(channel_id)))
+            .update_expression("SET #defs.#name = :def")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(#defs.#name) OR #defs.#name.#type = :type)",
+            )
+            .expression_attribute_names("#defs", item::FIELD_DEFS)
+            .expression_attribute_names("#name", name)
+            .expression_attribute_names("#type", item::TYPE)
+            .expression_attribute_values(":def", item::field_def_value(def))
+            .expression_attribute_values(":type", item::s(def.field_type.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if condition_failed(&err) => {
+                self.existing_channel(channel_id).await?;
+                let current = self.fields(channel_id).await?;
+                let was = current
+                    .get(name)
+                    .map(|d| d.field_type.to_string())
+                    .unwrap_or_default();
+                Err(StoreError::Rejected(format!(
+                    "field '{name}' is already defined as {was}; its type cannot change"
+                )))
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// The channel's field set (built-ins and custom definitions).
+    pub async fn fields(&self, channel_id: &str) -> Result<FieldSet, StoreError> {
+        let channel = self.get(item::channel_key(channel_id)).await?;
+        match channel {
+            Some(found) => Ok(item::field_set_from_item(Some(&found))),
+            None => Err(StoreError::Rejected(format!("no channel '{channel_id}'"))),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The table itself: created with its keys and its TTL attribute, as template.yaml
+//! declares it.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification,
+};
+
+use super::super::errors::{build_error, classify};
+use super::super::{item, keys, DynamoStore};
+use crate::store::StoreError;
+
+impl DynamoStore {
+    /// Creates the table if it does not exist and waits until it is active.
+    /// Returns whether it was created now.
+    pub async fn create_table(&self) -> Result<bool, StoreError> {
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(build_error)
+        };
+        let key = |name: &str, key_type| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+                .map_err(build_error)
+        };
+        let result = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute(keys::PK)?)
+            .attribute_definitions(attribute(keys::SK)?)
+            .key_schema(key(keys::PK, KeyType::Hash)?)
+            .key_schema(key(keys::SK, KeyType::Range)?)
+            .send()
+            .await;
+        let created = match result {
+            Ok(_) => true,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                false
+            }
+            Err(err) => return Err(classify(err)),
+        };
+        for _ in 0..120 {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(classify)?;
+            if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                if created {
+                    self.enable_ttl().await?;
+                }
+                return Ok(created);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(StoreError::Unavailable(format!(
+            "table {} did not become active",
+            self.table
+        )))
+    }
+
+    /// Lets DynamoDB delete idempotency records once they expire (as template.yaml does).
+    async fn enable_ttl(&self) -> Result<(), StoreError> {
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(item::EXPIRES_AT)
+            .enabled(true)
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}

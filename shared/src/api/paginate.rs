@@ -24,13 +24,15 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// From the raw `page` and `per_page` query values. A `page` that is not a positive
-    /// integer is taken as 1, as the original does; `per_page` is our extension and is
-    /// checked.
+    /// integer the original could hold (PHP's 64-bit signed integers: Laravel validates
+    /// the page with `FILTER_VALIDATE_INT`) is taken as 1, as the original does;
+    /// `per_page` is our extension and is checked.
     pub fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, ApiError> {
         let page = page
             .map(str::trim)
             .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            .map(|p| p.parse::<u64>().unwrap_or(u64::MAX))
+            .and_then(|p| p.parse::<i64>().ok())
+            .and_then(|p| u64::try_from(p).ok())
             .filter(|&p| p > 0)
             .unwrap_or(1);
         let per_page_given = per_page.is_some();
@@ -128,7 +130,10 @@ mod tests {
             assert_eq!(page(raw).page, 1, "{raw:?}");
         }
         assert_eq!(page("3").page, 3);
-        assert_eq!(page("99999999999999999999999").page, u64::MAX);
+        // Past a 64-bit signed integer, the original could not parse it either.
+        assert_eq!(page("99999999999999999999").page, 1);
+        assert_eq!(page("9223372036854775807").page, 9_223_372_036_854_775_807);
+        assert_eq!(page("9223372036854775808").page, 1);
         assert_eq!(PageRequest::parse(None, None).unwrap().per_page, 10);
         assert_eq!(PageRequest::parse(None, Some("100")).unwrap().per_page, 100);
         for bad in ["0", "101", "x", "-5"] {

@@ -2,6 +2,7 @@
 //! form that is stored, and the match key that find-by-field compares.
 
 use crate::domain::field_defs::{FieldDef, FieldType};
+use crate::domain::text::folded;
 use crate::error::{printable, ApiError};
 use crate::limits::MAX_VALUE_CHARS;
 
@@ -58,7 +59,7 @@ pub fn canonical(
         FieldType::List => def
             .values
             .iter()
-            .find(|declared| declared.to_lowercase() == text.to_lowercase())
+            .find(|declared| folded(declared) == folded(text))
             .cloned()
             .ok_or_else(invalid)?,
         FieldType::Email
@@ -71,12 +72,11 @@ pub fn canonical(
     Ok(Some(stored))
 }
 
-/// The key under which a stored (canonical) value is indexed.
+/// The key under which a stored (canonical) value is indexed: text compares
+/// case-insensitively and in Unicode NFC, phones by their digits.
 pub fn match_key(field_type: FieldType, stored: &str) -> String {
     match field_type {
-        FieldType::Text | FieldType::Email | FieldType::Url | FieldType::List => {
-            stored.to_lowercase()
-        }
+        FieldType::Text | FieldType::Email | FieldType::Url | FieldType::List => folded(stored),
         FieldType::Phone => stored.chars().filter(char::is_ascii_digit).collect(),
         FieldType::Number | FieldType::Boolean | FieldType::Date | FieldType::Time => {
             stored.to_string()
@@ -98,9 +98,7 @@ pub fn query_key(name: &str, def: &FieldDef, value: &str) -> Result<String, ApiE
     }
     let invalid = || invalid_value(name, def);
     let key = match def.field_type {
-        FieldType::Text | FieldType::Email | FieldType::Url | FieldType::List => {
-            text.to_lowercase()
-        }
+        FieldType::Text | FieldType::Email | FieldType::Url | FieldType::List => folded(text),
         FieldType::Number => canonical_number(text).ok_or_else(invalid)?,
         FieldType::Boolean => canonical_boolean(text).ok_or_else(invalid)?.to_string(),
         FieldType::Phone => {
@@ -472,6 +470,15 @@ mod tests {
         assert_eq!(
             match_key(FieldType::Text, "Muhammad Mahin"),
             "muhammad mahin"
+        );
+        // One key for a word however it is composed.
+        assert_eq!(
+            match_key(FieldType::Text, "Caf\u{e9}"),
+            match_key(FieldType::Text, "CAFE\u{301}")
+        );
+        assert_eq!(
+            query_key("t", &def(FieldType::Text), "cafe\u{301}").unwrap(),
+            match_key(FieldType::Text, "Caf\u{e9}")
         );
         let number = def(FieldType::Number);
         assert_eq!(

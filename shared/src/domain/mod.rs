@@ -12,4 +12,5 @@ pub mod field_writes;
 pub mod idempotency;
 pub mod service;
 pub mod tags;
+pub mod text;
 pub mod token;

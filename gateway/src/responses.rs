@@ -1,7 +1,9 @@
 //! Errors the gateway raises itself, rendered through the template's gateway responses.
 
+use hyper::HeaderMap;
 use serde_json::Value;
 
+use crate::proxy::Outgoing;
 use crate::template::ApiModel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +62,9 @@ impl GatewayError {
     }
 }
 
-/// Status and JSON body of a gateway response: the type's own entry, else the
-/// DEFAULT_4XX/DEFAULT_5XX entry, else API Gateway's default.
-pub fn render(api: &ApiModel, error: GatewayError) -> (u16, String) {
+/// A gateway response: the type's own entry, else the DEFAULT_4XX/DEFAULT_5XX entry,
+/// else API Gateway's default. The server adds its JSON content type.
+pub fn render(api: &ApiModel, error: GatewayError) -> Outgoing {
     let (default_status, message) = error.defaults();
     let family = if default_status >= 500 {
         "DEFAULT_5XX"
@@ -91,7 +93,11 @@ pub fn render(api: &ApiModel, error: GatewayError) -> (u16, String) {
             .replace("$context.error.message", message),
         None => serde_json::json!({ "message": message }).to_string(),
     };
-    (status, body)
+    Outgoing {
+        status,
+        headers: HeaderMap::new(),
+        body: body.into_bytes(),
+    }
 }
 
 #[cfg(test)]
@@ -137,9 +143,9 @@ mod tests {
             serde_json::json!({"status": "error", "message": "Request Too Long", "data": []}),
         ));
         for (error, status, expected) in cases {
-            let (got_status, body) = render(&api, error);
-            assert_eq!(got_status, status, "{error:?}");
-            let body: Value = serde_json::from_str(&body).unwrap();
+            let rendered = render(&api, error);
+            assert_eq!(rendered.status, status, "{error:?}");
+            let body: Value = serde_json::from_slice(&rendered.body).unwrap();
             assert_eq!(body, expected, "{error:?}");
         }
     }

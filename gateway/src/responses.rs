@@ -63,7 +63,9 @@ impl GatewayError {
 }
 
 /// A gateway response: the type's own entry, else the DEFAULT_4XX/DEFAULT_5XX entry,
-/// else API Gateway's default. The server adds its JSON content type.
+/// else API Gateway's default. Its headers are those of its `ResponseParameters` (the
+/// type's own, else its family's, as for the template); the server adds the JSON
+/// content type when they set none.
 pub fn render(api: &ApiModel, error: GatewayError) -> Outgoing {
     let (default_status, message) = error.defaults();
     let family = if default_status >= 500 {
@@ -93,9 +95,18 @@ pub fn render(api: &ApiModel, error: GatewayError) -> Outgoing {
             .replace("$context.error.message", message),
         None => serde_json::json!({ "message": message }).to_string(),
     };
+    let parameters = own
+        .filter(|r| !r.headers.is_empty())
+        .or(fallback)
+        .map(|r| r.headers.as_slice())
+        .unwrap_or_default();
+    let mut headers = HeaderMap::new();
+    for (name, value) in parameters {
+        headers.insert(name.clone(), value.clone());
+    }
     Outgoing {
         status,
-        headers: HeaderMap::new(),
+        headers,
         body: body.into_bytes(),
     }
 }
@@ -148,5 +159,53 @@ mod tests {
             let body: Value = serde_json::from_slice(&rendered.body).unwrap();
             assert_eq!(body, expected, "{error:?}");
         }
+    }
+
+    #[test]
+    fn response_parameters_are_headers_of_the_response() {
+        let api = ApiModel::parse(
+            r#"
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: api
+      GatewayResponses:
+        THROTTLED:
+          StatusCode: 429
+          ResponseParameters:
+            gatewayresponse.header.Retry-After: "'60'"
+        UNAUTHORIZED:
+          StatusCode: 401
+        DEFAULT_4XX:
+          ResponseParameters:
+            gatewayresponse.header.X-Family: "'4xx'"
+"#,
+        )
+        .unwrap();
+        let header = |error, name: &str| {
+            render(&api, error)
+                .headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let throttled = render(&api, GatewayError::Throttled);
+        assert_eq!(throttled.status, 429);
+        assert_eq!(
+            header(GatewayError::Throttled, "retry-after").as_deref(),
+            Some("60")
+        );
+        assert_eq!(
+            header(GatewayError::Throttled, "x-family"),
+            None,
+            "its own parameters replace its family's"
+        );
+        assert_eq!(
+            header(GatewayError::Unauthorized, "x-family").as_deref(),
+            Some("4xx"),
+            "a type without parameters takes its family's"
+        );
+        assert_eq!(header(GatewayError::Unauthorized, "retry-after"), None);
+        assert_eq!(header(GatewayError::BadGateway, "x-family"), None);
     }
 }

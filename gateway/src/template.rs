@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use hyper::header::{HeaderName, HeaderValue};
 use serde_yaml_ng::{Mapping, Value};
 
 /// One method of one resource, and the function behind it.
@@ -43,6 +44,8 @@ pub struct Throttle {
 pub struct GatewayResponse {
     pub status: Option<u16>,
     pub template: Option<String>,
+    /// Headers its `ResponseParameters` set (`gatewayresponse.header.NAME: "'value'"`).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 #[derive(Debug, Clone)]
@@ -361,10 +364,43 @@ fn gateway_response(template: &Template<'_>, response: &Value) -> Result<Gateway
         Some(s) => return Err(format!("StatusCode {s} is not an HTTP status")),
         None => None,
     };
+    let mut headers = Vec::new();
+    if let Some(parameters) = template.value(response, &["ResponseParameters"])? {
+        let parameters = parameters
+            .as_mapping()
+            .ok_or("ResponseParameters must be a mapping")?;
+        for (name, value) in parameters {
+            let name = name.as_str().ok_or("a response parameter must be text")?;
+            let value = text(template.resolve(value, name)?, name)?;
+            headers.push(response_header(name, &value)?);
+        }
+    }
     Ok(GatewayResponse {
         status,
         template: template.text(response, &["ResponseTemplates", "application/json"])?,
+        headers,
     })
+}
+
+/// `gatewayresponse.header.NAME: "'value'"` → the header NAME: value. Only static values
+/// (single-quoted): a mapping from the request (`method.request.header.X`, ...) is refused
+/// here rather than answered differently from API Gateway at run time.
+fn response_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let header = name
+        .strip_prefix("gatewayresponse.header.")
+        .ok_or_else(|| format!("{name}: only gatewayresponse.header.NAME is supported"))?;
+    let literal = value
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .ok_or_else(|| {
+            format!(
+                "{name}: {value} is not a static value ('...'); the local gateway maps no \
+                 request values into gateway responses"
+            )
+        })?;
+    let header = HeaderName::from_bytes(header.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
+    let literal = HeaderValue::from_str(literal).map_err(|e| format!("{name}: {e}"))?;
+    Ok((header, literal))
 }
 
 /// `!Ref X` or `{Ref: X}` → X.
@@ -429,8 +465,9 @@ mod tests {
         assert_eq!(api.gateway_responses["THROTTLED"].status, Some(429));
     }
 
-    /// A small API whose usage plan's `RateLimit` is `rate`.
-    fn small_api(rate: &str) -> Result<ApiModel, String> {
+    /// A small API whose usage plan's `RateLimit` is `rate` and whose THROTTLED response
+    /// carries `parameters`.
+    fn small_api(rate: &str, parameters: &str) -> Result<ApiModel, String> {
         let text = r#"
 Parameters:
   Rate:
@@ -439,6 +476,9 @@ Parameters:
   Stage:
     Type: String
     Default: v9
+  Wait:
+    Type: String
+    Default: "'30'"
   NoDefault:
     Type: Number
 Resources:
@@ -449,6 +489,7 @@ Resources:
       GatewayResponses:
         THROTTLED:
           StatusCode: 429
+          ResponseParameters: PARAMETERS
   Plan:
     Type: AWS::ApiGateway::UsagePlan
     Properties:
@@ -456,32 +497,76 @@ Resources:
         BurstLimit: 10
         RateLimit: RATE
 "#;
-        ApiModel::parse(&text.replace("RATE", rate))
+        ApiModel::parse(&text.replace("RATE", rate).replace("PARAMETERS", parameters))
     }
 
     #[test]
     fn a_ref_to_a_parameter_is_its_default() {
-        let api = small_api("!Ref Rate").unwrap();
+        let api = small_api("!Ref Rate", "{}").unwrap();
         assert_eq!(api.stage, "v9");
         let throttle = api.throttle.unwrap();
         assert_eq!((throttle.burst, throttle.rate), (10.0, 2.0));
-        let long_form = small_api("{Ref: Rate}").unwrap();
+        let long_form = small_api("{Ref: Rate}", "{}").unwrap();
         assert_eq!(long_form.throttle.unwrap().rate, 2.0);
     }
 
     #[test]
     fn a_ref_that_cannot_be_resolved_fails_the_load() {
-        let unknown = small_api("!Ref Nope").unwrap_err();
+        let unknown = small_api("!Ref Nope", "{}").unwrap_err();
         assert!(
             unknown.contains("RateLimit") && unknown.contains("Nope"),
             "{unknown}"
         );
-        let no_default = small_api("!Ref NoDefault").unwrap_err();
+        let no_default = small_api("!Ref NoDefault", "{}").unwrap_err();
         assert!(
             no_default.contains("NoDefault") && no_default.contains("no Default"),
             "{no_default}"
         );
-        let unreadable = small_api("fast").unwrap_err();
+        let unreadable = small_api("fast", "{}").unwrap_err();
         assert!(unreadable.contains("RateLimit"), "{unreadable}");
+    }
+
+    #[test]
+    fn response_parameters_become_headers() {
+        let api = small_api(
+            "1",
+            r#"{"gatewayresponse.header.Retry-After": "'60'", "gatewayresponse.header.X-Wait": !Ref Wait}"#,
+        )
+        .unwrap();
+        let headers = &api.gateway_responses["THROTTLED"].headers;
+        let as_text: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+            .collect();
+        assert_eq!(as_text, vec![("retry-after", "60"), ("x-wait", "30")]);
+    }
+
+    #[test]
+    fn response_parameters_that_are_not_static_headers_fail_the_load() {
+        for (parameters, named) in [
+            (
+                r#"{"gatewayresponse.header.X": "method.request.header.X"}"#,
+                "not a static value",
+            ),
+            (
+                r#"{"gatewayresponse.header.X": "60"}"#,
+                "not a static value",
+            ),
+            (
+                r#"{"gatewayresponse.querystring.x": "'1'"}"#,
+                "only gatewayresponse.header",
+            ),
+            (r#"{"gatewayresponse.header.Bad Name": "'1'"}"#, "Bad Name"),
+            (
+                r#"{"gatewayresponse.header.X": "'a\nb'"}"#,
+                "gatewayresponse.header.X",
+            ),
+        ] {
+            let err = small_api("1", parameters).unwrap_err();
+            assert!(
+                err.contains("THROTTLED") && err.contains(named),
+                "{parameters}: {err}"
+            );
+        }
     }
 }

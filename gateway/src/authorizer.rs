@@ -1,5 +1,5 @@
 //! Running the REQUEST authorizer, evaluating its policy, and caching the outcome per
-//! identity for the template's TTL, as API Gateway does.
+//! identity source for the template's TTL, as API Gateway does.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,6 +12,7 @@ use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde_json::{Map, Value};
 
 use crate::lambda::{InvokeError, Invoker};
+use crate::proxy::Headers;
 use crate::responses::GatewayError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +23,7 @@ pub struct Allowed {
     pub usage_key: Option<String>,
 }
 
-/// What the authorizer returned: cached per identity, its policy evaluated per call.
+/// What the authorizer returned: cached per identity source, its policy evaluated per call.
 #[derive(Debug, Clone, PartialEq)]
 struct Outcome {
     statements: Vec<Statement>,
@@ -35,31 +36,50 @@ struct Statement {
     resources: Vec<String>,
 }
 
+/// Every value of every identity header, in order: what the cache is keyed by. Keyed by
+/// less (the last value, say), a request whose headers are ambiguous could be answered
+/// from another request's cached outcome instead of being refused by the authorizer.
+pub type IdentitySource = Vec<Vec<String>>;
+
 pub struct Authorizer {
     function: String,
+    identity_headers: Vec<String>,
     ttl: Duration,
-    cache: Mutex<HashMap<String, (Instant, Outcome)>>,
+    cache: Mutex<HashMap<IdentitySource, (Instant, Outcome)>>,
 }
 
 impl Authorizer {
-    pub fn new(function: String, ttl: Duration) -> Self {
+    pub fn new(function: String, identity_headers: Vec<String>, ttl: Duration) -> Self {
         Authorizer {
             function,
+            identity_headers,
             ttl,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Authorizes a call of `method_arn` by the caller `identity` (the identity header
-    /// values), invoking the authorizer with `event` unless a cached outcome answers.
+    /// The request's identity source. Like API Gateway, a missing or empty identity
+    /// header is refused (401) without calling the authorizer.
+    pub fn identity_source(&self, headers: &Headers) -> Result<IdentitySource, GatewayError> {
+        self.identity_headers
+            .iter()
+            .map(|name| match headers.get(name) {
+                Some(values) if !values.iter().any(|v| v.trim().is_empty()) => Ok(values.clone()),
+                _ => Err(GatewayError::Unauthorized),
+            })
+            .collect()
+    }
+
+    /// Authorizes a call of `method_arn` by the caller `identity`, invoking the authorizer
+    /// with `event` unless a cached outcome answers.
     pub async fn authorize(
         &self,
         invoker: &Invoker,
-        identity: &str,
+        identity: IdentitySource,
         method_arn: &str,
         event: &ApiGatewayCustomAuthorizerRequestTypeRequest,
     ) -> Result<Allowed, GatewayError> {
-        let outcome = match self.cached(identity) {
+        let outcome = match self.cached(&identity) {
             Some(outcome) => outcome,
             None => {
                 let outcome = self.invoke(invoker, event).await?;
@@ -77,7 +97,7 @@ impl Authorizer {
         }
     }
 
-    fn cached(&self, identity: &str) -> Option<Outcome> {
+    fn cached(&self, identity: &IdentitySource) -> Option<Outcome> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get(identity)
@@ -85,13 +105,13 @@ impl Authorizer {
             .map(|(_, outcome)| outcome.clone())
     }
 
-    fn remember(&self, identity: &str, outcome: &Outcome) {
+    fn remember(&self, identity: IdentitySource, outcome: &Outcome) {
         if self.ttl.is_zero() {
             return;
         }
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.retain(|_, (at, _)| at.elapsed() < self.ttl);
-        cache.insert(identity.to_string(), (Instant::now(), outcome.clone()));
+        cache.insert(identity, (Instant::now(), outcome.clone()));
     }
 
     async fn invoke(
@@ -216,6 +236,75 @@ mod tests {
         ));
     }
 
+    fn authorizer() -> Authorizer {
+        Authorizer::new(
+            "authorizer".into(),
+            vec!["authorization".into()],
+            Duration::from_secs(300),
+        )
+    }
+
+    fn headers(authorization: &[&str]) -> Headers {
+        let mut headers = Headers::new();
+        headers.insert("host".into(), vec!["h".into()]);
+        if !authorization.is_empty() {
+            headers.insert(
+                "authorization".into(),
+                authorization.iter().map(|v| v.to_string()).collect(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn the_identity_source_is_every_value_of_every_identity_header() {
+        let auth = authorizer();
+        let one = auth.identity_source(&headers(&["Bearer A"])).unwrap();
+        assert_eq!(one, vec![vec!["Bearer A".to_string()]]);
+        let two = auth
+            .identity_source(&headers(&["Bearer garbage", "Bearer A"]))
+            .unwrap();
+        let swapped = auth
+            .identity_source(&headers(&["Bearer A", "Bearer garbage"]))
+            .unwrap();
+        assert!(one != two && one != swapped && two != swapped);
+        for missing in [&[][..], &[""], &["   "], &["Bearer A", ""]] {
+            assert_eq!(
+                auth.identity_source(&headers(missing)),
+                Err(GatewayError::Unauthorized),
+                "{missing:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cached_outcome_answers_only_its_own_identity_source() {
+        let auth = authorizer();
+        let allowed = outcome(json!({
+            "principalId": "ch1",
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}]},
+            "usageIdentifierKey": "key1",
+        }))
+        .unwrap();
+        let one = auth.identity_source(&headers(&["Bearer A"])).unwrap();
+        auth.remember(one.clone(), &allowed);
+        assert_eq!(auth.cached(&one), Some(allowed));
+        for ambiguous in [
+            ["Bearer garbage", "Bearer A"],
+            ["Bearer A", "Bearer garbage"],
+        ] {
+            let identity = auth.identity_source(&headers(&ambiguous)).unwrap();
+            assert_eq!(auth.cached(&identity), None, "{ambiguous:?}");
+        }
+        let uncached = Authorizer::new("a".into(), vec!["authorization".into()], Duration::ZERO);
+        uncached.remember(
+            one.clone(),
+            &outcome(json!({"policyDocument": {"Statement": []}})).unwrap(),
+        );
+        assert_eq!(uncached.cached(&one), None, "a TTL of 0 caches nothing");
+    }
+
     #[test]
     fn the_answer_is_read_as_an_authorizer_response() {
         let read = outcome(json!({
@@ -262,8 +351,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_explicit_deny_wins() {
-        let auth = Authorizer::new("authorizer".into(), Duration::from_secs(300));
-        let identity = "Bearer A";
+        let auth = authorizer();
+        let identity = vec![vec!["Bearer A".to_string()]];
         let policy = |statements: Value| {
             outcome(json!({"policyDocument": {"Statement": statements}})).unwrap()
         };
@@ -291,8 +380,10 @@ mod tests {
             ),
         ];
         for (statements, allowed) in cases {
-            auth.remember(identity, &policy(statements.clone()));
-            let answer = auth.authorize(&invoker, identity, ARN, &event).await;
+            auth.remember(identity.clone(), &policy(statements.clone()));
+            let answer = auth
+                .authorize(&invoker, identity.clone(), ARN, &event)
+                .await;
             assert_eq!(answer.is_ok(), allowed, "{statements}");
             if !allowed {
                 assert_eq!(answer, Err(GatewayError::AccessDenied));

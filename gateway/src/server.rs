@@ -41,10 +41,13 @@ impl Gateway {
         quiet: bool,
     ) -> Self {
         let router = Router::new(&api.routes);
-        let authorizer = api
-            .authorizer
-            .as_ref()
-            .map(|a| Authorizer::new(a.function.clone(), authorizer_ttl.unwrap_or(a.ttl)));
+        let authorizer = api.authorizer.as_ref().map(|a| {
+            Authorizer::new(
+                a.function.clone(),
+                a.identity_headers.clone(),
+                authorizer_ttl.unwrap_or(a.ttl),
+            )
+        });
         let buckets = api.throttle.map(Buckets::new);
         Gateway {
             api,
@@ -163,25 +166,16 @@ impl Gateway {
     }
 
     async fn authorize(&self, incoming: &Incoming<'_>) -> Result<Allowed, GatewayError> {
-        let (Some(authorizer), Some(model)) = (&self.authorizer, &self.api.authorizer) else {
-            return Err(GatewayError::AuthorizerFailure);
-        };
-        // Every identity source must be present and non-empty, or API Gateway answers 401
-        // without calling the authorizer.
-        let mut identity = Vec::new();
-        for name in &model.identity_headers {
-            let value = incoming
-                .headers
-                .get(name)
-                .and_then(|v| v.last())
-                .filter(|v| !v.trim().is_empty());
-            identity.push(value.ok_or(GatewayError::Unauthorized)?.as_str());
-        }
+        let authorizer = self
+            .authorizer
+            .as_ref()
+            .ok_or(GatewayError::AuthorizerFailure)?;
+        let identity = authorizer.identity_source(incoming.headers)?;
         let method_arn =
             proxy::method_arn(&self.api.stage, incoming.method.as_str(), incoming.path);
         let event = proxy::authorizer_event(incoming, &method_arn);
         authorizer
-            .authorize(&self.invoker, &identity.join("\u{0}"), &method_arn, &event)
+            .authorize(&self.invoker, identity, &method_arn, &event)
             .await
     }
 

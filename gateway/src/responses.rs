@@ -18,7 +18,9 @@ pub enum GatewayError {
     Throttled,
     /// No resource or method for the request (API Gateway's famous 403).
     MissingAuthenticationToken,
-    /// The authorizer failed or returned something unusable.
+    /// The authorizer failed or returned something unusable, or the API key it named could
+    /// not be looked up: locally the key lives in the token table, and failing to read
+    /// that table is what this response (503 in template.yaml) stands for.
     AuthorizerFailure,
     /// The function could not be invoked.
     IntegrationFailure,

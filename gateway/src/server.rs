@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use contacts_shared::DynamoStore;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming as Body};
 use hyper::header::{HeaderValue, CONTENT_TYPE};
@@ -27,6 +28,8 @@ pub struct Gateway {
     pub authorizer: Option<Authorizer>,
     pub buckets: Option<Buckets>,
     pub invoker: Invoker,
+    /// Where the usage plan's API keys are (the local stack's table).
+    pub keys: DynamoStore,
     pub listen: SocketAddr,
     pub quiet: bool,
     requests: AtomicU64,
@@ -36,6 +39,7 @@ impl Gateway {
     pub fn new(
         api: ApiModel,
         invoker: Invoker,
+        keys: DynamoStore,
         listen: SocketAddr,
         authorizer_ttl: Option<Duration>,
         quiet: bool,
@@ -55,6 +59,7 @@ impl Gateway {
             authorizer,
             buckets,
             invoker,
+            keys,
             listen,
             quiet,
             requests: AtomicU64::new(0),
@@ -143,7 +148,7 @@ impl Gateway {
     }
 
     /// Lets a call through to its route: the authorizer, then the route's API key (which
-    /// must have tokens left in its bucket). Returns the authorizer's context.
+    /// must exist, and have tokens left in its bucket). Returns the authorizer's context.
     async fn admit(
         &self,
         route: &Route,
@@ -160,6 +165,7 @@ impl Gateway {
                 .as_ref()
                 .and_then(|a| a.usage_key.as_deref())
                 .ok_or(GatewayError::InvalidApiKey)?;
+            self.check_api_key(key).await?;
             self.throttle(key)?;
         }
         Ok(allowed.map(|a| a.context))
@@ -177,6 +183,19 @@ impl Gateway {
         authorizer
             .authorize(&self.invoker, identity, &method_arn, &event)
             .await
+    }
+
+    /// API Gateway checks the usage plan's key on every call, whatever the authorizer
+    /// cache holds, so a deleted key is refused at once. A failed lookup fails the call.
+    async fn check_api_key(&self, key: &str) -> Result<(), GatewayError> {
+        match self.keys.api_key_exists(key).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(GatewayError::InvalidApiKey),
+            Err(err) => {
+                eprintln!("local-gateway: cannot look the API key up: {err}");
+                Err(GatewayError::AuthorizerFailure)
+            }
+        }
     }
 
     fn throttle(&self, key: &str) -> Result<(), GatewayError> {

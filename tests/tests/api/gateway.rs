@@ -1,20 +1,106 @@
-//! What the gateway decides before any function runs: identities that are ambiguous.
+//! What the gateway decides before any function runs: the usage plan's API key, checked on
+//! every call whatever the authorizer cache holds, and identities that are ambiguous.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use contacts_shared::store::dynamo::keys;
 use contacts_shared::ChannelType;
-use contacts_tests::{envelope, Method, Stack};
-use serde_json::Value;
+use contacts_tests::{envelope, runtime, Method, Stack};
+use serde_json::{json, Value};
 
-use crate::{assert_error, stack};
+use crate::{assert_error, fields_body, stack};
 
 /// A call that gets past the authorizer and the usage plan (the contact does not exist).
 const PASSES: (u16, &str) = (403, "There is no such contact.");
+const REFUSED: (u16, &str) = (401, "API Token is invalid.");
 
 fn get_someone(s: &Stack, token: &str) -> contacts_tests::Reply {
     s.call(Method::GET, "/v1/contact/someone", Some(token), None)
+}
+
+/// How many items the channel's partition holds (its contacts, and the channel item).
+fn items_of_channel(s: &Stack, channel: &str) -> usize {
+    runtime().block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(contacts_tests::dynamodb_endpoint())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local", "local", None, None, "local",
+            ))
+            .load()
+            .await;
+        let out = aws_sdk_dynamodb::Client::new(&config)
+            .query()
+            .table_name(s.store.table())
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(keys::channel_pk(channel)),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query the channel's partition");
+        out.items().len()
+    })
+}
+
+#[test]
+fn a_deleted_channels_token_is_refused_at_once_though_its_authorization_is_cached() {
+    let s = stack();
+    let (channel, token) = s.channel(ChannelType::Facebook);
+    // Used twice: the second call is answered from the gateway's authorizer cache.
+    for _ in 0..2 {
+        assert_error(&get_someone(s, &token), PASSES.0, PASSES.1);
+    }
+
+    runtime()
+        .block_on(s.store.delete_channel(&channel))
+        .expect("delete the channel");
+    let create = s.call(
+        Method::POST,
+        "/v1/contact",
+        Some(&token),
+        Some(&fields_body(&[("firstName", json!("Ghost"))])),
+    );
+    assert_error(&create, REFUSED.0, REFUSED.1);
+    assert_eq!(create.json, envelope("API Token is invalid."));
+    assert_eq!(items_of_channel(s, &channel), 0, "the create wrote nothing");
+    assert_error(&get_someone(s, &token), REFUSED.0, REFUSED.1);
+}
+
+#[test]
+fn the_admin_tools_channel_delete_stops_its_tokens_at_once() {
+    let s = stack();
+    let (channel, token) = s.channel(ChannelType::Whatsapp);
+    assert_error(&get_someone(s, &token), PASSES.0, PASSES.1);
+    contacts_tests::AdminCli::for_table(s.store.table()).ok(&[
+        "channel",
+        "delete",
+        "--channel",
+        &channel,
+    ]);
+    assert_error(&get_someone(s, &token), REFUSED.0, REFUSED.1);
+}
+
+#[test]
+fn revoking_a_channels_last_token_takes_its_key_and_a_new_token_brings_it_back() {
+    let s = stack();
+    let (channel, first) = s.channel(ChannelType::Facebook);
+    let second = runtime().block_on(s.store.issue_token(&channel)).unwrap();
+    for token in [&first, &second] {
+        assert_error(&get_someone(s, token), PASSES.0, PASSES.1);
+    }
+    // One of two revoked: the key stays, and the other token works on.
+    runtime().block_on(s.store.revoke_token(&first)).unwrap();
+    assert_error(&get_someone(s, &second), PASSES.0, PASSES.1);
+    // The last one: its key goes with it, and its cached authorization is no good.
+    runtime().block_on(s.store.revoke_token(&second)).unwrap();
+    assert_error(&get_someone(s, &second), REFUSED.0, REFUSED.1);
+    let third = runtime().block_on(s.store.issue_token(&channel)).unwrap();
+    assert_error(&get_someone(s, &third), PASSES.0, PASSES.1);
 }
 
 /// `GET path` with these `Authorization` header lines, sent as raw HTTP so that each is a

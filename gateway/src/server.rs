@@ -278,3 +278,25 @@ fn epoch_ms() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key lookup that cannot reach DynamoDB fails the call with a 5xx, never lets it
+    /// through.
+    #[tokio::test]
+    async fn a_failed_key_lookup_fails_the_call() {
+        let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let api = ApiModel::load(&template).unwrap();
+        let dead = "http://127.0.0.1:9";
+        let invoker = Invoker::new(dead, Duration::from_secs(1)).unwrap();
+        let keys = DynamoStore::connect(Some(dead), "contacts").await;
+        let listen: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let gateway = Gateway::new(api, invoker, keys, listen, None, true);
+        let refused = gateway.check_api_key("key1").await;
+        assert_eq!(refused, Err(GatewayError::AuthorizerFailure));
+        let rendered = render(&gateway.api, GatewayError::AuthorizerFailure);
+        assert_eq!(rendered.status, 503);
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::Value;
 
 pub struct Invoker {
@@ -31,7 +32,11 @@ impl Invoker {
     }
 
     /// Invokes `function` with `event` and returns its result.
-    pub async fn invoke(&self, function: &str, event: &Value) -> Result<Value, InvokeError> {
+    pub async fn invoke(
+        &self,
+        function: &str,
+        event: &impl Serialize,
+    ) -> Result<Value, InvokeError> {
         let url = format!(
             "{}/2015-03-31/functions/{function}/invocations",
             self.endpoint

@@ -1,7 +1,8 @@
 //! The API Gateway of the local stack: what `sam local start-api` would be without
 //! Docker. It reads the REST API from `template.yaml` (routes, the REQUEST authorizer and
 //! its cache TTL, the usage plan's throttle, the gateway responses), and for each request
-//! runs the authorizer, applies the per-key throttle, builds the REST proxy event and
+//! runs the authorizer, checks the API key it names (in the local stack's table, where the
+//! usage plan's keys live), applies the per-key throttle, builds the REST proxy event and
 //! invokes the function through `cargo lambda watch`.
 
 mod authorizer;
@@ -20,6 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use contacts_shared::env::{CONTACTS_TABLE, DEFAULT_TABLE, DYNAMODB_ENDPOINT};
+use contacts_shared::DynamoStore;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -40,6 +43,12 @@ struct Args {
     /// The Lambda invoke API of `cargo lambda watch`.
     #[arg(long, env = "LAMBDA_ENDPOINT", default_value = "http://127.0.0.1:9000")]
     lambda_endpoint: String,
+    /// The DynamoDB holding the usage plan's API keys (DynamoDB Local); without it, AWS's.
+    #[arg(long, env = DYNAMODB_ENDPOINT)]
+    dynamodb_endpoint: Option<String>,
+    /// The table holding the usage plan's API keys.
+    #[arg(long, env = CONTACTS_TABLE, default_value = DEFAULT_TABLE)]
+    table: String,
     /// Seconds an authorizer result is cached (default: the template's ReauthorizeEvery).
     #[arg(long, env = "AUTHORIZER_TTL")]
     authorizer_ttl: Option<u64>,
@@ -77,7 +86,10 @@ async fn run(args: Args) -> Result<(), String> {
     let listen = listener.local_addr().map_err(|e| e.to_string())?;
     let routes = api.routes.len();
     let ttl = args.authorizer_ttl.map(Duration::from_secs);
-    let gateway = Arc::new(server::Gateway::new(api, invoker, listen, ttl, args.quiet));
+    let keys = DynamoStore::connect(args.dynamodb_endpoint.as_deref(), &args.table).await;
+    let gateway = Arc::new(server::Gateway::new(
+        api, invoker, keys, listen, ttl, args.quiet,
+    ));
     eprintln!(
         "local-gateway: {routes} routes from {} on http://{listen}/{}/",
         args.template.display(),

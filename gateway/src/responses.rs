@@ -1,7 +1,9 @@
 //! Errors the gateway raises itself, rendered through the template's gateway responses.
 
+use hyper::HeaderMap;
 use serde_json::Value;
 
+use crate::proxy::Outgoing;
 use crate::template::ApiModel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +18,9 @@ pub enum GatewayError {
     Throttled,
     /// No resource or method for the request (API Gateway's famous 403).
     MissingAuthenticationToken,
-    /// The authorizer failed or returned something unusable.
+    /// The authorizer failed or returned something unusable, or the API key it named could
+    /// not be looked up: locally the key lives in the token table, and failing to read
+    /// that table is what this response (503 in template.yaml) stands for.
     AuthorizerFailure,
     /// The function could not be invoked.
     IntegrationFailure,
@@ -60,9 +64,11 @@ impl GatewayError {
     }
 }
 
-/// Status and JSON body of a gateway response: the type's own entry, else the
-/// DEFAULT_4XX/DEFAULT_5XX entry, else API Gateway's default.
-pub fn render(api: &ApiModel, error: GatewayError) -> (u16, String) {
+/// A gateway response: the type's own entry, else the DEFAULT_4XX/DEFAULT_5XX entry,
+/// else API Gateway's default. Its headers are those of its `ResponseParameters` (the
+/// type's own, else its family's, as for the template); the server adds the JSON
+/// content type when they set none.
+pub fn render(api: &ApiModel, error: GatewayError) -> Outgoing {
     let (default_status, message) = error.defaults();
     let family = if default_status >= 500 {
         "DEFAULT_5XX"
@@ -91,7 +97,20 @@ pub fn render(api: &ApiModel, error: GatewayError) -> (u16, String) {
             .replace("$context.error.message", message),
         None => serde_json::json!({ "message": message }).to_string(),
     };
-    (status, body)
+    let parameters = own
+        .filter(|r| !r.headers.is_empty())
+        .or(fallback)
+        .map(|r| r.headers.as_slice())
+        .unwrap_or_default();
+    let mut headers = HeaderMap::new();
+    for (name, value) in parameters {
+        headers.insert(name.clone(), value.clone());
+    }
+    Outgoing {
+        status,
+        headers,
+        body: body.into_bytes(),
+    }
 }
 
 #[cfg(test)]
@@ -137,10 +156,58 @@ mod tests {
             serde_json::json!({"status": "error", "message": "Request Too Long", "data": []}),
         ));
         for (error, status, expected) in cases {
-            let (got_status, body) = render(&api, error);
-            assert_eq!(got_status, status, "{error:?}");
-            let body: Value = serde_json::from_str(&body).unwrap();
+            let rendered = render(&api, error);
+            assert_eq!(rendered.status, status, "{error:?}");
+            let body: Value = serde_json::from_slice(&rendered.body).unwrap();
             assert_eq!(body, expected, "{error:?}");
         }
+    }
+
+    #[test]
+    fn response_parameters_are_headers_of_the_response() {
+        let api = ApiModel::parse(
+            r#"
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: api
+      GatewayResponses:
+        THROTTLED:
+          StatusCode: 429
+          ResponseParameters:
+            gatewayresponse.header.Retry-After: "'60'"
+        UNAUTHORIZED:
+          StatusCode: 401
+        DEFAULT_4XX:
+          ResponseParameters:
+            gatewayresponse.header.X-Family: "'4xx'"
+"#,
+        )
+        .unwrap();
+        let header = |error, name: &str| {
+            render(&api, error)
+                .headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let throttled = render(&api, GatewayError::Throttled);
+        assert_eq!(throttled.status, 429);
+        assert_eq!(
+            header(GatewayError::Throttled, "retry-after").as_deref(),
+            Some("60")
+        );
+        assert_eq!(
+            header(GatewayError::Throttled, "x-family"),
+            None,
+            "its own parameters replace its family's"
+        );
+        assert_eq!(
+            header(GatewayError::Unauthorized, "x-family").as_deref(),
+            Some("4xx"),
+            "a type without parameters takes its family's"
+        );
+        assert_eq!(header(GatewayError::Unauthorized, "retry-after"), None);
+        assert_eq!(header(GatewayError::BadGateway, "x-family"), None);
     }
 }

@@ -1,22 +1,22 @@
 //! The gateway itself: one request in, API Gateway's steps in order, one response out.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use contacts_shared::DynamoStore;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming as Body};
-use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::authorizer::{Allowed, Authorizer};
 use crate::lambda::{InvokeError, Invoker};
-use crate::proxy::{self, Incoming};
+use crate::proxy::{self, Headers, Incoming, Outgoing};
 use crate::responses::{render, GatewayError};
 use crate::routing::Router;
-use crate::template::ApiModel;
+use crate::template::{ApiModel, Route};
 use crate::throttle::Buckets;
 
 /// API Gateway's payload limit.
@@ -28,6 +28,8 @@ pub struct Gateway {
     pub authorizer: Option<Authorizer>,
     pub buckets: Option<Buckets>,
     pub invoker: Invoker,
+    /// Where the usage plan's API keys are (the local stack's table).
+    pub keys: DynamoStore,
     pub listen: SocketAddr,
     pub quiet: bool,
     requests: AtomicU64,
@@ -37,15 +39,19 @@ impl Gateway {
     pub fn new(
         api: ApiModel,
         invoker: Invoker,
+        keys: DynamoStore,
         listen: SocketAddr,
-        authorizer_ttl: Option<std::time::Duration>,
+        authorizer_ttl: Option<Duration>,
         quiet: bool,
     ) -> Self {
         let router = Router::new(&api.routes);
-        let authorizer = api
-            .authorizer
-            .as_ref()
-            .map(|a| Authorizer::new(a.function.clone(), authorizer_ttl.unwrap_or(a.ttl)));
+        let authorizer = api.authorizer.as_ref().map(|a| {
+            Authorizer::new(
+                a.function.clone(),
+                a.identity_headers.clone(),
+                authorizer_ttl.unwrap_or(a.ttl),
+            )
+        });
         let buckets = api.throttle.map(Buckets::new);
         Gateway {
             api,
@@ -53,6 +59,7 @@ impl Gateway {
             authorizer,
             buckets,
             invoker,
+            keys,
             listen,
             quiet,
             requests: AtomicU64::new(0),
@@ -61,35 +68,24 @@ impl Gateway {
 
     pub async fn handle(&self, request: Request<Body>, peer: SocketAddr) -> Response<Full<Bytes>> {
         let started = Instant::now();
-        let method = request.method().as_str().to_string();
+        let method = request.method().clone();
         let path = request.uri().path().to_string();
-        let (status, headers, body) = match self.process(request, peer).await {
-            Ok(out) => (out.status, out.headers, out.body),
-            Err(error) => {
-                let (status, body) = render(&self.api, error);
-                (
-                    status,
-                    vec![("content-type".to_string(), "application/json".to_string())],
-                    body.into_bytes(),
-                )
-            }
+        let out = match self.process(request, peer).await {
+            Ok(out) => out,
+            Err(error) => render(&self.api, error),
         };
         if !self.quiet {
             // Method, path and status only: headers (tokens) and queries (contact data) stay out of logs.
             eprintln!(
-                "local-gateway: {method} {path} -> {status} ({} ms)",
+                "local-gateway: {method} {path} -> {} ({} ms)",
+                out.status,
                 started.elapsed().as_millis()
             );
         }
-        let mut response = Response::new(Full::new(Bytes::from(body)));
-        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-        for (name, value) in headers {
-            if let (Ok(name), Ok(value)) =
-                (HeaderName::try_from(name), HeaderValue::try_from(value))
-            {
-                response.headers_mut().append(name, value);
-            }
-        }
+        let mut response = Response::new(Full::new(Bytes::from(out.body)));
+        *response.status_mut() =
+            StatusCode::from_u16(out.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        *response.headers_mut() = out.headers;
         if !response.headers().contains_key(CONTENT_TYPE) {
             response
                 .headers_mut()
@@ -98,11 +94,13 @@ impl Gateway {
         response
     }
 
+    /// API Gateway's steps: the payload limit, the route, the authorizer, the usage plan,
+    /// then the function.
     async fn process(
         &self,
         request: Request<Body>,
         peer: SocketAddr,
-    ) -> Result<proxy::Outgoing, GatewayError> {
+    ) -> Result<Outgoing, GatewayError> {
         let (parts, body) = request.into_parts();
         let body = Limited::new(body, MAX_PAYLOAD)
             .collect()
@@ -110,23 +108,16 @@ impl Gateway {
             .map_err(|_| GatewayError::RequestTooLarge)?
             .to_bytes();
         let full_path = parts.uri.path();
-        let stage_prefix = format!("/{}", self.api.stage);
-        let path = match full_path.strip_prefix(&stage_prefix) {
-            Some("") => "/",
-            Some(rest) if rest.starts_with('/') => rest,
-            _ => return Err(GatewayError::MissingAuthenticationToken),
-        };
-        let method = parts.method.as_str();
+        let path = self.path_below_stage(full_path)?;
         let matched = self
             .router
-            .find(method, path)
+            .find(parts.method.as_str(), path)
             .ok_or(GatewayError::MissingAuthenticationToken)?;
-        let route = matched.route;
-
         let headers = self.headers(&parts.headers, peer);
         let request_id = self.request_id();
+        let params = matched.params;
         let incoming = Incoming {
-            method,
+            method: &parts.method,
             path,
             full_path,
             query: parts.uri.query(),
@@ -134,92 +125,115 @@ impl Gateway {
             body: &body,
             source_ip: peer.ip().to_string(),
             request_id: &request_id,
-            epoch_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or(0),
+            epoch_ms: epoch_ms(),
+            stage: &self.api.stage,
+            resource: &matched.route.path,
+            path_params: &params,
         };
-        let params: BTreeMap<String, String> = matched.params.into_iter().collect();
-        let bare_event = proxy::event(&incoming, &self.api.stage, &route.path, &params, None);
+        let authorizer_context = self.admit(matched.route, &incoming).await?;
+        let event = proxy::event(&incoming, authorizer_context.as_ref());
+        self.integrate(&matched.route.function, &event).await
+    }
 
-        let mut authorizer_context = None;
-        if route.authorized {
-            let allowed = self.authorize(&headers, method, path, &bare_event).await?;
-            if route.api_key_required {
-                let key = allowed
-                    .usage_key
-                    .as_deref()
-                    .ok_or(GatewayError::InvalidApiKey)?;
-                if let Some(buckets) = &self.buckets {
-                    if !buckets.take(key) {
-                        return Err(GatewayError::Throttled);
-                    }
-                }
-            }
-            authorizer_context = Some(allowed.context);
+    /// The path below the stage; any other path has no resource.
+    fn path_below_stage<'p>(&self, full_path: &'p str) -> Result<&'p str, GatewayError> {
+        let rest = full_path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(self.api.stage.as_str()));
+        match rest {
+            Some("") => Ok("/"),
+            Some(rest) if rest.starts_with('/') => Ok(rest),
+            _ => Err(GatewayError::MissingAuthenticationToken),
         }
+    }
 
-        let event = proxy::event(
-            &incoming,
-            &self.api.stage,
-            &route.path,
-            &params,
-            authorizer_context.as_ref(),
-        );
-        match self.invoker.invoke(&route.function, &event).await {
-            Ok(result) => proxy::response(&result).ok_or_else(|| {
-                eprintln!(
-                    "local-gateway: {} returned a malformed proxy response",
-                    route.function
-                );
+    /// Lets a call through to its route: the authorizer, then the route's API key (which
+    /// must exist, and have tokens left in its bucket). Returns the authorizer's context.
+    async fn admit(
+        &self,
+        route: &Route,
+        incoming: &Incoming<'_>,
+    ) -> Result<Option<Map<String, Value>>, GatewayError> {
+        let allowed = if route.authorized {
+            Some(self.authorize(incoming).await?)
+        } else {
+            None
+        };
+        if route.api_key_required {
+            // The API's keys come from the authorizer (ApiKeySourceType AUTHORIZER).
+            let key = allowed
+                .as_ref()
+                .and_then(|a| a.usage_key.as_deref())
+                .ok_or(GatewayError::InvalidApiKey)?;
+            self.check_api_key(key).await?;
+            self.throttle(key)?;
+        }
+        Ok(allowed.map(|a| a.context))
+    }
+
+    async fn authorize(&self, incoming: &Incoming<'_>) -> Result<Allowed, GatewayError> {
+        let authorizer = self
+            .authorizer
+            .as_ref()
+            .ok_or(GatewayError::AuthorizerFailure)?;
+        let identity = authorizer.identity_source(incoming.headers)?;
+        let method_arn =
+            proxy::method_arn(&self.api.stage, incoming.method.as_str(), incoming.path);
+        let event = proxy::authorizer_event(incoming, &method_arn);
+        authorizer
+            .authorize(&self.invoker, identity, &method_arn, &event)
+            .await
+    }
+
+    /// API Gateway checks the usage plan's key on every call, whatever the authorizer
+    /// cache holds, so a deleted key is refused at once. A failed lookup fails the call.
+    async fn check_api_key(&self, key: &str) -> Result<(), GatewayError> {
+        match self.keys.api_key_exists(key).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(GatewayError::InvalidApiKey),
+            Err(err) => {
+                eprintln!("local-gateway: cannot look the API key up: {err}");
+                Err(GatewayError::AuthorizerFailure)
+            }
+        }
+    }
+
+    fn throttle(&self, key: &str) -> Result<(), GatewayError> {
+        match &self.buckets {
+            Some(buckets) if !buckets.take(key) => Err(GatewayError::Throttled),
+            _ => Ok(()),
+        }
+    }
+
+    /// Invokes the route's function and reads its proxy response.
+    async fn integrate(
+        &self,
+        function: &str,
+        event: &impl serde::Serialize,
+    ) -> Result<Outgoing, GatewayError> {
+        match self.invoker.invoke(function, event).await {
+            Ok(result) => proxy::response(result).ok_or_else(|| {
+                eprintln!("local-gateway: {function} returned a malformed proxy response");
                 GatewayError::BadGateway
             }),
             Err(InvokeError::Function(message)) => {
                 eprintln!(
-                    "local-gateway: {} failed: {}",
-                    route.function,
+                    "local-gateway: {function} failed: {}",
                     message.chars().take(200).collect::<String>()
                 );
                 Err(GatewayError::BadGateway)
             }
             Err(InvokeError::TimedOut) => Err(GatewayError::IntegrationTimeout),
             Err(InvokeError::Unreachable(why)) => {
-                eprintln!("local-gateway: cannot invoke {}: {why}", route.function);
+                eprintln!("local-gateway: cannot invoke {function}: {why}");
                 Err(GatewayError::IntegrationFailure)
             }
         }
     }
 
-    async fn authorize(
-        &self,
-        headers: &BTreeMap<String, Vec<String>>,
-        method: &str,
-        path: &str,
-        event: &Value,
-    ) -> Result<Allowed, GatewayError> {
-        let (Some(authorizer), Some(model)) = (&self.authorizer, &self.api.authorizer) else {
-            return Err(GatewayError::AuthorizerFailure);
-        };
-        // Every identity source must be present and non-empty, or API Gateway answers 401
-        // without calling the authorizer.
-        let mut identity = Vec::new();
-        for name in &model.identity_headers {
-            let value = headers
-                .get(name)
-                .and_then(|v| v.last())
-                .filter(|v| !v.trim().is_empty());
-            identity.push(value.ok_or(GatewayError::Unauthorized)?.as_str());
-        }
-        let method_arn = proxy::method_arn(&self.api.stage, method, path);
-        let event = proxy::authorizer_event(event, &method_arn);
-        authorizer
-            .authorize(&self.invoker, &identity.join("\u{0}"), &method_arn, &event)
-            .await
-    }
-
     /// Request headers as the integration sees them, with the ones API Gateway sets.
-    fn headers(&self, raw: &hyper::HeaderMap, peer: SocketAddr) -> BTreeMap<String, Vec<String>> {
-        let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    fn headers(&self, raw: &hyper::HeaderMap, peer: SocketAddr) -> Headers {
+        let mut headers = Headers::new();
         for (name, value) in raw {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
             headers
@@ -255,5 +269,34 @@ impl Gateway {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         format!("{:016x}-{n:08x}", epoch as u64)
+    }
+}
+
+fn epoch_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key lookup that cannot reach DynamoDB fails the call with a 5xx, never lets it
+    /// through.
+    #[tokio::test]
+    async fn a_failed_key_lookup_fails_the_call() {
+        let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let api = ApiModel::load(&template).unwrap();
+        let dead = "http://127.0.0.1:9";
+        let invoker = Invoker::new(dead, Duration::from_secs(1)).unwrap();
+        let keys = DynamoStore::connect(Some(dead), "contacts").await;
+        let listen: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let gateway = Gateway::new(api, invoker, keys, listen, None, true);
+        let refused = gateway.check_api_key("key1").await;
+        assert_eq!(refused, Err(GatewayError::AuthorizerFailure));
+        let rendered = render(&gateway.api, GatewayError::AuthorizerFailure);
+        assert_eq!(rendered.status, 503);
     }
 }

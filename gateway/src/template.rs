@@ -1,10 +1,13 @@
 //! What the gateway takes from `template.yaml`: the stage, the routes and the functions
 //! behind them, the authorizer, the usage-plan throttle and the gateway responses.
+//! Values it reads may be `!Ref` to a template parameter, which stands for the
+//! parameter's `Default` (what `sam deploy` uses unless told otherwise).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_yaml_ng::Value;
+use hyper::header::{HeaderName, HeaderValue};
+use serde_yaml_ng::{Mapping, Value};
 
 /// One method of one resource, and the function behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +44,8 @@ pub struct Throttle {
 pub struct GatewayResponse {
     pub status: Option<u16>,
     pub template: Option<String>,
+    /// Headers its `ResponseParameters` set (`gatewayresponse.header.NAME: "'value'"`).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +55,12 @@ pub struct ApiModel {
     pub authorizer: Option<Authorizer>,
     pub throttle: Option<Throttle>,
     pub gateway_responses: HashMap<String, GatewayResponse>,
+}
+
+/// What a method inherits from the API's `Auth` unless its event says otherwise.
+struct MethodDefaults {
+    authorizer: Option<String>,
+    api_key_required: bool,
 }
 
 impl ApiModel {
@@ -63,170 +74,333 @@ impl ApiModel {
     pub fn parse(text: &str) -> Result<Self, String> {
         let doc: Value =
             serde_yaml_ng::from_str(text).map_err(|e| format!("template is not YAML: {e}"))?;
-        let resources = doc
-            .get("Resources")
-            .and_then(Value::as_mapping)
-            .ok_or("template has no Resources")?;
-        let of_type = |t: &'static str| {
-            resources
-                .iter()
-                .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(t))
-                .filter_map(|(name, r)| Some((name.as_str()?, r)))
-        };
-        let mut apis = of_type("AWS::Serverless::Api");
-        let (api_name, api) = apis
-            .next()
-            .ok_or("template declares no AWS::Serverless::Api")?;
-        if apis.next().is_some() {
-            return Err("template declares more than one AWS::Serverless::Api".into());
-        }
+        let template = Template::new(&doc)?;
+        let (api_name, api) = template.the_api()?;
         let props = api.get("Properties").ok_or("the API has no Properties")?;
-        let stage = text_at(props, &["StageName"]).ok_or("the API has no StageName")?;
-        let auth = props.get("Auth");
-        let default_authorizer = auth.and_then(|a| text_at(a, &["DefaultAuthorizer"]));
-        let api_key_default = auth
-            .and_then(|a| a.get("ApiKeyRequired"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-
-        // Binary of each function, by logical id.
-        let binaries: HashMap<&str, String> = of_type("AWS::Serverless::Function")
-            .map(|(name, f)| {
-                let binary = text_at(f, &["Metadata", "BuildProperties", "Binary"])
-                    .unwrap_or_else(|| name.to_string());
-                (name, binary)
-            })
-            .collect();
-
-        let authorizer = match &default_authorizer {
-            None => None,
-            Some(name) => {
-                let def = auth
-                    .and_then(|a| a.get("Authorizers"))
-                    .and_then(|a| a.get(name.as_str()))
-                    .ok_or_else(|| format!("default authorizer {name} is not declared"))?;
-                let target = def
-                    .get("FunctionArn")
-                    .and_then(get_att_target)
-                    .ok_or("authorizer FunctionArn is not !GetAtt <Function>.Arn")?;
-                let function = binaries.get(target.as_str()).cloned().ok_or_else(|| {
-                    format!("authorizer function {target} is not in the template")
-                })?;
-                let identity = def.get("Identity");
-                let identity_headers = identity
-                    .and_then(|i| i.get("Headers"))
-                    .and_then(Value::as_sequence)
-                    .map(|hs| {
-                        hs.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_ascii_lowercase)
-                            .collect()
-                    })
-                    .unwrap_or_else(|| vec!["authorization".to_string()]);
-                let ttl = identity
-                    .and_then(|i| i.get("ReauthorizeEvery"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(300);
-                Some(Authorizer {
-                    function,
-                    identity_headers,
-                    ttl: Duration::from_secs(ttl),
-                })
-            }
+        let defaults = MethodDefaults {
+            authorizer: template.text(props, &["Auth", "DefaultAuthorizer"])?,
+            api_key_required: template
+                .flag(props, &["Auth", "ApiKeyRequired"])?
+                .unwrap_or(false),
         };
-
-        let mut routes = Vec::new();
-        for (name, function) in of_type("AWS::Serverless::Function") {
-            let events = function
-                .get("Properties")
-                .and_then(|p| p.get("Events"))
-                .and_then(Value::as_mapping);
-            for (_, event) in events.into_iter().flatten() {
-                if event.get("Type").and_then(Value::as_str) != Some("Api") {
-                    continue;
-                }
-                let props = event
-                    .get("Properties")
-                    .ok_or("an Api event has no Properties")?;
-                match props.get("RestApiId").and_then(ref_target) {
-                    Some(target) if target == api_name => {}
-                    _ => continue,
-                }
-                let event_auth = props.get("Auth");
-                let authorizer_name = event_auth
-                    .and_then(|a| text_at(a, &["Authorizer"]))
-                    .or_else(|| default_authorizer.clone());
-                routes.push(Route {
-                    path: text_at(props, &["Path"]).ok_or("an Api event has no Path")?,
-                    method: text_at(props, &["Method"])
-                        .ok_or("an Api event has no Method")?
-                        .to_ascii_uppercase(),
-                    function: binaries[name].clone(),
-                    authorized: authorizer_name.is_some_and(|a| a != "NONE"),
-                    api_key_required: event_auth
-                        .and_then(|a| a.get("ApiKeyRequired"))
-                        .and_then(Value::as_bool)
-                        .unwrap_or(api_key_default),
-                });
-            }
-        }
-
-        let throttle = of_type("AWS::ApiGateway::UsagePlan")
-            .filter_map(|(_, plan)| plan.get("Properties")?.get("Throttle"))
-            .map(|t| Throttle {
-                burst: t
-                    .get("BurstLimit")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(f64::INFINITY),
-                rate: t
-                    .get("RateLimit")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(f64::INFINITY),
-            })
-            .next();
-
-        let gateway_responses = props
-            .get("GatewayResponses")
-            .and_then(Value::as_mapping)
-            .into_iter()
-            .flatten()
-            .filter_map(|(kind, r)| {
-                let status = r
-                    .get("StatusCode")
-                    .and_then(|s| s.as_u64().or_else(|| s.as_str()?.parse().ok()));
-                let template = r
-                    .get("ResponseTemplates")
-                    .and_then(|t| text_at(t, &["application/json"]));
-                Some((
-                    kind.as_str()?.to_string(),
-                    GatewayResponse {
-                        status: status.and_then(|s| u16::try_from(s).ok()),
-                        template,
-                    },
-                ))
-            })
-            .collect();
-
+        let binaries = template.function_binaries()?;
+        let authorizer = match &defaults.authorizer {
+            Some(name) => Some(authorizer(&template, props, name, &binaries)?),
+            None => None,
+        };
         Ok(ApiModel {
-            stage,
-            routes,
+            stage: template
+                .text(props, &["StageName"])?
+                .ok_or("the API has no StageName")?,
+            routes: routes(&template, api_name, &defaults, &binaries)?,
             authorizer,
-            throttle,
-            gateway_responses,
+            throttle: throttle(&template)?,
+            gateway_responses: gateway_responses(&template, props)?,
         })
     }
 }
 
-fn text_at(value: &Value, path: &[&str]) -> Option<String> {
-    let mut at = value;
-    for key in path {
-        at = at.get(*key)?;
+/// The template's resources, and its parameters to resolve `!Ref` with.
+struct Template<'a> {
+    resources: &'a Mapping,
+    parameters: Option<&'a Mapping>,
+}
+
+impl<'a> Template<'a> {
+    fn new(doc: &'a Value) -> Result<Self, String> {
+        Ok(Template {
+            resources: doc
+                .get("Resources")
+                .and_then(Value::as_mapping)
+                .ok_or("template has no Resources")?,
+            parameters: doc.get("Parameters").and_then(Value::as_mapping),
+        })
     }
-    match at {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+
+    /// The resources of one type, by logical id.
+    fn of_type(&self, kind: &'static str) -> impl Iterator<Item = (&'a str, &'a Value)> {
+        self.resources
+            .iter()
+            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+            .filter_map(|(name, r)| Some((name.as_str()?, r)))
     }
+
+    fn the_api(&self) -> Result<(&'a str, &'a Value), String> {
+        let mut apis = self.of_type("AWS::Serverless::Api");
+        let api = apis
+            .next()
+            .ok_or("template declares no AWS::Serverless::Api")?;
+        match apis.next() {
+            Some(_) => Err("template declares more than one AWS::Serverless::Api".into()),
+            None => Ok(api),
+        }
+    }
+
+    /// The binary of each function (what `cargo lambda watch` names it), by logical id.
+    fn function_binaries(&self) -> Result<HashMap<&'a str, String>, String> {
+        self.of_type("AWS::Serverless::Function")
+            .map(|(name, f)| {
+                let binary = self.text(f, &["Metadata", "BuildProperties", "Binary"])?;
+                Ok((name, binary.unwrap_or_else(|| name.to_string())))
+            })
+            .collect()
+    }
+
+    /// The value at `path` below `value`, a `!Ref` to a parameter replaced by its Default.
+    fn value(&self, value: &'a Value, path: &[&str]) -> Result<Option<&'a Value>, String> {
+        match path.iter().try_fold(value, |at, key| at.get(*key)) {
+            Some(found) => self.resolve(found, &path.join(".")).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `value` itself, or for `!Ref P` the Default of parameter P. Anything else is an error
+    /// here, rather than a setting silently missing (an unlimited throttle, say).
+    fn resolve(&self, value: &'a Value, what: &str) -> Result<&'a Value, String> {
+        let Some(name) = ref_target(value) else {
+            return Ok(value);
+        };
+        let parameter = self
+            .parameters
+            .and_then(|p| p.get(name.as_str()))
+            .ok_or_else(|| format!("{what}: !Ref {name} names no template parameter"))?;
+        parameter
+            .get("Default")
+            .ok_or_else(|| format!("{what}: parameter {name} has no Default"))
+    }
+
+    fn text(&self, value: &'a Value, path: &[&str]) -> Result<Option<String>, String> {
+        self.value(value, path)?
+            .map(|found| text(found, &path.join(".")))
+            .transpose()
+    }
+
+    /// A number, written as one or as text (CloudFormation parameters are text).
+    fn number(&self, value: &'a Value, path: &[&str]) -> Result<Option<f64>, String> {
+        let what = path.join(".");
+        self.value(value, path)?
+            .map(|found| match found {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+            .map(|n| n.ok_or_else(|| format!("{what} must be a number")))
+            .transpose()
+    }
+
+    fn flag(&self, value: &'a Value, path: &[&str]) -> Result<Option<bool>, String> {
+        let what = path.join(".");
+        self.value(value, path)?
+            .map(|found| match found {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            })
+            .map(|b| b.ok_or_else(|| format!("{what} must be true or false")))
+            .transpose()
+    }
+}
+
+fn text(value: &Value, what: &str) -> Result<String, String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(format!("{what} must be text")),
+    }
+}
+
+/// The REQUEST authorizer `name` of the API's `Auth.Authorizers`.
+fn authorizer(
+    template: &Template<'_>,
+    api_props: &Value,
+    name: &str,
+    binaries: &HashMap<&str, String>,
+) -> Result<Authorizer, String> {
+    let def = api_props
+        .get("Auth")
+        .and_then(|a| a.get("Authorizers"))
+        .and_then(|a| a.get(name))
+        .ok_or_else(|| format!("default authorizer {name} is not declared"))?;
+    let target = def
+        .get("FunctionArn")
+        .and_then(get_att_target)
+        .ok_or("authorizer FunctionArn is not !GetAtt <Function>.Arn")?;
+    let function = binaries
+        .get(target.as_str())
+        .cloned()
+        .ok_or_else(|| format!("authorizer function {target} is not in the template"))?;
+    let identity_headers = match template.value(def, &["Identity", "Headers"])? {
+        Some(Value::Sequence(headers)) => headers
+            .iter()
+            .map(|h| {
+                let h = template.resolve(h, "Identity.Headers")?;
+                Ok(text(h, "Identity.Headers")?.to_ascii_lowercase())
+            })
+            .collect::<Result<_, String>>()?,
+        Some(_) => return Err("Identity.Headers must be a list".into()),
+        None => vec!["authorization".to_string()],
+    };
+    let ttl = template
+        .number(def, &["Identity", "ReauthorizeEvery"])?
+        .unwrap_or(300.0);
+    if !(0.0..=3600.0).contains(&ttl) || ttl.fract() != 0.0 {
+        return Err(format!("ReauthorizeEvery {ttl} is not 0 to 3600 seconds"));
+    }
+    Ok(Authorizer {
+        function,
+        identity_headers,
+        ttl: Duration::from_secs(ttl as u64),
+    })
+}
+
+/// Every method of the API, from the `Api` events of the functions.
+fn routes(
+    template: &Template<'_>,
+    api_name: &str,
+    defaults: &MethodDefaults,
+    binaries: &HashMap<&str, String>,
+) -> Result<Vec<Route>, String> {
+    let mut routes = Vec::new();
+    for (name, function) in template.of_type("AWS::Serverless::Function") {
+        for event in api_events(function, api_name)? {
+            routes.push(route(template, event, defaults, &binaries[name])?);
+        }
+    }
+    Ok(routes)
+}
+
+/// The Properties of the function's `Api` events on the API `api_name`.
+fn api_events<'a>(function: &'a Value, api_name: &str) -> Result<Vec<&'a Value>, String> {
+    let events = function
+        .get("Properties")
+        .and_then(|p| p.get("Events"))
+        .and_then(Value::as_mapping);
+    let mut on_this_api = Vec::new();
+    for (_, event) in events.into_iter().flatten() {
+        if event.get("Type").and_then(Value::as_str) != Some("Api") {
+            continue;
+        }
+        let props = event
+            .get("Properties")
+            .ok_or("an Api event has no Properties")?;
+        if props.get("RestApiId").and_then(ref_target).as_deref() == Some(api_name) {
+            on_this_api.push(props);
+        }
+    }
+    Ok(on_this_api)
+}
+
+fn route(
+    template: &Template<'_>,
+    event: &Value,
+    defaults: &MethodDefaults,
+    function: &str,
+) -> Result<Route, String> {
+    let authorizer = template
+        .text(event, &["Auth", "Authorizer"])?
+        .or_else(|| defaults.authorizer.clone());
+    Ok(Route {
+        path: template
+            .text(event, &["Path"])?
+            .ok_or("an Api event has no Path")?,
+        method: template
+            .text(event, &["Method"])?
+            .ok_or("an Api event has no Method")?
+            .to_ascii_uppercase(),
+        function: function.to_string(),
+        authorized: authorizer.is_some_and(|a| a != "NONE"),
+        api_key_required: template
+            .flag(event, &["Auth", "ApiKeyRequired"])?
+            .unwrap_or(defaults.api_key_required),
+    })
+}
+
+/// The first usage plan's throttle. A limit left out is no limit, as on API Gateway; one
+/// written but unreadable is an error.
+fn throttle(template: &Template<'_>) -> Result<Option<Throttle>, String> {
+    let mut plans = template
+        .of_type("AWS::ApiGateway::UsagePlan")
+        .filter_map(|(_, plan)| plan.get("Properties")?.get("Throttle"));
+    let Some(limits) = plans.next() else {
+        return Ok(None);
+    };
+    Ok(Some(Throttle {
+        burst: template
+            .number(limits, &["BurstLimit"])?
+            .unwrap_or(f64::INFINITY),
+        rate: template
+            .number(limits, &["RateLimit"])?
+            .unwrap_or(f64::INFINITY),
+    }))
+}
+
+/// The API's `GatewayResponses`, by response type.
+fn gateway_responses(
+    template: &Template<'_>,
+    api_props: &Value,
+) -> Result<HashMap<String, GatewayResponse>, String> {
+    let Some(responses) = api_props.get("GatewayResponses") else {
+        return Ok(HashMap::new());
+    };
+    let responses = responses
+        .as_mapping()
+        .ok_or("GatewayResponses must be a mapping")?;
+    responses
+        .iter()
+        .map(|(kind, response)| {
+            let kind = kind
+                .as_str()
+                .ok_or("a gateway response type must be text")?;
+            let response = gateway_response(template, response)
+                .map_err(|why| format!("gateway response {kind}: {why}"))?;
+            Ok((kind.to_string(), response))
+        })
+        .collect()
+}
+
+fn gateway_response(template: &Template<'_>, response: &Value) -> Result<GatewayResponse, String> {
+    let status = match template.number(response, &["StatusCode"])? {
+        Some(s) if (100.0..=599.0).contains(&s) && s.fract() == 0.0 => Some(s as u16),
+        Some(s) => return Err(format!("StatusCode {s} is not an HTTP status")),
+        None => None,
+    };
+    let mut headers = Vec::new();
+    if let Some(parameters) = template.value(response, &["ResponseParameters"])? {
+        let parameters = parameters
+            .as_mapping()
+            .ok_or("ResponseParameters must be a mapping")?;
+        for (name, value) in parameters {
+            let name = name.as_str().ok_or("a response parameter must be text")?;
+            let value = text(template.resolve(value, name)?, name)?;
+            headers.push(response_header(name, &value)?);
+        }
+    }
+    Ok(GatewayResponse {
+        status,
+        template: template.text(response, &["ResponseTemplates", "application/json"])?,
+        headers,
+    })
+}
+
+/// `gatewayresponse.header.NAME: "'value'"` → the header NAME: value. Only static values
+/// (single-quoted): a mapping from the request (`method.request.header.X`, ...) is refused
+/// here rather than answered differently from API Gateway at run time.
+fn response_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let header = name
+        .strip_prefix("gatewayresponse.header.")
+        .ok_or_else(|| format!("{name}: only gatewayresponse.header.NAME is supported"))?;
+    let literal = value
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .ok_or_else(|| {
+            format!(
+                "{name}: {value} is not a static value ('...'); the local gateway maps no \
+                 request values into gateway responses"
+            )
+        })?;
+    let header = HeaderName::from_bytes(header.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
+    let literal = HeaderValue::from_str(literal).map_err(|e| format!("{name}: {e}"))?;
+    Ok((header, literal))
 }
 
 /// `!Ref X` or `{Ref: X}` → X.
@@ -289,5 +463,110 @@ mod tests {
         assert_eq!(any.function, "responder");
         assert!(!any.authorized && !any.api_key_required);
         assert_eq!(api.gateway_responses["THROTTLED"].status, Some(429));
+    }
+
+    /// A small API whose usage plan's `RateLimit` is `rate` and whose THROTTLED response
+    /// carries `parameters`.
+    fn small_api(rate: &str, parameters: &str) -> Result<ApiModel, String> {
+        let text = r#"
+Parameters:
+  Rate:
+    Type: Number
+    Default: 2
+  Stage:
+    Type: String
+    Default: v9
+  Wait:
+    Type: String
+    Default: "'30'"
+  NoDefault:
+    Type: Number
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: !Ref Stage
+      GatewayResponses:
+        THROTTLED:
+          StatusCode: 429
+          ResponseParameters: PARAMETERS
+  Plan:
+    Type: AWS::ApiGateway::UsagePlan
+    Properties:
+      Throttle:
+        BurstLimit: 10
+        RateLimit: RATE
+"#;
+        ApiModel::parse(&text.replace("RATE", rate).replace("PARAMETERS", parameters))
+    }
+
+    #[test]
+    fn a_ref_to_a_parameter_is_its_default() {
+        let api = small_api("!Ref Rate", "{}").unwrap();
+        assert_eq!(api.stage, "v9");
+        let throttle = api.throttle.unwrap();
+        assert_eq!((throttle.burst, throttle.rate), (10.0, 2.0));
+        let long_form = small_api("{Ref: Rate}", "{}").unwrap();
+        assert_eq!(long_form.throttle.unwrap().rate, 2.0);
+    }
+
+    #[test]
+    fn a_ref_that_cannot_be_resolved_fails_the_load() {
+        let unknown = small_api("!Ref Nope", "{}").unwrap_err();
+        assert!(
+            unknown.contains("RateLimit") && unknown.contains("Nope"),
+            "{unknown}"
+        );
+        let no_default = small_api("!Ref NoDefault", "{}").unwrap_err();
+        assert!(
+            no_default.contains("NoDefault") && no_default.contains("no Default"),
+            "{no_default}"
+        );
+        let unreadable = small_api("fast", "{}").unwrap_err();
+        assert!(unreadable.contains("RateLimit"), "{unreadable}");
+    }
+
+    #[test]
+    fn response_parameters_become_headers() {
+        let api = small_api(
+            "1",
+            r#"{"gatewayresponse.header.Retry-After": "'60'", "gatewayresponse.header.X-Wait": !Ref Wait}"#,
+        )
+        .unwrap();
+        let headers = &api.gateway_responses["THROTTLED"].headers;
+        let as_text: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+            .collect();
+        assert_eq!(as_text, vec![("retry-after", "60"), ("x-wait", "30")]);
+    }
+
+    #[test]
+    fn response_parameters_that_are_not_static_headers_fail_the_load() {
+        for (parameters, named) in [
+            (
+                r#"{"gatewayresponse.header.X": "method.request.header.X"}"#,
+                "not a static value",
+            ),
+            (
+                r#"{"gatewayresponse.header.X": "60"}"#,
+                "not a static value",
+            ),
+            (
+                r#"{"gatewayresponse.querystring.x": "'1'"}"#,
+                "only gatewayresponse.header",
+            ),
+            (r#"{"gatewayresponse.header.Bad Name": "'1'"}"#, "Bad Name"),
+            (
+                r#"{"gatewayresponse.header.X": "'a\nb'"}"#,
+                "gatewayresponse.header.X",
+            ),
+        ] {
+            let err = small_api("1", parameters).unwrap_err();
+            assert!(
+                err.contains("THROTTLED") && err.contains(named),
+                "{parameters}: {err}"
+            );
+        }
     }
 }

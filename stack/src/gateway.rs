@@ -17,6 +17,10 @@ pub struct GatewayConfig {
     pub port: Option<u16>,
     /// The functions' invoke API.
     pub lambda_port: u16,
+    /// The DynamoDB and table holding the usage plan's API keys, which the gateway checks
+    /// on every call (the functions' own: `None` is AWS's).
+    pub dynamodb_endpoint: Option<String>,
+    pub table: String,
     /// The SAM template to read the API from (`None`: the repository's).
     pub template: Option<PathBuf>,
     /// More `local-gateway` arguments (`--no-throttle`, `--authorizer-ttl 1`, ...).
@@ -50,7 +54,11 @@ impl Gateway {
             ])
             .arg("--template")
             .arg(template)
-            .args(&config.args);
+            .args(["--table", &config.table]);
+        if let Some(endpoint) = &config.dynamodb_endpoint {
+            command.args(["--dynamodb-endpoint", endpoint]);
+        }
+        command.args(&config.args);
         let mut service = Service::start("local gateway", "gateway", port, command, &config.logs)?;
         wait_listening(&mut service, port, START_TIMEOUT)?;
         Ok(Gateway { port, service })

@@ -92,6 +92,8 @@ impl LocalStack {
         let gateway = Gateway::start(&GatewayConfig {
             port: config.gateway_port,
             lambda_port: functions.port,
+            dynamodb_endpoint: endpoint.clone(),
+            table: config.table.clone(),
             template: None,
             args: gateway_args,
             logs: config.logs.clone(),
@@ -105,8 +107,8 @@ impl LocalStack {
         })
     }
 
-    /// Another gateway in front of the same functions, from `template` with more
-    /// `local-gateway` arguments.
+    /// Another gateway in front of the same functions (and the same table's API keys), from
+    /// `template` with more `local-gateway` arguments.
     pub fn extra_gateway(
         &self,
         template: Option<PathBuf>,
@@ -116,6 +118,8 @@ impl LocalStack {
         Gateway::start(&GatewayConfig {
             port: None,
             lambda_port: self.functions.port,
+            dynamodb_endpoint: self.endpoint.clone(),
+            table: self.table.clone(),
             template,
             args: args.iter().map(|a| a.to_string()).collect(),
             logs: logs.clone(),

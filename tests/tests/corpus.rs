@@ -655,7 +655,7 @@ fn hostile_requests_get_named_4xx_envelopes_and_change_nothing() {
     define_field(&stack.store, &channel, "score", FieldType::Number, &[]);
     let (viber, viber_token) = create_channel(&stack.store, ChannelType::Viber, None);
     // A third token of the channel, used only in duplicate-header cases: the gateway's
-    // authorizer cache (keyed, as API Gateway's, on the header value) never saw it alone.
+    // authorizer cache (keyed on every value of the identity header) never saw it alone.
     let duplicate_token = runtime()
         .block_on(stack.store.issue_token(&channel))
         .unwrap();

@@ -361,6 +361,36 @@ fn channels_tokens_and_field_definitions() {
 }
 
 #[test]
+fn a_channel_has_an_api_key_while_it_has_a_live_token() {
+    let store = fresh_store();
+    let (channel, first) = create_channel(&store, ChannelType::Facebook, None);
+    let key = runtime()
+        .block_on(store.token_grant(&first))
+        .unwrap()
+        .unwrap()
+        .api_key;
+    let exists = |store: &DynamoStore| runtime().block_on(store.api_key_exists(&key)).unwrap();
+    assert!(exists(&store), "issued with the channel's first token");
+    assert!(!runtime()
+        .block_on(store.api_key_exists("key-of-nobody"))
+        .unwrap());
+
+    let second = runtime().block_on(store.issue_token(&channel)).unwrap();
+    runtime().block_on(store.revoke_token(&first)).unwrap();
+    assert!(exists(&store), "a live token remains: so does the key");
+    runtime().block_on(store.revoke_token(&second)).unwrap();
+    assert!(!exists(&store), "the last token took the key with it");
+
+    runtime().block_on(store.issue_token(&channel)).unwrap();
+    assert!(exists(&store), "a new token brings the same key back");
+    runtime().block_on(store.issue_token(&channel)).unwrap();
+    assert!(exists(&store), "issuing is idempotent for the key");
+
+    runtime().block_on(store.delete_channel(&channel)).unwrap();
+    assert!(!exists(&store), "deleting the channel deletes its key");
+}
+
+#[test]
 fn concurrent_writers_lose_nothing() {
     let store = fresh_store();
     let (channel, _) = create_channel(&store, ChannelType::Facebook, None);

@@ -7,6 +7,7 @@ mod contacts;
 mod errors;
 mod events;
 mod find;
+mod gateway;
 mod idempotency;
 mod isolation;
 mod phone_ids;

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
 };
 
-use super::errors::{build_error, classify, condition_failed, TOO_LARGE_MESSAGE};
+use super::errors::{build_error, cancelled_by, classify, condition_failed, TOO_LARGE_MESSAGE};
 use super::item::{self, Item};
 use super::{keys, DynamoStore, CAPACITY};
 use crate::domain::contact::Contact;
@@ -456,17 +456,6 @@ fn failed_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Ve
                 .collect(),
         ),
         _ => None,
-    }
-}
-
-/// Whether a transaction was cancelled for one of these reasons.
-fn cancelled_by<R>(err: &SdkError<TransactWriteItemsError, R>, codes: &[&str]) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code().is_some_and(|c| codes.contains(&c))),
-        _ => false,
     }
 }
 

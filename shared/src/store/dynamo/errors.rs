@@ -1,6 +1,7 @@
 //! DynamoDB's errors, classified by what the client should be told.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
 use crate::store::StoreError;
 
@@ -59,6 +60,17 @@ pub fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
     err.as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+/// Whether a transaction was cancelled for one of these reasons.
+pub fn cancelled_by<R>(err: &SdkError<TransactWriteItemsError, R>, codes: &[&str]) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code().is_some_and(|c| codes.contains(&c))),
+        _ => false,
+    }
 }
 
 pub fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {

@@ -19,7 +19,7 @@ pub const TAGS: &str = "tags";
 pub const CREATED_AT: &str = "created_at";
 pub const VERSION: &str = "v";
 
-// Channel and token attributes.
+// Channel, token and API key attributes.
 pub const NAME: &str = "name";
 pub const TYPE: &str = "type";
 pub const API_KEY: &str = "api_key";
@@ -59,6 +59,17 @@ pub fn contact_key(channel: &str, id: &str) -> Item {
 
 pub fn token_key(token_hash: &str) -> Item {
     key(keys::token_pk(token_hash), keys::TOKEN_SK.into())
+}
+
+pub fn api_key_key(value: &str) -> Item {
+    key(keys::api_key_pk(value), keys::API_KEY_SK.into())
+}
+
+/// The local stack's usage-plan key of a channel (the channel id says whose it is).
+pub fn api_key_item(value: &str, channel: &str) -> Item {
+    let mut item = api_key_key(value);
+    item.insert(CHANNEL_ID.into(), s(channel));
+    item
 }
 
 pub fn idempotency_key(channel: &str, idempotency_key: &str) -> Item {

@@ -7,6 +7,7 @@
 //! | field index   | `CH#{channel}#F#{field}#{match key}` | `{created_at:012}#{id}`    |
 //! | token         | `TOKEN#{sha256 of token}`            | `TOKEN`                    |
 //! | idempotency   | `CH#{channel}#IDEM#{sha256 of key}`  | `IDEM`                     |
+//! | API key       | `APIKEY#{sha256 of key value}`       | `APIKEY`                   |
 //!
 //! Channel ids and field names cannot contain `#`, so every prefix is unambiguous; the
 //! index sort key orders a field's matches oldest first, then by id.
@@ -60,6 +61,14 @@ pub fn idempotency_pk(channel: &str, key: &str) -> String {
 
 pub const IDEMPOTENCY_SK: &str = "IDEM";
 
+/// The local stack's stand-in for a usage-plan API key: hashed like tokens, since the
+/// value is what the authorizer hands out and the gateway meters.
+pub fn api_key_pk(value: &str) -> String {
+    format!("APIKEY#{}", sha256_hex(value.as_bytes()))
+}
+
+pub const API_KEY_SK: &str = "APIKEY";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +94,14 @@ mod tests {
         assert_eq!(
             id_from_index_sk(&index_sk(3, "id#with#hash")),
             Some("id#with#hash")
+        );
+    }
+
+    #[test]
+    fn api_keys_are_stored_by_the_hash_of_their_value() {
+        assert_eq!(
+            api_key_pk("abc"),
+            "APIKEY#ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 

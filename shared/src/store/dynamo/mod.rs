@@ -1,9 +1,11 @@
-//! The DynamoDB store: one table holds channels, tokens, contacts and their index.
+//! The DynamoDB store: one table holds channels, tokens, contacts and their index (and,
+//! for the local stack, the channels' usage-plan keys).
 //! `keys` is the table layout, `item` the mapping between items and the domain; nothing
 //! else builds keys or attributes. Operator-only storage (the table, channels, tokens,
 //! field definitions, the invariant checker) is behind the `operator` feature, so the
 //! functions' binaries do not carry it.
 
+mod api_keys;
 mod client;
 mod contacts;
 pub(crate) mod errors;

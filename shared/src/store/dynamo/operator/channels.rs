@@ -84,19 +84,23 @@ impl DynamoStore {
         }
     }
 
-    /// Deletes a channel and everything it owns: its tokens, its contacts and their index
-    /// entries, its field definitions. Returns how many contacts were deleted.
+    /// Deletes a channel and everything it owns: its API key, its tokens, its contacts and
+    /// their index entries, its field definitions. Returns how many contacts were deleted.
     pub async fn delete_channel(&self, channel_id: &str) -> Result<usize, StoreError> {
         let found = self
             .get(item::channel_key(channel_id))
             .await?
             .ok_or_else(|| StoreError::Rejected(format!("no channel '{channel_id}'")))?;
+        // The API key first: the gateway checks it on every call, so the channel's tokens
+        // stop working at once, even where its authorizer's answer is still cached.
+        let api_key = item::get_s(&found, item::API_KEY)?;
+        self.delete_items(vec![item::api_key_key(api_key)]).await?;
         let fields = item::field_set_from_item(Some(&found));
         let mut doomed: Vec<Item> = match found.get(item::TOKENS) {
             Some(AttributeValue::Ss(hashes)) => hashes.iter().map(|h| item::token_key(h)).collect(),
             _ => Vec::new(),
         };
-        // Tokens first: once they are gone nobody can write to the channel again.
+        // Then the tokens: once they are gone nobody can write to the channel again.
         self.delete_items(std::mem::take(&mut doomed)).await?;
         let mut contacts = 0;
         let mut start: Option<Item> = None;

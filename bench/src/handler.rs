@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use contacts_shared::api::{handlers, response};
 use contacts_shared::domain::field_defs::FieldSet;
-use contacts_shared::domain::field_writes::FieldWrite;
 use contacts_shared::domain::idempotency::IdempotencyRecord;
-use contacts_shared::store::{ContactStore, Insert, NewContact, StoreError, TagChange};
+use contacts_shared::store::{
+    ContactStore, FieldChange, Insert, NewContact, StoreError, TagChange, Versioned,
+};
 use contacts_shared::{Contact, ContactService, DynamoStore};
 use lambda_http::{Body, Request, Response};
 
@@ -51,7 +52,18 @@ impl ContactStore for Replay {
     async fn get_contact(&self, _: &str, _: &str) -> Result<Option<Contact>, StoreError> {
         Ok(Some(self.contact.clone()))
     }
-    async fn update_fields(&self, _: &str, _: &str, _: &[FieldWrite]) -> Result<bool, StoreError> {
+    async fn get_versioned(&self, _: &str, _: &str) -> Result<Option<Versioned>, StoreError> {
+        Ok(Some(Versioned {
+            contact: self.contact.clone(),
+            version: 1,
+        }))
+    }
+    async fn update_if_version(
+        &self,
+        _: &str,
+        _: &Versioned,
+        _: &[FieldChange<'_>],
+    ) -> Result<bool, StoreError> {
         Ok(true)
     }
     async fn change_tags(

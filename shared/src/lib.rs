@@ -3,9 +3,10 @@
 //! into calls of that service and its results into the contract's responses, and `store/`
 //! keeps contacts in DynamoDB (the one module that knows the table layout). Beside them:
 //! the error table, the limits, the environment's variable names, hashing, random ids, the
-//! clock and logging.
+//! clock, retry backoff and logging.
 
 pub mod api;
+pub mod backoff;
 pub mod clock;
 pub mod domain;
 pub mod env;

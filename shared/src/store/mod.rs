@@ -1,14 +1,17 @@
-//! Storage: the port the domain needs ([`ContactStore`]), and its DynamoDB implementation
-//! ([`dynamo`]), which owns the table layout.
+//! Storage: the port the domain needs ([`ContactStore`]), its DynamoDB implementation
+//! ([`dynamo`]), which owns the table layout, and an in-memory one with the same semantics
+//! ([`memory`]) for unit tests and the bench.
 
 pub mod dynamo;
 mod error;
+pub mod memory;
 
 use std::collections::BTreeSet;
 use std::future::Future;
 
 pub use dynamo::DynamoStore;
 pub use error::StoreError;
+pub use memory::MemoryStore;
 
 use crate::domain::contact::Contact;
 use crate::domain::field_defs::{FieldSet, FieldType};

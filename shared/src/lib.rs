@@ -2,12 +2,14 @@
 //! contract's rules and the service that applies them, `api/` turns API Gateway's requests
 //! into calls of that service and its results into the contract's responses, and `store/`
 //! keeps contacts in DynamoDB (the one module that knows the table layout) or, for tests
-//! and the bench, in memory. Beside them: the error table, the limits, the environment's
-//! variable names, hashing, random ids, the clock, retry backoff and logging.
+//! and the bench, in memory. Beside them: the demo channel, the error table, the limits,
+//! the environment's variable names, hashing, random ids, the clock, retry backoff and
+//! logging.
 
 pub mod api;
 pub mod backoff;
 pub mod clock;
+pub mod demo;
 pub mod domain;
 pub mod env;
 pub mod error;

@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::backoff::backoff;
 use crate::clock;
@@ -21,8 +23,9 @@ use crate::store::{
 
 /// How long a warm function trusts the field definitions it loaded. A name it does not
 /// know is always looked up again, so new fields are usable at once; a changed list of
-/// values takes at most this long to reach every warm function.
-const FIELD_CACHE_TTL: Duration = Duration::from_secs(60);
+/// values takes at most this long to reach every warm function. (On tokio's clock, which
+/// tests can pause and advance.)
+pub const FIELD_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// A find-by-field query: the field, the value sought, and which of the matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +49,11 @@ impl<S: ContactStore> ContactService<S> {
             store,
             fields: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The store it works on.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     /// The channel's fields, from the cache when it is fresh and knows every name.
@@ -264,3 +272,6 @@ pub fn field_changes<'a>(read: &'a Versioned, writes: &'a [FieldWrite]) -> Vec<F
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -315,7 +315,7 @@ impl ContactStore for MemoryStore {
             return Ok(true);
         }
         let mut next = stored.clone();
-        next.version += 1;
+        next.version = next.version.saturating_add(1);
         // Index entries move from the stored value (the one read, as the version is
         // unchanged) to the new one, when their match keys differ.
         let mut moves = Vec::new();

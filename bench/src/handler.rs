@@ -1,94 +1,28 @@
 //! The handler's own CPU time per call, storage excluded: each endpoint's handler runs in
-//! this process on the function's event, from parsing the event to the response, with a
-//! store that replays answers read from DynamoDB Local once (so no time goes to the SDK,
-//! the network or DynamoDB). The thread's CPU time comes from `/proc/thread-self/schedstat`.
+//! this process on the function's event, from parsing the event to the response, with an
+//! in-memory store holding the demo channel (so no time goes to the SDK, the network or
+//! DynamoDB). The thread's CPU time comes from `/proc/thread-self/schedstat`.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use contacts_shared::api::{handlers, response};
-use contacts_shared::domain::field_defs::FieldSet;
-use contacts_shared::domain::field_writes::FieldWrite;
-use contacts_shared::domain::idempotency::IdempotencyRecord;
-use contacts_shared::store::{ContactStore, Insert, NewContact, StoreError, TagChange};
-use contacts_shared::{Contact, ContactService, DynamoStore};
+use contacts_shared::store::{ContactStore, MemoryStore};
+use contacts_shared::ContactService;
 use lambda_http::{Body, Request, Response};
 
 use crate::events::Events;
-use crate::seed;
 
 /// Calls timed per handler, after as many untimed ones.
 const CALLS: u32 = 20_000;
 
-/// The answers of a store, as DynamoDB Local gave them for the seeded channel.
-struct Replay {
-    fields: FieldSet,
-    contact: Contact,
-}
-
-impl ContactStore for Replay {
-    async fn field_set(&self, _: &str) -> Result<FieldSet, StoreError> {
-        Ok(self.fields.clone())
-    }
-    async fn insert_contact_once(
-        &self,
-        _: &str,
-        _: &NewContact<'_>,
-        _: &IdempotencyRecord,
-    ) -> Result<Insert, StoreError> {
-        Ok(Insert::Done)
-    }
-    async fn idempotency_record(
-        &self,
-        _: &str,
-        _: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        Ok(None)
-    }
-    async fn insert_contact(&self, _: &str, _: &NewContact<'_>) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-    async fn get_contact(&self, _: &str, _: &str) -> Result<Option<Contact>, StoreError> {
-        Ok(Some(self.contact.clone()))
-    }
-    async fn update_fields(&self, _: &str, _: &str, _: &[FieldWrite]) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-    async fn change_tags(
-        &self,
-        _: &str,
-        _: &str,
-        _: TagChange,
-        _: &BTreeSet<String>,
-    ) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-    async fn find(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: u64,
-        _: u32,
-    ) -> Result<(u64, Vec<Contact>), StoreError> {
-        Ok((1, vec![self.contact.clone()]))
-    }
-}
-
-/// A service whose store replays what `table` (seeded by [`seed::table`]) holds.
-pub async fn service(
-    endpoint: &str,
-    table: &str,
-) -> Result<ContactService<impl ContactStore>, String> {
-    let store = DynamoStore::connect(Some(endpoint), table).await;
-    let fail = |e: StoreError| format!("reading {table}: {e}");
-    let fields = store.fields(seed::DEMO_CHANNEL).await.map_err(fail)?;
-    let contact = store
-        .get_contact(seed::DEMO_CHANNEL, seed::DEMO_CONTACT)
+/// A service whose store holds, in memory, the demo channel and contact that the tables
+/// are seeded with ([`seed::table`](crate::seed::table)): the same data, defined once in
+/// `contacts_shared::demo`.
+pub async fn service() -> Result<ContactService<MemoryStore>, String> {
+    let store = contacts_shared::demo::memory_store()
         .await
-        .map_err(fail)?
-        .ok_or_else(|| format!("{table} has no contact {}", seed::DEMO_CONTACT))?;
-    Ok(ContactService::new(Replay { fields, contact }))
+        .map_err(|e| format!("the demo channel in memory: {e}"))?;
+    Ok(ContactService::new(store))
 }
 
 /// CPU time per call of `function`'s handler on its events; `None` for the authorizer,

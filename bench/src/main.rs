@@ -224,7 +224,7 @@ async fn measure_function(
     let handler_cpu = match function.http_status() {
         Some(status) => {
             eprintln!("{name}: the handler alone");
-            let app = handler::service(&bench.endpoint, &launcher.table).await?;
+            let app = handler::service().await?;
             let mut events = Events::load(&bench.root, name, &token)?;
             handler::cpu_per_call(&app, name, &mut events, status).await?
         }

@@ -372,8 +372,8 @@ fn method(settings: &Settings) -> String {
          - **Handler CPU, storage excluded**: the bench runs each endpoint's handler \
          (`contacts_shared::handlers`) in its own thread on the function's event: parsing \
          the event into a request, the handler and the domain service, and the response. \
-         Its store replays the answers DynamoDB Local gave once for the seeded channel, so \
-         no time goes to the SDK or the network. 20,000 untimed calls, then the thread's CPU \
+         Its store is the in-memory one (`MemoryStore`) holding the seeded channel and \
+         contact, so no time goes to the SDK or the network. 20,000 untimed calls, then the thread's CPU \
          time (`/proc/thread-self/schedstat`) over 20,000 more. The authorizer has no row: \
          its work is a hash and one read.\n\
          - **Local stack**: `cargo lambda watch --release` runs the functions' release \

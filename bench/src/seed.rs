@@ -10,7 +10,7 @@ use contacts_shared::store::{ContactStore, NewContact};
 use contacts_shared::DynamoStore;
 use local_stack::seed::{DEMO_CHANNEL as CHANNEL, DEMO_FIRST_NAME as MATCHING_NAME};
 
-pub use local_stack::seed::{DEMO_CHANNEL, DEMO_CONTACT};
+pub use local_stack::seed::DEMO_CHANNEL;
 
 /// Creates `table` on `endpoint` with the demo channel and contact; a token of the channel.
 pub async fn table(endpoint: &str, table: &str) -> Result<String, String> {

@@ -1,12 +1,15 @@
 //! What every function of the Contacts API shares, arranged by role: `domain/` holds the
 //! contract's rules and the service that applies them, `api/` turns API Gateway's requests
 //! into calls of that service and its results into the contract's responses, and `store/`
-//! keeps contacts in DynamoDB (the one module that knows the table layout). Beside them:
-//! the error table, the limits, the environment's variable names, hashing, random ids, the
-//! clock and logging.
+//! keeps contacts in DynamoDB (the one module that knows the table layout) or, for tests
+//! and the bench, in memory. Beside them: the demo channel, the error table, the limits,
+//! the environment's variable names, hashing, random ids, the clock, retry backoff and
+//! logging.
 
 pub mod api;
+pub mod backoff;
 pub mod clock;
+pub mod demo;
 pub mod domain;
 pub mod env;
 pub mod error;
@@ -15,9 +18,11 @@ pub mod limits;
 pub mod logging;
 pub mod random;
 pub mod store;
+#[cfg(test)]
+mod testing;
 
 pub use domain::channel::{Channel, ChannelType};
 pub use domain::contact::Contact;
 pub use domain::service::ContactService;
 pub use error::ApiError;
-pub use store::{ContactStore, DynamoStore};
+pub use store::{ContactStore, DynamoStore, MemoryStore};

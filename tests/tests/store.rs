@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use contacts_shared::domain::field_defs::{FieldDef, FieldSet, FieldType};
 use contacts_shared::domain::field_values::{match_key, InputValue};
 use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
+use contacts_shared::domain::service::update_fields;
 use contacts_shared::store::{ContactStore, NewContact, StoreError, TagChange};
 use contacts_shared::{ChannelType, DynamoStore};
 use contacts_tests::{create_channel, define_field, fresh_store, runtime};
@@ -90,7 +91,7 @@ fn contacts_round_trip_with_their_index() {
     // Changing a value moves its index entry; clearing removes it.
     let update = writes(&fields, &[("firstName", Some("Mahin")), ("phone", None)]);
     assert!(runtime()
-        .block_on(store.update_fields(&channel, "c1", &update))
+        .block_on(update_fields(&store, &channel, "c1", &update))
         .unwrap());
     assert_eq!(
         find(
@@ -140,7 +141,7 @@ fn contacts_round_trip_with_their_index() {
     // A case-only change keeps the same match key and must not clash with itself.
     let recase = writes(&fields, &[("firstName", Some("MAHIN"))]);
     assert!(runtime()
-        .block_on(store.update_fields(&channel, "c1", &recase))
+        .block_on(update_fields(&store, &channel, "c1", &recase))
         .unwrap());
     assert_eq!(
         find(
@@ -158,7 +159,7 @@ fn contacts_round_trip_with_their_index() {
 
     assert!(
         !runtime()
-            .block_on(store.update_fields(&channel, "nobody", &update))
+            .block_on(update_fields(&store, &channel, "nobody", &update))
             .unwrap(),
         "no upsert"
     );
@@ -404,9 +405,9 @@ fn concurrent_writers_lose_nothing() {
         for i in 0..8 {
             let (s, ch) = (store.clone(), channel.clone());
             let w = writes(&fields, &[(&format!("f{i}"), Some(&i.to_string()))]);
-            tasks.push(tokio::spawn(
-                async move { s.update_fields(&ch, "c", &w).await },
-            ));
+            tasks.push(tokio::spawn(async move {
+                update_fields(&s, &ch, "c", &w).await
+            }));
             let (s, ch) = (store.clone(), channel.clone());
             let tag: BTreeSet<String> = [format!("t{i}")].into();
             tasks.push(tokio::spawn(async move {
@@ -482,7 +483,7 @@ fn a_contact_past_the_item_size_limit_is_refused_not_broken() {
         .unwrap();
     let mut result = Ok(true);
     for _ in 0..20 {
-        result = runtime().block_on(store.update_fields(&channel, "c", &writes(&fields, &big)));
+        result = runtime().block_on(update_fields(&store, &channel, "c", &writes(&fields, &big)));
         if result.is_err() {
             break;
         }

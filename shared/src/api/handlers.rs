@@ -137,3 +137,6 @@ pub fn refusal(request: &Request) -> ApiError {
         None => ApiError::RouteNotFound,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,8 +2,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use tokio::time::Instant;
+
+use crate::backoff::backoff;
 use crate::clock;
 use crate::domain::channel::Channel;
 use crate::domain::contact::Contact;
@@ -13,13 +16,16 @@ use crate::domain::field_values::query_key;
 use crate::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
 use crate::domain::idempotency::{self, IdempotencyRecord, IdempotentRequest};
 use crate::error::ApiError;
-use crate::limits::MAX_ID_ATTEMPTS;
-use crate::store::{ContactStore, Insert, NewContact, TagChange};
+use crate::limits::{MAX_ID_ATTEMPTS, MAX_WRITE_ATTEMPTS};
+use crate::store::{
+    ContactStore, FieldChange, Insert, NewContact, StoreError, TagChange, Versioned,
+};
 
 /// How long a warm function trusts the field definitions it loaded. A name it does not
 /// know is always looked up again, so new fields are usable at once; a changed list of
-/// values takes at most this long to reach every warm function.
-const FIELD_CACHE_TTL: Duration = Duration::from_secs(60);
+/// values takes at most this long to reach every warm function. (On tokio's clock, which
+/// tests can pause and advance.)
+pub const FIELD_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// A find-by-field query: the field, the value sought, and which of the matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +49,11 @@ impl<S: ContactStore> ContactService<S> {
             store,
             fields: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The store it works on.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     /// The channel's fields, from the cache when it is fresh and knows every name.
@@ -172,7 +183,7 @@ impl<S: ContactStore> ContactService<S> {
         raw: &[RawFieldWrite],
     ) -> Result<(), ApiError> {
         let writes = self.writes(channel, raw).await?;
-        if self.store.update_fields(&channel.id, id, &writes).await? {
+        if update_fields(&self.store, &channel.id, id, &writes).await? {
             Ok(())
         } else {
             Err(ApiError::ContactNotFound)
@@ -214,3 +225,53 @@ impl<S: ContactStore> ContactService<S> {
             .await?)
     }
 }
+
+/// Applies field writes to an existing contact, with their index changes, atomically;
+/// `false` if there is no such contact. Optimistic: read the contact and its version,
+/// write what changes conditional on that version, and on losing the race to another
+/// writer back off (with jitter) and redo it from a fresh read, up to
+/// [`MAX_WRITE_ATTEMPTS`] times before reporting the store unavailable. Writes that change
+/// nothing write nothing. On DynamoDB: one GetItem and one TransactWriteItems per attempt.
+pub async fn update_fields<S: ContactStore>(
+    store: &S,
+    channel: &str,
+    id: &str,
+    writes: &[FieldWrite],
+) -> Result<bool, StoreError> {
+    for attempt in 0..MAX_WRITE_ATTEMPTS {
+        let Some(read) = store.get_versioned(channel, id).await? else {
+            return Ok(false);
+        };
+        let changes = field_changes(&read, writes);
+        if changes.is_empty() {
+            return Ok(true);
+        }
+        if store.update_if_version(channel, &read, &changes).await? {
+            return Ok(true);
+        }
+        backoff(attempt).await;
+    }
+    Err(StoreError::Unavailable(format!(
+        "contact still contended after {MAX_WRITE_ATTEMPTS} attempts"
+    )))
+}
+
+/// The writes that change the contact as read, each with the value it replaces.
+pub fn field_changes<'a>(read: &'a Versioned, writes: &'a [FieldWrite]) -> Vec<FieldChange<'a>> {
+    writes
+        .iter()
+        .filter_map(|w| {
+            let old = read.contact.fields.get(&w.name).map(String::as_str);
+            let new = w.value.as_deref();
+            (old != new).then_some(FieldChange {
+                name: &w.name,
+                field_type: w.def.field_type,
+                old,
+                new,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,17 +1,20 @@
-//! Storage: the port the domain needs ([`ContactStore`]), and its DynamoDB implementation
-//! ([`dynamo`]), which owns the table layout.
+//! Storage: the port the domain needs ([`ContactStore`]), its DynamoDB implementation
+//! ([`dynamo`]), which owns the table layout, and an in-memory one with the same semantics
+//! ([`memory`]) for unit tests and the bench.
 
 pub mod dynamo;
 mod error;
+pub mod memory;
 
 use std::collections::BTreeSet;
 use std::future::Future;
 
 pub use dynamo::DynamoStore;
 pub use error::StoreError;
+pub use memory::MemoryStore;
 
 use crate::domain::contact::Contact;
-use crate::domain::field_defs::FieldSet;
+use crate::domain::field_defs::{FieldSet, FieldType};
 use crate::domain::field_writes::FieldWrite;
 use crate::domain::idempotency::IdempotencyRecord;
 
@@ -32,6 +35,25 @@ pub enum Insert {
     IdTaken,
     /// A live idempotency record with this key exists (a concurrent request made it).
     KeyTaken,
+}
+
+/// A contact as read for an update: its state, and the version an update of it is
+/// conditional on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    pub contact: Contact,
+    /// 1 when created; each applied field update adds 1 (tag changes leave it alone).
+    pub version: i64,
+}
+
+/// One field of a contact changing from the value an update read (`old`) to `new`
+/// (`None`: absent). Its type decides the index keys of both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldChange<'a> {
+    pub name: &'a str,
+    pub field_type: FieldType,
+    pub old: Option<&'a str>,
+    pub new: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,13 +97,24 @@ pub trait ContactStore: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<Option<Contact>, StoreError>> + Send;
 
-    /// Applies field writes and their index changes atomically, retrying on concurrent
-    /// changes; `false` if there is no such contact.
-    fn update_fields(
+    /// The contact with its version, for an update conditional on it
+    /// ([`update_if_version`](ContactStore::update_if_version)).
+    fn get_versioned(
         &self,
         channel: &str,
         id: &str,
-        writes: &[FieldWrite],
+    ) -> impl Future<Output = Result<Option<Versioned>, StoreError>> + Send;
+
+    /// Applies `changes` (made from `read`) to the contact and moves its index entries,
+    /// atomically, if the contact is still at `read.version`, whose version then grows by
+    /// one. `false`, with nothing written, if it is not: another writer changed it since,
+    /// or it is gone. The optimistic loop around it is the domain's
+    /// ([`update_fields`](crate::domain::service::update_fields)).
+    fn update_if_version(
+        &self,
+        channel: &str,
+        read: &Versioned,
+        changes: &[FieldChange<'_>],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Adds or removes tags atomically; `false` if there is no such contact.

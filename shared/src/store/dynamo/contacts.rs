@@ -1,7 +1,10 @@
 //! The API's storage operations on DynamoDB: contacts, their tags and the field index.
+//! A field update is one GetItem ([`get_versioned`](ContactStore::get_versioned)) and one
+//! TransactWriteItems conditional on the version read
+//! ([`update_if_version`](ContactStore::update_if_version)); the retry loop around them is
+//! the domain's.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
@@ -15,13 +18,14 @@ use aws_sdk_dynamodb::types::{
 use super::errors::{build_error, cancelled_by, classify, condition_failed, TOO_LARGE_MESSAGE};
 use super::item::{self, Item};
 use super::{keys, DynamoStore, CAPACITY};
+use crate::backoff::backoff;
 use crate::domain::contact::Contact;
 use crate::domain::field_defs::FieldSet;
 use crate::domain::field_values::match_key;
-use crate::domain::field_writes::FieldWrite;
 use crate::domain::idempotency::IdempotencyRecord;
-use crate::limits::MAX_WRITE_ATTEMPTS;
-use crate::store::{ContactStore, Insert, NewContact, StoreError, TagChange};
+use crate::store::{
+    ContactStore, FieldChange, Insert, NewContact, StoreError, TagChange, Versioned,
+};
 
 /// Attempts of a `BatchGetItem` whose keys came back unprocessed.
 const MAX_BATCH_ATTEMPTS: u32 = 5;
@@ -78,35 +82,37 @@ impl ContactStore for DynamoStore {
             .transpose()
     }
 
-    async fn update_fields(
+    async fn get_versioned(
         &self,
         channel: &str,
         id: &str,
-        writes: &[FieldWrite],
+    ) -> Result<Option<Versioned>, StoreError> {
+        let Some(found) = self.get(item::contact_key(channel, id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Versioned {
+            contact: item::contact_from_item(&found)?,
+            version: item::get_n(&found, item::VERSION)?,
+        }))
+    }
+
+    async fn update_if_version(
+        &self,
+        channel: &str,
+        read: &Versioned,
+        changes: &[FieldChange<'_>],
     ) -> Result<bool, StoreError> {
-        for attempt in 0..MAX_WRITE_ATTEMPTS {
-            let Some(current) = self.get(item::contact_key(channel, id)).await? else {
-                return Ok(false);
-            };
-            let contact = item::contact_from_item(&current)?;
-            let version = item::get_n(&current, item::VERSION)?;
-            let Some(actions) = self.update_actions(channel, &contact, version, writes)? else {
-                return Ok(true);
-            };
-            match self.transact(actions).await {
-                Ok(_) => return Ok(true),
-                // Another writer changed the contact since we read it: read again and redo.
-                Err(err)
-                    if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) =>
-                {
-                    backoff(attempt).await;
-                }
-                Err(err) => return Err(transaction_error(err)),
+        let Some(actions) = self.update_actions(channel, read, changes)? else {
+            return Ok(true);
+        };
+        match self.transact(actions).await {
+            Ok(_) => Ok(true),
+            // Another writer changed the contact since it was read (or it is gone).
+            Err(err) if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) => {
+                Ok(false)
             }
+            Err(err) => Err(transaction_error(err)),
         }
-        Err(StoreError::Unavailable(format!(
-            "contact still contended after {MAX_WRITE_ATTEMPTS} attempts"
-        )))
     }
 
     async fn change_tags(
@@ -254,55 +260,51 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// The transaction that applies `writes` to `contact` as read at `version`: the
-    /// contact update (conditional on the version) and the index entries that change.
-    /// `None` when nothing would change.
+    /// The transaction that applies `changes` to the contact as `read`: the contact update
+    /// (conditional on its version) and the index entries that change. `None` when there
+    /// is no change.
     fn update_actions(
         &self,
         channel: &str,
-        contact: &Contact,
-        version: i64,
-        writes: &[FieldWrite],
+        read: &Versioned,
+        changes: &[FieldChange<'_>],
     ) -> Result<Option<Vec<TransactWriteItem>>, StoreError> {
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let contact = &read.contact;
         let mut sets = vec![format!("{} = :next", item::VERSION)];
         let mut removes = Vec::new();
         let mut names = HashMap::from([("#f".to_string(), item::FIELDS.to_string())]);
         let mut values = HashMap::from([
-            (":v".to_string(), item::n(version)),
-            (":next".to_string(), item::n(version + 1)),
+            (":v".to_string(), item::n(read.version)),
+            (":next".to_string(), item::n(read.version + 1)),
         ]);
         let mut index_actions = Vec::new();
-        for (i, w) in writes.iter().enumerate() {
-            let old = contact.fields.get(&w.name);
-            if old == w.value.as_ref() {
-                continue;
-            }
-            names.insert(format!("#n{i}"), w.name.clone());
-            match &w.value {
+        for (i, change) in changes.iter().enumerate() {
+            names.insert(format!("#n{i}"), change.name.to_string());
+            match change.new {
                 Some(value) => {
                     sets.push(format!("#f.#n{i} = :n{i}"));
-                    values.insert(format!(":n{i}"), item::s(value.as_str()));
+                    values.insert(format!(":n{i}"), item::s(value));
                 }
                 None => removes.push(format!("#f.#n{i}")),
             }
-            let old_key = old.map(|v| match_key(w.def.field_type, v));
-            let new_key = w.value.as_ref().map(|v| match_key(w.def.field_type, v));
+            let old_key = change.old.map(|v| match_key(change.field_type, v));
+            let new_key = change.new.map(|v| match_key(change.field_type, v));
             if old_key == new_key {
                 continue;
             }
             if let Some(key) = old_key {
                 let index =
-                    item::index_item(channel, &w.name, &key, contact.created_at, &contact.id);
+                    item::index_item(channel, change.name, &key, contact.created_at, &contact.id);
                 index_actions.push(self.delete_action(index)?);
             }
             if let Some(key) = new_key {
                 let index =
-                    item::index_item(channel, &w.name, &key, contact.created_at, &contact.id);
+                    item::index_item(channel, change.name, &key, contact.created_at, &contact.id);
                 index_actions.push(self.put_action(index)?);
             }
-        }
-        if names.len() == 1 {
-            return Ok(None);
         }
         let mut expression = format!("SET {}", sets.join(", "));
         if !removes.is_empty() {
@@ -457,14 +459,4 @@ fn failed_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Ve
         ),
         _ => None,
     }
-}
-
-/// Exponential backoff with full jitter: up to 5, 10, 20, ... ms.
-async fn backoff(attempt: u32) {
-    let ceiling_ms = 5u64 << attempt.min(6);
-    let jitter = crate::random::bytes::<2>()
-        .map(u16::from_le_bytes)
-        .unwrap_or(u16::MAX);
-    let ms = ceiling_ms * u64::from(jitter) / u64::from(u16::MAX);
-    tokio::time::sleep(Duration::from_millis(ms.max(1))).await;
 }

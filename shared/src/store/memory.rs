@@ -1,0 +1,400 @@
+//! An in-memory [`ContactStore`] with the DynamoDB store's semantics, for unit tests and
+//! for timing the handlers without storage (`make bench`):
+//!
+//! - an insert is conditional on the contact id being free and, with an idempotency
+//!   record, on no live record for its key (an expired one counts as absent); both hold
+//!   or nothing is written, and a taken key is reported before a taken id;
+//! - contacts carry a version, and field updates are conditional on it;
+//! - the field index matches by [`match_key`], per channel, oldest first by `created_at`
+//!   then id (the order of the DynamoDB index's sort key);
+//! - tags are sets; a contact whose item would pass DynamoDB's 400 KB limit (counted
+//!   approximately as DynamoDB does) is refused with [`StoreError::TooLarge`];
+//! - field definitions per channel, with the operator store's rules ([`MemoryStore::define_field`]).
+//!
+//! One mutex guards everything, so every operation is atomic. A clone shares the data, as
+//! a clone of a [`DynamoStore`](super::DynamoStore) shares its table.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::clock;
+use crate::domain::channel::{invalid_channel_id, is_valid_channel_id};
+use crate::domain::contact::Contact;
+use crate::domain::field_defs::{
+    invalid_field_name, is_built_in, is_valid_name, FieldDef, FieldSet,
+};
+use crate::domain::field_values::match_key;
+use crate::domain::idempotency::IdempotencyRecord;
+use crate::store::{
+    ContactStore, FieldChange, Insert, NewContact, StoreError, TagChange, Versioned,
+};
+
+/// DynamoDB's item size limit.
+const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<HashMap<String, ChannelData>>>,
+}
+
+/// Everything stored for one channel.
+#[derive(Debug, Default)]
+struct ChannelData {
+    /// Whether the channel itself exists ([`MemoryStore::add_channel`]); contacts may be
+    /// stored without it, as on DynamoDB, where the API never checks.
+    exists: bool,
+    fields: BTreeMap<String, FieldDef>,
+    contacts: HashMap<String, Versioned>,
+    /// Field → match key → `(created_at, id)` of the contacts with it.
+    index: HashMap<String, HashMap<String, BTreeSet<(i64, String)>>>,
+    /// Idempotency key → its record.
+    idempotency: HashMap<String, IdempotencyRecord>,
+}
+
+impl ChannelData {
+    fn index_add(&mut self, field: &str, key: String, created_at: i64, id: &str) {
+        self.index
+            .entry(field.to_string())
+            .or_default()
+            .entry(key)
+            .or_default()
+            .insert((created_at, id.to_string()));
+    }
+
+    fn index_remove(&mut self, field: &str, key: &str, created_at: i64, id: &str) {
+        let Some(keys) = self.index.get_mut(field) else {
+            return;
+        };
+        if let Some(entries) = keys.get_mut(key) {
+            entries.remove(&(created_at, id.to_string()));
+            if entries.is_empty() {
+                keys.remove(key);
+            }
+        }
+        if keys.is_empty() {
+            self.index.remove(field);
+        }
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, ChannelData>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates a channel with no custom fields; refused, as by the operator store, for an
+    /// id that is not a channel id or a channel that exists.
+    pub fn add_channel(&self, channel: &str) -> Result<(), StoreError> {
+        if !is_valid_channel_id(channel) {
+            return Err(StoreError::Rejected(invalid_channel_id(channel)));
+        }
+        let mut state = self.lock();
+        let data = state.entry(channel.to_string()).or_default();
+        if data.exists {
+            return Err(StoreError::Rejected(format!(
+                "channel '{channel}' already exists"
+            )));
+        }
+        data.exists = true;
+        Ok(())
+    }
+
+    /// Defines a custom field, with the operator store's rules: a valid name that is not a
+    /// built-in, on an existing channel; redefining a field with the same type replaces its
+    /// list values, changing its type is refused.
+    pub fn define_field(&self, channel: &str, name: &str, def: FieldDef) -> Result<(), StoreError> {
+        if !is_valid_name(name) {
+            return Err(StoreError::Rejected(invalid_field_name(name)));
+        }
+        if is_built_in(name) {
+            return Err(StoreError::Rejected(format!(
+                "'{name}' is a built-in field"
+            )));
+        }
+        let mut state = self.lock();
+        let Some(data) = state.get_mut(channel).filter(|d| d.exists) else {
+            return Err(StoreError::Rejected(format!("no channel '{channel}'")));
+        };
+        if let Some(was) = data.fields.get(name) {
+            if was.field_type != def.field_type {
+                return Err(StoreError::Rejected(format!(
+                    "field '{name}' is already defined as {}; its type cannot change",
+                    was.field_type
+                )));
+            }
+        }
+        data.fields.insert(name.to_string(), def);
+        Ok(())
+    }
+
+    /// The number of contacts stored in the channel.
+    pub fn contact_count(&self, channel: &str) -> usize {
+        self.lock().get(channel).map_or(0, |d| d.contacts.len())
+    }
+
+    /// The channel's index entries, `(field, match key, contact id)`, sorted: what a
+    /// test compares with the index its contacts' fields call for.
+    pub fn index_entries(&self, channel: &str) -> Vec<(String, String, String)> {
+        let state = self.lock();
+        let mut entries: Vec<(String, String, String)> = state
+            .get(channel)
+            .into_iter()
+            .flat_map(|d| &d.index)
+            .flat_map(|(field, keys)| {
+                keys.iter().flat_map(move |(key, ids)| {
+                    ids.iter()
+                        .map(move |(_, id)| (field.clone(), key.clone(), id.clone()))
+                })
+            })
+            .collect();
+        entries.sort();
+        entries
+    }
+
+    fn insert(
+        &self,
+        channel: &str,
+        new: &NewContact<'_>,
+        record: Option<&IdempotencyRecord>,
+    ) -> Result<Insert, StoreError> {
+        let mut state = self.lock();
+        let data = state.entry(channel.to_string()).or_default();
+        // The key first: a retry racing the request it repeats answers as that did.
+        if let Some(record) = record {
+            let now = clock::now();
+            let live = data
+                .idempotency
+                .get(&record.key)
+                .is_some_and(|r| r.expires_at > now);
+            if live {
+                return Ok(Insert::KeyTaken);
+            }
+        }
+        if data.contacts.contains_key(new.id) {
+            return Ok(Insert::IdTaken);
+        }
+        let contact = Contact {
+            id: new.id.to_string(),
+            fields: new
+                .writes
+                .iter()
+                .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
+                .collect(),
+            tags: new.tags.clone(),
+            created_at: new.created_at,
+        };
+        check_size(channel, &contact)?;
+        for w in new.writes {
+            if let Some(value) = &w.value {
+                let key = match_key(w.def.field_type, value);
+                data.index_add(&w.name, key, new.created_at, new.id);
+            }
+        }
+        if let Some(record) = record {
+            data.idempotency.insert(record.key.clone(), record.clone());
+        }
+        data.contacts.insert(
+            contact.id.clone(),
+            Versioned {
+                contact,
+                version: 1,
+            },
+        );
+        Ok(Insert::Done)
+    }
+}
+
+/// Refuses a contact whose DynamoDB item would pass 400 KB: attribute names and values
+/// as DynamoDB counts them (strings by their UTF-8 bytes, a map 3 bytes and 1 per entry,
+/// a number about 1 byte per 2 digits), approximately.
+fn check_size(channel: &str, contact: &Contact) -> Result<(), StoreError> {
+    let fields: usize = contact
+        .fields
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + 1)
+        .sum();
+    let tags: usize = contact.tags.iter().map(String::len).sum();
+    let bytes = "PKCH#".len()
+        + channel.len()
+        + "SKC#".len()
+        + contact.id.len()
+        + "id".len()
+        + contact.id.len()
+        + "f".len()
+        + 3
+        + fields
+        + "tags".len()
+        + tags
+        + "created_at".len()
+        + 8
+        + "v".len()
+        + 8;
+    if bytes > MAX_ITEM_BYTES {
+        return Err(StoreError::TooLarge);
+    }
+    Ok(())
+}
+
+impl ContactStore for MemoryStore {
+    async fn field_set(&self, channel: &str) -> Result<FieldSet, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .get(channel)
+            .filter(|d| d.exists)
+            .map(|d| FieldSet::new(d.fields.clone()))
+            .unwrap_or_default())
+    }
+
+    async fn insert_contact_once(
+        &self,
+        channel: &str,
+        contact: &NewContact<'_>,
+        record: &IdempotencyRecord,
+    ) -> Result<Insert, StoreError> {
+        self.insert(channel, contact, Some(record))
+    }
+
+    async fn idempotency_record(
+        &self,
+        channel: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .get(channel)
+            .and_then(|d| d.idempotency.get(key))
+            .cloned())
+    }
+
+    async fn insert_contact(
+        &self,
+        channel: &str,
+        contact: &NewContact<'_>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.insert(channel, contact, None)? == Insert::Done)
+    }
+
+    async fn get_contact(&self, channel: &str, id: &str) -> Result<Option<Contact>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .get(channel)
+            .and_then(|d| d.contacts.get(id))
+            .map(|v| v.contact.clone()))
+    }
+
+    async fn get_versioned(
+        &self,
+        channel: &str,
+        id: &str,
+    ) -> Result<Option<Versioned>, StoreError> {
+        let state = self.lock();
+        Ok(state.get(channel).and_then(|d| d.contacts.get(id)).cloned())
+    }
+
+    async fn update_if_version(
+        &self,
+        channel: &str,
+        read: &Versioned,
+        changes: &[FieldChange<'_>],
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let Some(data) = state.get_mut(channel) else {
+            return Ok(false);
+        };
+        let Some(stored) = data.contacts.get(&read.contact.id) else {
+            return Ok(false);
+        };
+        if stored.version != read.version {
+            return Ok(false);
+        }
+        if changes.is_empty() {
+            return Ok(true);
+        }
+        let mut next = stored.clone();
+        next.version = next.version.saturating_add(1);
+        // Index entries move from the stored value (the one read, as the version is
+        // unchanged) to the new one, when their match keys differ.
+        let mut moves = Vec::new();
+        for change in changes {
+            let old = match change.new {
+                Some(value) => next
+                    .contact
+                    .fields
+                    .insert(change.name.to_string(), value.to_string()),
+                None => next.contact.fields.remove(change.name),
+            };
+            let old_key = old.map(|v| match_key(change.field_type, &v));
+            let new_key = change.new.map(|v| match_key(change.field_type, v));
+            if old_key != new_key {
+                moves.push((change.name, old_key, new_key));
+            }
+        }
+        check_size(channel, &next.contact)?;
+        let (created_at, id) = (next.contact.created_at, next.contact.id.clone());
+        for (field, old_key, new_key) in moves {
+            if let Some(key) = old_key {
+                data.index_remove(field, &key, created_at, &id);
+            }
+            if let Some(key) = new_key {
+                data.index_add(field, key, created_at, &id);
+            }
+        }
+        data.contacts.insert(id, next);
+        Ok(true)
+    }
+
+    async fn change_tags(
+        &self,
+        channel: &str,
+        id: &str,
+        change: TagChange,
+        tags: &BTreeSet<String>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let Some(stored) = state.get_mut(channel).and_then(|d| d.contacts.get_mut(id)) else {
+            return Ok(false);
+        };
+        match change {
+            TagChange::Add => {
+                let mut next = stored.contact.clone();
+                next.tags.extend(tags.iter().cloned());
+                check_size(channel, &next)?;
+                stored.contact.tags = next.tags;
+            }
+            TagChange::Remove => stored.contact.tags.retain(|t| !tags.contains(t)),
+        }
+        Ok(true)
+    }
+
+    async fn find(
+        &self,
+        channel: &str,
+        field: &str,
+        match_key: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<Contact>), StoreError> {
+        let state = self.lock();
+        let Some(data) = state.get(channel) else {
+            return Ok((0, Vec::new()));
+        };
+        let Some(entries) = data.index.get(field).and_then(|keys| keys.get(match_key)) else {
+            return Ok((0, Vec::new()));
+        };
+        let total = u64::try_from(entries.len()).unwrap_or(u64::MAX);
+        let page = entries
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .filter_map(|(_, id)| data.contacts.get(id).map(|v| v.contact.clone()))
+            .collect();
+        Ok((total, page))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -53,75 +53,24 @@ fn an_operator_sets_up_a_channel() {
         .fails(&["token", "issue", "--channel", "nope"])
         .contains("no channel 'nope'"));
 
-    admin.ok(&[
-        "field",
-        "define",
-        "--channel",
+    admin.ok(&define(&channel, "customerid", "number", &[]));
+    admin.ok(&define(
         &channel,
-        "--name",
-        "customerid",
-        "--type",
-        "number",
-    ]);
-    admin.ok(&[
-        "field",
-        "define",
-        "--channel",
-        &channel,
-        "--name",
         "tier",
-        "--type",
         "list",
-        "--values",
-        "Gold,Silver",
-    ]);
+        &["--values", "Gold,Silver"],
+    ));
     assert!(admin
-        .fails(&[
-            "field",
-            "define",
-            "--channel",
-            &channel,
-            "--name",
-            "tier",
-            "--type",
-            "text"
-        ])
+        .fails(&define(&channel, "tier", "text", &[]))
         .contains("cannot change"));
     assert!(admin
-        .fails(&[
-            "field",
-            "define",
-            "--channel",
-            &channel,
-            "--name",
-            "phone",
-            "--type",
-            "text"
-        ])
+        .fails(&define(&channel, "phone", "text", &[]))
         .contains("built-in"));
     assert!(admin
-        .fails(&[
-            "field",
-            "define",
-            "--channel",
-            &channel,
-            "--name",
-            "bad name",
-            "--type",
-            "text"
-        ])
+        .fails(&define(&channel, "bad name", "text", &[]))
         .contains("must be 1 to 50"));
     assert!(admin
-        .fails(&[
-            "field",
-            "define",
-            "--channel",
-            &channel,
-            "--name",
-            "x",
-            "--type",
-            "list"
-        ])
+        .fails(&define(&channel, "x", "list", &[]))
         .contains("1 to 100 values"));
     let fields = admin.ok(&["field", "list", "--channel", &channel]);
     let fields = fields.as_array().unwrap();
@@ -253,6 +202,22 @@ fn imports_on_whatsapp_take_the_id_from_the_phone() {
         .block_on(store.get_contact(&channel, "442079460958"))
         .unwrap()
         .is_some());
+}
+
+/// `field define` of `name` as `kind` on `channel`, with more arguments.
+fn define<'a>(channel: &'a str, name: &'a str, kind: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "field",
+        "define",
+        "--channel",
+        channel,
+        "--name",
+        name,
+        "--type",
+        kind,
+    ];
+    args.extend_from_slice(more);
+    args
 }
 
 fn tempfile() -> (std::path::PathBuf, std::fs::File) {

@@ -8,7 +8,7 @@ use contacts_shared::ChannelType;
 use contacts_tests::{define_field, AdminCli, Method};
 use serde_json::{json, Value};
 
-use crate::{create, fields_body, get, stack};
+use crate::{create, fields_body, get, stack, update};
 
 const WRITERS: usize = 8;
 
@@ -73,12 +73,7 @@ fn parallel_updates_of_different_fields_all_survive() {
     for round in 0..2 {
         in_parallel(|i| {
             let body = fields_body(&[(&format!("f{i}"), json!(round * 100 + i))]);
-            let reply = s.call(
-                Method::PUT,
-                &format!("/v1/contact/{id}"),
-                Some(&token),
-                Some(&body),
-            );
+            let reply = update(&token, &id, &body);
             assert_eq!(reply.status, 200, "{}", reply.text);
         });
     }
@@ -101,16 +96,7 @@ fn parallel_updates_of_one_field_leave_one_winner_everywhere() {
     let id = create(&token, &[("lastName", json!("start"))]);
     in_parallel(|i| {
         let body = fields_body(&[("lastName", json!(format!("writer{i}")))]);
-        assert_eq!(
-            s.call(
-                Method::PUT,
-                &format!("/v1/contact/{id}"),
-                Some(&token),
-                Some(&body)
-            )
-            .status,
-            200
-        );
+        assert_eq!(update(&token, &id, &body).status, 200);
     });
     let winner = get(&token, &id).json["data"]["custom_fields"]["lastName"]
         .as_str()

@@ -5,7 +5,7 @@ use contacts_shared::ChannelType;
 use contacts_tests::{define_field, Method};
 use serde_json::json;
 
-use crate::{assert_error, create, fields_body, get, stack};
+use crate::{assert_error, channel_with_fields, create, fields_body, get, stack, update};
 
 #[test]
 fn the_original_documentations_requests() {
@@ -109,20 +109,10 @@ fn update_sets_clears_and_leaves_the_rest() {
         ("lastName", json!(null)),
         ("email", json!("  ")),
     ]);
-    let reply = stack().call(
-        Method::PUT,
-        &format!("/v1/contact/{id}"),
-        Some(&token),
-        Some(&body),
-    );
+    let reply = update(&token, &id, &body);
     assert_eq!(reply.status, 200, "{}", reply.text);
     let body = fields_body(&[("timezone", json!(5))]);
-    stack().call(
-        Method::PUT,
-        &format!("/v1/contact/{id}"),
-        Some(&token),
-        Some(&body),
-    );
+    update(&token, &id, &body);
     assert_eq!(
         get(&token, &id).json["data"]["custom_fields"],
         json!({"firstName": "Anne", "timezone": "5"})
@@ -167,17 +157,15 @@ fn no_upsert_and_unknown_contacts() {
 #[test]
 fn typed_values_are_validated_and_canonical() {
     let s = stack();
-    let (channel, token) = s.channel(ChannelType::Line);
-    define_field(&s.store, &channel, "vip", FieldType::Boolean, &[]);
-    define_field(&s.store, &channel, "score", FieldType::Number, &[]);
-    define_field(&s.store, &channel, "birthday", FieldType::Date, &[]);
-    define_field(&s.store, &channel, "callAt", FieldType::Time, &[]);
-    define_field(
-        &s.store,
-        &channel,
-        "tier",
-        FieldType::List,
-        &["Gold", "Silver"],
+    let (_, token) = channel_with_fields(
+        ChannelType::Line,
+        &[
+            ("vip", FieldType::Boolean, &[]),
+            ("score", FieldType::Number, &[]),
+            ("birthday", FieldType::Date, &[]),
+            ("callAt", FieldType::Time, &[]),
+            ("tier", FieldType::List, &["Gold", "Silver"]),
+        ],
     );
     let id = create(
         &token,
@@ -214,16 +202,7 @@ fn typed_values_are_validated_and_canonical() {
             403,
             message,
         );
-        assert_error(
-            &s.call(
-                Method::PUT,
-                &format!("/v1/contact/{id}"),
-                Some(&token),
-                Some(&body),
-            ),
-            403,
-            message,
-        );
+        assert_error(&update(&token, &id, &body), 403, message);
     }
 }
 
@@ -233,12 +212,7 @@ fn a_bad_entry_leaves_the_contact_untouched() {
     let id = create(&token, &[("firstName", json!("Ann"))]);
     let before = get(&token, &id).json;
     let body = fields_body(&[("firstName", json!("Changed")), ("email", json!("broken"))]);
-    let reply = stack().call(
-        Method::PUT,
-        &format!("/v1/contact/{id}"),
-        Some(&token),
-        Some(&body),
-    );
+    let reply = update(&token, &id, &body);
     assert_eq!(reply.status, 403);
     assert_eq!(get(&token, &id).json, before, "no partial write");
 }
@@ -291,16 +265,7 @@ fn thirty_fields_per_request_and_ten_tags() {
         403,
         message,
     );
-    assert_error(
-        &s.call(
-            Method::PUT,
-            &format!("/v1/contact/{id}"),
-            Some(&token),
-            Some(&over),
-        ),
-        403,
-        message,
-    );
+    assert_error(&update(&token, &id, &over), 403, message);
 
     let tags = |n: usize| {
         json!({ "tags": (0..n).map(|i| format!("tag {i}")).collect::<Vec<_>>() }).to_string()

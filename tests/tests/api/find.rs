@@ -2,10 +2,10 @@
 
 use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::ChannelType;
-use contacts_tests::{define_field, Method};
+use contacts_tests::Method;
 use serde_json::{json, Value};
 
-use crate::{assert_error, create, stack};
+use crate::{assert_error, channel_with_fields, create, stack, update};
 
 fn find(token: &str, query: &str) -> contacts_tests::Reply {
     stack().call(
@@ -168,16 +168,13 @@ fn query_parameters_are_checked() {
 
 #[test]
 fn matching_follows_the_field_type() {
-    let s = stack();
-    let (channel, token) = s.channel(ChannelType::Gmail);
-    define_field(&s.store, &channel, "vip", FieldType::Boolean, &[]);
-    define_field(&s.store, &channel, "visit", FieldType::Date, &[]);
-    define_field(
-        &s.store,
-        &channel,
-        "tier",
-        FieldType::List,
-        &["Gold", "Silver"],
+    let (_, token) = channel_with_fields(
+        ChannelType::Gmail,
+        &[
+            ("vip", FieldType::Boolean, &[]),
+            ("visit", FieldType::Date, &[]),
+            ("tier", FieldType::List, &["Gold", "Silver"]),
+        ],
     );
     let id = create(
         &token,
@@ -243,16 +240,7 @@ fn matching_follows_the_field_type() {
 
     // After an update the old value no longer matches and the new one does.
     let body = crate::fields_body(&[("firstName", json!("Renamed"))]);
-    assert_eq!(
-        s.call(
-            Method::PUT,
-            &format!("/v1/contact/{id}"),
-            Some(&token),
-            Some(&body)
-        )
-        .status,
-        200
-    );
+    assert_eq!(update(&token, &id, &body).status, 200);
     assert_eq!(
         find(&token, "name=firstName&value=Muhammad%20Mahin").json["meta"]["total"],
         0

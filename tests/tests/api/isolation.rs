@@ -4,7 +4,7 @@ use contacts_shared::ChannelType;
 use contacts_tests::Method;
 use serde_json::json;
 
-use crate::{assert_error, create, fields_body, get, stack};
+use crate::{assert_error, create, fields_body, get, stack, update};
 
 #[test]
 fn another_channels_token_cannot_touch_a_contact() {
@@ -26,14 +26,9 @@ fn another_channels_token_cannot_touch_a_contact() {
 
     // Exactly the answer for a contact that does not exist: existence does not leak.
     assert_error(&get(&intruder, &id), 403, "There is no such contact.");
-    let update = fields_body(&[("firstName", json!("Hacked"))]);
+    let hack = fields_body(&[("firstName", json!("Hacked"))]);
     assert_error(
-        &s.call(
-            Method::PUT,
-            &format!("/v1/contact/{id}"),
-            Some(&intruder),
-            Some(&update),
-        ),
+        &update(&intruder, &id, &hack),
         403,
         "There is no such contact.",
     );

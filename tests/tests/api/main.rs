@@ -14,6 +14,8 @@ mod phone_ids;
 mod rate_limit;
 mod viber;
 
+use contacts_shared::domain::field_defs::FieldType;
+use contacts_shared::ChannelType;
 use contacts_tests::{Method, Reply, Stack};
 use serde_json::{json, Value};
 
@@ -47,6 +49,30 @@ pub fn create(token: &str, pairs: &[(&str, Value)]) -> String {
 
 pub fn get(token: &str, id: &str) -> Reply {
     stack().call(Method::GET, &format!("/v1/contact/{id}"), Some(token), None)
+}
+
+/// `PUT /v1/contact/{id}` with a raw body.
+pub fn update(token: &str, id: &str, body: &str) -> Reply {
+    stack().call(
+        Method::PUT,
+        &format!("/v1/contact/{id}"),
+        Some(token),
+        Some(body),
+    )
+}
+
+/// A channel of `kind` with these custom fields (name, type, a list field's values); its
+/// id and a token.
+pub fn channel_with_fields(
+    kind: ChannelType,
+    fields: &[(&str, FieldType, &[&str])],
+) -> (String, String) {
+    let s = stack();
+    let (channel, token) = s.channel(kind);
+    for (name, field_type, values) in fields {
+        contacts_tests::define_field(&s.store, &channel, name, *field_type, values);
+    }
+    (channel, token)
 }
 
 /// Asserts a reply is the contract's error envelope with this status and message.

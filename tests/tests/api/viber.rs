@@ -9,7 +9,7 @@ use contacts_shared::ChannelType;
 use contacts_tests::{runtime, Method};
 use serde_json::json;
 
-use crate::{assert_error, get, stack};
+use crate::{assert_error, get, stack, update};
 
 #[test]
 fn viber_ids_are_base64_in_the_path() {
@@ -57,12 +57,7 @@ fn viber_ids_are_base64_in_the_path() {
     );
     assert_eq!(tagged.status, 200);
     let body = crate::fields_body(&[("firstName", json!("Vi"))]);
-    let updated = s.call(
-        Method::PUT,
-        &format!("/v1/contact/{path_id}"),
-        Some(&token),
-        Some(&body),
-    );
+    let updated = update(&token, &path_id, &body);
     assert_eq!(updated.json, json!({"data": {"id": viber_id}}));
 
     // The raw id is not Base64 here: refused, not looked up.

@@ -12,7 +12,8 @@ use contacts_shared::domain::field_defs::FieldSet;
 use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
 use contacts_shared::domain::tags;
 use contacts_shared::limits::{MAX_CREATED_AT, MAX_FIELDS_PER_IMPORTED_CONTACT};
-use contacts_shared::store::{ContactStore, NewContact};
+use contacts_shared::store::dynamo::Inserted;
+use contacts_shared::store::NewContact;
 use contacts_shared::{clock, ApiError, ChannelType, DynamoStore};
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -20,8 +21,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-/// Lines written at once.
-const CONCURRENCY: usize = 8;
+/// Lines read and checked ahead, sent to the store as one group at most.
+const GROUP: usize = 256;
+/// Groups written at once (each spreads over several transactions in flight).
+const CONCURRENCY: usize = 2;
 /// Lines read and checked ahead of the writes.
 const READ_AHEAD: usize = 1024;
 
@@ -40,7 +43,9 @@ struct Line<'a> {
 #[derive(Debug)]
 pub struct Prepared {
     id: Option<String>,
-    created_at: i64,
+    /// As the line gives it; `None`: the time it is read.
+    created_at: Option<i64>,
+    created_micros: u32,
     writes: Vec<FieldWrite>,
     tags: BTreeSet<String>,
 }
@@ -57,11 +62,12 @@ pub fn prepare(line: &str, fields: &FieldSet) -> Result<Prepared, String> {
             "at most {MAX_FIELDS_PER_IMPORTED_CONTACT} custom fields per contact"
         ));
     }
-    let created_at = parsed.created_at.unwrap_or_else(clock::now);
-    if !(0..=MAX_CREATED_AT).contains(&created_at) {
-        return Err(format!(
-            "created_at must be Unix seconds from 0 to {MAX_CREATED_AT}"
-        ));
+    if let Some(created_at) = parsed.created_at {
+        if !(0..=MAX_CREATED_AT).contains(&created_at) {
+            return Err(format!(
+                "created_at must be Unix seconds from 0 to {MAX_CREATED_AT}"
+            ));
+        }
     }
     let mut raw = Vec::with_capacity(parsed.custom_fields.len());
     for (name, value) in &parsed.custom_fields {
@@ -82,27 +88,11 @@ pub fn prepare(line: &str, fields: &FieldSet) -> Result<Prepared, String> {
         .collect::<Result<_, _>>()?;
     Ok(Prepared {
         id: parsed.id,
-        created_at,
+        created_at: parsed.created_at,
+        created_micros: 0,
         writes,
         tags,
     })
-}
-
-async fn insert(store: &DynamoStore, channel: &str, contact: Prepared) -> Result<(), String> {
-    let Some(id) = contact.id else {
-        return Err("no contact id".into());
-    };
-    let new = NewContact {
-        id: &id,
-        created_at: contact.created_at,
-        writes: &contact.writes,
-        tags: &contact.tags,
-    };
-    match store.insert_contact(channel, &new).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(format!("contact '{id}' already exists")),
-        Err(err) => Err(err.to_string()),
-    }
 }
 
 /// Where the lines come from: a file (its size drives the progress bar) or stdin.
@@ -142,6 +132,7 @@ fn read_lines(mut source: Source, kind: ChannelType, fields: FieldSet) -> mpsc::
     let (sender, receiver) = mpsc::channel(READ_AHEAD);
     std::thread::spawn(move || {
         let mut claimed: HashMap<String, usize> = HashMap::new();
+        let mut clock = Creation::default();
         let mut buffer = Vec::new();
         for number in 1.. {
             buffer.clear();
@@ -170,6 +161,9 @@ fn read_lines(mut source: Source, kind: ChannelType, fields: FieldSet) -> mpsc::
                     }
                     claimed.insert(id.clone(), number);
                     contact.id = Some(id);
+                    let (created_at, micros) = clock.of_line(contact.created_at, number);
+                    contact.created_at = Some(created_at);
+                    contact.created_micros = micros;
                     Ok(contact)
                 }),
             };
@@ -181,8 +175,36 @@ fn read_lines(mut source: Source, kind: ChannelType, fields: FieldSet) -> mpsc::
     receiver
 }
 
+/// Creation times of imported contacts, in the file's order: contacts of one second keep
+/// the order of their lines (by line number in the microseconds), and lines without a
+/// `created_at` get the time they are read, never earlier than the line before.
+#[derive(Default)]
+struct Creation {
+    last: (i64, u32),
+}
+
+impl Creation {
+    fn of_line(&mut self, given: Option<i64>, line: usize) -> (i64, u32) {
+        match given {
+            Some(seconds) => (seconds, (line % 1_000_000) as u32),
+            None => {
+                let mut now = clock::now_micros();
+                if now <= self.last {
+                    now = match self.last.1 {
+                        999_999 => (self.last.0 + 1, 0),
+                        micros => (self.last.0, micros + 1),
+                    };
+                }
+                self.last = now;
+                now
+            }
+        }
+    }
+}
+
 /// Imports every good line of `source`; returns how many were imported and the errors by
-/// line number (1-based). Blank lines are skipped.
+/// line number (1-based). Blank lines are skipped. Lines go to the store in groups as they
+/// are read (many contacts to a transaction), a few groups at a time.
 pub async fn import(
     store: &DynamoStore,
     channel: &str,
@@ -210,26 +232,78 @@ pub async fn import(
     let by_bytes = source.size.is_some();
     let mut lines = read_lines(source, kind, fields.clone());
     let lines = stream::poll_fn(move |cx| lines.poll_recv(cx));
-    let outcomes: Vec<Option<(usize, String)>> = lines
-        .map(|(number, size, prepared)| {
+    let outcomes: Vec<Vec<(usize, Option<String>)>> = lines
+        .ready_chunks(GROUP)
+        .map(|group| {
             let bar = &bar;
             async move {
-                let result = match prepared {
-                    Ok(contact) => insert(store, channel, contact).await,
-                    Err(why) => Err(why),
-                };
-                bar.inc(if by_bytes { size } else { 1 });
-                result.err().map(|why| (number, why))
+                let outcomes = insert_group(store, channel, group).await;
+                bar.inc(
+                    outcomes
+                        .iter()
+                        .map(|(_, size, _)| if by_bytes { *size } else { 1 })
+                        .sum(),
+                );
+                outcomes
+                    .into_iter()
+                    .map(|(number, _, failure)| (number, failure))
+                    .collect()
             }
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
     bar.finish_and_clear();
-    let imported = outcomes.iter().filter(|o| o.is_none()).count();
-    let mut failures: Vec<(usize, String)> = outcomes.into_iter().flatten().collect();
+    let outcomes: Vec<(usize, Option<String>)> = outcomes.into_iter().flatten().collect();
+    let imported = outcomes
+        .iter()
+        .filter(|(_, failure)| failure.is_none())
+        .count();
+    let mut failures: Vec<(usize, String)> = outcomes
+        .into_iter()
+        .filter_map(|(number, failure)| failure.map(|why| (number, why)))
+        .collect();
     failures.sort_by_key(|(number, _)| *number);
     (imported, failures)
+}
+
+/// Inserts a group of read lines; each line's number, size and why it failed, if it did.
+async fn insert_group(
+    store: &DynamoStore,
+    channel: &str,
+    group: Vec<Read>,
+) -> Vec<(usize, u64, Option<String>)> {
+    let mut outcomes = Vec::with_capacity(group.len());
+    let mut ready = Vec::new();
+    for (number, size, prepared) in group {
+        match prepared {
+            Ok(contact) => ready.push((number, size, contact)),
+            Err(why) => outcomes.push((number, size, Some(why))),
+        }
+    }
+    let contacts: Vec<NewContact> = ready
+        .iter()
+        .map(|(_, _, c)| NewContact {
+            id: c.id.as_deref().unwrap_or_default(),
+            created_at: c.created_at.unwrap_or_default(),
+            created_micros: c.created_micros,
+            writes: &c.writes,
+            tags: &c.tags,
+        })
+        .collect();
+    let inserted = store.insert_many(channel, &contacts).await;
+    for ((number, size, contact), outcome) in ready.iter().zip(inserted) {
+        let failure = match outcome {
+            Inserted::Done => None,
+            Inserted::IdTaken => Some(format!(
+                "contact '{}' already exists",
+                contact.id.as_deref().unwrap_or_default()
+            )),
+            Inserted::Failed(why) => Some(why),
+        };
+        outcomes.push((*number, *size, failure));
+    }
+    outcomes
 }
 
 #[cfg(test)]
@@ -250,7 +324,7 @@ mod tests {
                 .as_deref(),
             Some("5.5")
         );
-        assert_eq!(ok.created_at, 1575618542);
+        assert_eq!(ok.created_at, Some(1575618542));
         for (line, why) in [
             ("not json", "not a contact object"),
             (

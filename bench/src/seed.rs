@@ -61,6 +61,7 @@ pub async fn crowd(
                 let contact = NewContact {
                     id: &id,
                     created_at: 1_575_618_542 + i64::try_from(i).unwrap_or(0),
+                    created_micros: 0,
                     writes: &writes,
                     tags,
                 };

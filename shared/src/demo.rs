@@ -62,6 +62,7 @@ pub async fn insert_demo_contact<S: ContactStore>(
     let contact = NewContact {
         id: DEMO_CONTACT,
         created_at: DEMO_CREATED_AT,
+        created_micros: 0,
         writes: &writes,
         tags: &tags,
     };

@@ -27,6 +27,8 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 24 * 60 * 60;
 /// Characters of a bearer token the authorizer even looks up.
 pub const MAX_TOKEN_CHARS: usize = 512;
+/// Actions of one DynamoDB transaction.
+pub const MAX_TRANSACTION_ACTIONS: usize = 100;
 /// Attempts of a conditional update that lost a race with another writer.
 pub const MAX_WRITE_ATTEMPTS: u32 = 8;
 /// Attempts to find an unused random id for a new contact (a clash needs 130 random bits

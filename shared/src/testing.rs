@@ -13,7 +13,8 @@ use crate::domain::field_values::InputValue;
 use crate::domain::field_writes::RawFieldWrite;
 use crate::domain::idempotency::IdempotencyRecord;
 use crate::store::{
-    ContactStore, FieldChange, Insert, MemoryStore, NewContact, StoreError, TagChange, Versioned,
+    ContactStore, FieldChange, FindPage, Insert, Match, MemoryStore, NewContact, PageSpec,
+    StoreError, TagChange, Versioned,
 };
 
 /// The name of the field the `n`th rival writer sets (to `n`): define `RIVAL_FIELDS` of them.
@@ -190,14 +191,10 @@ impl ContactStore for Rigged {
     async fn find(
         &self,
         channel: &str,
-        field: &str,
-        match_key: &str,
-        offset: u64,
-        limit: u32,
-    ) -> Result<(u64, Vec<Contact>), StoreError> {
-        self.inner
-            .find(channel, field, match_key, offset, limit)
-            .await
+        matching: &Match<'_>,
+        page: &PageSpec<'_>,
+    ) -> Result<FindPage, StoreError> {
+        self.inner.find(channel, matching, page).await
     }
 }
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use contacts_shared::domain::channel::ChannelRecord;
 use contacts_shared::domain::field_defs::{FieldDef, FieldType};
+use contacts_shared::domain::field_values::match_key;
+use contacts_shared::store::{ContactStore, FindPage, Match, PageSpec};
 use contacts_shared::{clock, random, ChannelType, DynamoStore};
 use local_stack::{DynamoConfig, Gateway, LocalStack, Logs, StackConfig, Storage};
 use serde_json::Value;
@@ -89,6 +91,36 @@ pub fn dynamodb_endpoint() -> &'static str {
         }
     });
     endpoint
+}
+
+/// A page of the contacts whose `field` (of `field_type`) matches `value`, read from
+/// `store` directly.
+pub fn find_page(
+    store: &DynamoStore,
+    channel: &str,
+    (field, field_type, value): (&str, FieldType, &str),
+    page: u64,
+    per_page: u32,
+) -> FindPage {
+    let key = match_key(field_type, value);
+    let matching = Match {
+        field,
+        field_type,
+        key: &key,
+    };
+    let spec = PageSpec {
+        page,
+        per_page,
+        after: None,
+    };
+    runtime()
+        .block_on(store.find(channel, &matching, &spec))
+        .expect("find")
+}
+
+/// How many contacts' `field` (of `field_type`) matches `value`, read from `store`.
+pub fn matches(store: &DynamoStore, channel: &str, field: (&str, FieldType, &str)) -> u64 {
+    find_page(store, channel, field, 1, 1).total
 }
 
 /// A fresh table on the test DynamoDB, with a name of its own.

@@ -8,7 +8,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_apigateway::config::{Credentials, Region};
 use aws_sdk_apigateway::Client;
 use contacts_shared::domain::field_defs::FieldSet;
-use contacts_shared::domain::field_values::{match_key, InputValue};
+use contacts_shared::domain::field_values::InputValue;
 use contacts_shared::domain::field_writes::{resolve_writes, RawFieldWrite};
 use contacts_shared::store::{ContactStore, NewContact};
 use contacts_tests::{admin_binary, free_port, logs, runtime, tool, AdminCli, Service};
@@ -145,6 +145,7 @@ fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
         let contact = NewContact {
             id,
             created_at: 1,
+            created_micros: 0,
             writes: &writes,
             tags: &tags,
         };
@@ -167,12 +168,16 @@ fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
         .block_on(store.get_contact(&channel, "a"))
         .unwrap()
         .is_none());
-    let key = match_key(contacts_shared::domain::field_defs::FieldType::Text, "Gone");
     assert_eq!(
-        runtime()
-            .block_on(store.find(&channel, "firstName", &key, 0, 10))
-            .unwrap()
-            .0,
+        contacts_tests::matches(
+            &store,
+            &channel,
+            (
+                "firstName",
+                contacts_shared::domain::field_defs::FieldType::Text,
+                "Gone"
+            )
+        ),
         0,
         "index entries deleted"
     );

@@ -674,6 +674,7 @@ fn hostile_requests_get_named_4xx_envelopes_and_change_nothing() {
         let new = NewContact {
             id: "corpus-contact",
             created_at: 1_575_618_542,
+            created_micros: 0,
             writes: &writes,
             tags: &tags,
         };
@@ -682,6 +683,7 @@ fn hostile_requests_get_named_4xx_envelopes_and_change_nothing() {
         let viber_contact = NewContact {
             id: "01234567890A=",
             created_at: 1,
+            created_micros: 0,
             writes: &[],
             tags: &no_tags,
         };

@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 
 use contacts_shared::domain::field_defs::{FieldDef, FieldSet, FieldType};
-use contacts_shared::domain::field_values::{match_key, InputValue};
+use contacts_shared::domain::field_values::InputValue;
 use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
 use contacts_shared::domain::service::update_fields;
 use contacts_shared::store::{ContactStore, NewContact, StoreError, TagChange};
 use contacts_shared::{ChannelType, DynamoStore};
-use contacts_tests::{create_channel, define_field, fresh_store, runtime};
+use contacts_tests::{create_channel, define_field, find_page, fresh_store, runtime};
 
 fn writes(fields: &FieldSet, pairs: &[(&str, Option<&str>)]) -> Vec<FieldWrite> {
     let raw: Vec<RawFieldWrite> = pairs
@@ -27,6 +27,7 @@ fn insert(store: &DynamoStore, channel: &str, id: &str, created_at: i64, w: &[Fi
     let contact = NewContact {
         id,
         created_at,
+        created_micros: 0,
         writes: w,
         tags: &tags,
     };
@@ -44,11 +45,12 @@ fn find(
     offset: u64,
     limit: u32,
 ) -> (u64, Vec<String>) {
-    let key = match_key(field_type, value);
-    let (total, contacts) = runtime()
-        .block_on(store.find(channel, field, &key, offset, limit))
-        .expect("find");
-    (total, contacts.into_iter().map(|c| c.id).collect())
+    let page = offset / u64::from(limit) + 1;
+    let found = find_page(store, channel, (field, field_type, value), page, limit);
+    (
+        found.total,
+        found.contacts.into_iter().map(|c| c.id).collect(),
+    )
 }
 
 #[test]
@@ -548,11 +550,11 @@ fn the_invariant_checker_finds_missing_and_orphan_index_entries() {
     };
     let dropped = key(
         keys::index_pk(&channel, "phone", "5550101"),
-        keys::index_sk(1, "a"),
+        keys::index_sk(1, Some(0), "a"),
     );
     let orphan = key(
         keys::index_pk(&channel, "lastName", "ghost"),
-        keys::index_sk(3, "ghost"),
+        keys::index_sk(3, Some(0), "ghost"),
     );
     runtime().block_on(async {
         client
@@ -580,7 +582,7 @@ fn the_invariant_checker_finds_missing_and_orphan_index_entries() {
         broken.orphan_entries,
         vec![(
             keys::index_pk(&channel, "lastName", "ghost"),
-            keys::index_sk(3, "ghost")
+            keys::index_sk(3, Some(0), "ghost")
         )]
     );
 }

@@ -77,18 +77,19 @@ pub async fn find_contacts<S: ContactStore>(
 ) -> Result<Value, ApiError> {
     let channel = request::channel(request)?;
     let (query, page) = request::find_query(request)?;
-    let (total, contacts) = app.find(&channel, &query).await?;
-    let data = contacts.iter().map(|c| c.to_json()).collect();
+    let found = app.find(&channel, &query).await?;
+    let data = found.contacts.iter().map(|c| c.to_json()).collect();
     let keep = [
         ("name", query.name.as_str()),
         ("value", query.value.as_str()),
     ];
     Ok(paginate::render(
         data,
-        total,
+        found.total,
         &page,
         &request::url_without_query(request),
         &keep,
+        found.next_cursor.as_deref(),
     ))
 }
 

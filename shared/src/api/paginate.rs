@@ -63,13 +63,16 @@ impl PageRequest {
 }
 
 /// Renders a page of `data` out of `total` results in the original's shape. `path` is the
-/// absolute URL without query; `query` the parameters every link keeps.
+/// absolute URL without query; `query` the parameters every link keeps; `next_cursor`,
+/// where the next page starts, goes into the `next` link so that following it reads one
+/// page (clients that build `page=N` themselves never need it).
 pub fn render(
     data: Vec<Value>,
     total: u64,
     request: &PageRequest,
     path: &str,
     query: &[(&str, &str)],
+    next_cursor: Option<&str>,
 ) -> Value {
     let per_page = u64::from(request.per_page);
     let last_page = total.div_ceil(per_page).max(1);
@@ -100,7 +103,15 @@ pub fn render(
             "first": url(1),
             "last": url(last_page),
             "prev": if page > 1 { json!(url(page - 1)) } else { Value::Null },
-            "next": if page < last_page { json!(url(page + 1)) } else { Value::Null },
+            "next": match (page < last_page, next_cursor) {
+                (true, Some(cursor)) => json!(format!(
+                    "{}&cursor={}",
+                    url(page + 1),
+                    utf8_percent_encode(cursor, QUERY_VALUE)
+                )),
+                (true, None) => json!(url(page + 1)),
+                (false, _) => Value::Null,
+            },
         },
         "meta": {
             "current_page": page,
@@ -149,6 +160,7 @@ mod tests {
             &page("1"),
             PATH,
             &[("name", "firstName"), ("value", "Muhammad Mahin")],
+            None,
         );
         let first = format!("{PATH}?name=firstName&value=Muhammad%20Mahin&page=1");
         assert_eq!(
@@ -164,26 +176,26 @@ mod tests {
     #[test]
     fn middle_last_and_past_the_last_page() {
         let data = |n: usize| vec![json!({}); n];
-        let mid = render(data(10), 25, &page("2"), PATH, &[]);
+        let mid = render(data(10), 25, &page("2"), PATH, &[], None);
         assert_eq!(mid["meta"]["from"], 11);
         assert_eq!(mid["meta"]["to"], 20);
         assert_eq!(mid["meta"]["last_page"], 3);
         assert_eq!(mid["links"]["prev"], format!("{PATH}?page=1"));
         assert_eq!(mid["links"]["next"], format!("{PATH}?page=3"));
-        let last = render(data(5), 25, &page("3"), PATH, &[]);
+        let last = render(data(5), 25, &page("3"), PATH, &[], Some("abc"));
         assert_eq!(
             (last["meta"]["from"].clone(), last["meta"]["to"].clone()),
             (json!(21), json!(25))
         );
         assert_eq!(last["links"]["next"], Value::Null);
-        let past = render(vec![], 25, &page("9"), PATH, &[]);
+        let past = render(vec![], 25, &page("9"), PATH, &[], None);
         assert_eq!(past["data"], json!([]));
         assert_eq!(
             (past["meta"]["from"].clone(), past["meta"]["to"].clone()),
             (Value::Null, Value::Null)
         );
         assert_eq!(past["links"]["prev"], format!("{PATH}?page=8"));
-        let empty = render(vec![], 0, &page("1"), PATH, &[]);
+        let empty = render(vec![], 0, &page("1"), PATH, &[], None);
         assert_eq!(empty["meta"]["last_page"], 1);
         assert_eq!(empty["meta"]["total"], 0);
     }
@@ -191,10 +203,17 @@ mod tests {
     #[test]
     fn chosen_per_page_is_kept_in_links() {
         let request = PageRequest::parse(Some("1"), Some("2")).unwrap();
-        let out = render(vec![json!({}); 2], 3, &request, PATH, &[("name", "a&b")]);
+        let out = render(
+            vec![json!({}); 2],
+            3,
+            &request,
+            PATH,
+            &[("name", "a&b")],
+            Some("c_1-2"),
+        );
         assert_eq!(
             out["links"]["next"],
-            format!("{PATH}?name=a%26b&per_page=2&page=2")
+            format!("{PATH}?name=a%26b&per_page=2&page=2&cursor=c_1-2")
         );
         assert_eq!(out["meta"]["last_page"], 2);
     }

@@ -58,8 +58,9 @@ pub fn body(request: &Request) -> &[u8] {
     request.body().as_ref()
 }
 
-/// The find query: `name` and `value` required, `page` and `per_page` optional, none
-/// of them given twice; the page as the client asked for it (links keep its `per_page`).
+/// The find query: `name` and `value` required, `page`, `per_page` and `cursor` (our
+/// links') optional, none of them given twice; the page as the client asked for it (links
+/// keep its `per_page`).
 pub fn find_query(request: &Request) -> Result<(FindQuery, PageRequest), ApiError> {
     let params = request.query_string_parameters_ref();
     let single = |key: &str| -> Result<Option<&str>, ApiError> {
@@ -83,8 +84,9 @@ pub fn find_query(request: &Request) -> Result<(FindQuery, PageRequest), ApiErro
     let query = FindQuery {
         name,
         value,
-        offset: page.offset(),
-        limit: page.per_page,
+        page: page.page,
+        per_page: page.per_page,
+        cursor: single("cursor")?.map(str::to_string),
     };
     Ok((query, page))
 }

@@ -51,6 +51,14 @@ impl FieldType {
     }
 }
 
+impl FieldType {
+    /// Whether values of this type are free text (matched case-insensitively), where a `+`
+    /// in a query may stand for a space.
+    pub fn is_text_like(self) -> bool {
+        matches!(self, FieldType::Text | FieldType::List)
+    }
+}
+
 impl fmt::Display for FieldType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -6,6 +6,7 @@
 pub mod channel;
 pub mod contact;
 pub mod contact_id;
+pub mod cursor;
 pub mod field_defs;
 pub mod field_values;
 pub mod field_writes;

@@ -11,6 +11,7 @@ use crate::clock;
 use crate::domain::channel::Channel;
 use crate::domain::contact::Contact;
 use crate::domain::contact_id;
+use crate::domain::cursor;
 use crate::domain::field_defs::{undefined_field, FieldSet};
 use crate::domain::field_values::query_key;
 use crate::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
@@ -18,7 +19,8 @@ use crate::domain::idempotency::{self, IdempotencyRecord, IdempotentRequest};
 use crate::error::ApiError;
 use crate::limits::{MAX_ID_ATTEMPTS, MAX_WRITE_ATTEMPTS};
 use crate::store::{
-    ContactStore, FieldChange, Insert, NewContact, StoreError, TagChange, Versioned,
+    ContactStore, FieldChange, Insert, Match, NewContact, PageSpec, StoreError, TagChange,
+    Versioned,
 };
 
 /// How long a warm function trusts the field definitions it loaded. A name it does not
@@ -32,10 +34,22 @@ pub const FIELD_CACHE_TTL: Duration = Duration::from_secs(60);
 pub struct FindQuery {
     pub name: String,
     pub value: String,
-    /// Matches skipped, oldest first.
-    pub offset: u64,
-    /// Matches returned at most.
-    pub limit: u32,
+    /// 1-based.
+    pub page: u64,
+    pub per_page: u32,
+    /// A link's `cursor`: where the page starts (checked to be this find's).
+    pub cursor: Option<String>,
+}
+
+/// A page of a find's matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// How many contacts match, all pages together.
+    pub total: u64,
+    /// This page's, oldest first.
+    pub contacts: Vec<Contact>,
+    /// The `cursor` of the next page, when one may follow.
+    pub next_cursor: Option<String>,
 }
 
 pub struct ContactService<S> {
@@ -109,7 +123,7 @@ impl<S: ContactStore> ContactService<S> {
         let writes = self.writes(channel, raw).await?;
         // On WhatsApp and SMS channels the id is the phone's digits, so it can be taken.
         let native_id = contact_id::native(channel.kind, &writes)?;
-        let created_at = clock::now();
+        let (created_at, created_micros) = clock::now_micros();
         let no_tags = BTreeSet::new();
         for _ in 0..MAX_ID_ATTEMPTS {
             let id = match &native_id {
@@ -119,6 +133,7 @@ impl<S: ContactStore> ContactService<S> {
             let contact = NewContact {
                 id: &id,
                 created_at,
+                created_micros,
                 writes: &writes,
                 tags: &no_tags,
             };
@@ -208,21 +223,64 @@ impl<S: ContactStore> ContactService<S> {
         }
     }
 
-    /// The total number of matches and the requested page of them.
-    pub async fn find(
-        &self,
-        channel: &Channel,
-        query: &FindQuery,
-    ) -> Result<(u64, Vec<Contact>), ApiError> {
+    /// A page of the contacts whose field matches the query's value, and how many there
+    /// are. A `+` in a text or list value is tried as a space first, as the original read
+    /// query strings (clients send spaces as `+`, and API Gateway passes `+` through),
+    /// then, if that finds nothing, as itself.
+    pub async fn find(&self, channel: &Channel, query: &FindQuery) -> Result<Found, ApiError> {
         let fields = self.fields(&channel.id, [query.name.as_str()]).await?;
         let def = fields
             .get(&query.name)
             .ok_or_else(|| undefined_field(&query.name))?;
-        let key = query_key(&query.name, &def, &query.value)?;
-        Ok(self
-            .store
-            .find(&channel.id, &query.name, &key, query.offset, query.limit)
-            .await?)
+        let mut keys = Vec::with_capacity(2);
+        if query.value.contains('+') && def.field_type.is_text_like() {
+            keys.push(query_key(
+                &query.name,
+                &def,
+                &query.value.replace('+', " "),
+            )?);
+        }
+        let literal = query_key(&query.name, &def, &query.value)?;
+        if !keys.contains(&literal) {
+            keys.push(literal);
+        }
+        // A cursor names the key its walk began with.
+        let (keys, after) = match &query.cursor {
+            None => (keys, None),
+            Some(cursor) => {
+                let found = keys.into_iter().find_map(|key| {
+                    cursor::decode(cursor, &channel.id, &query.name, &key).map(|at| (key, at))
+                });
+                let (key, after) = found.ok_or_else(cursor::invalid)?;
+                (vec![key], Some(after))
+            }
+        };
+        let spec = PageSpec {
+            page: query.page,
+            per_page: query.per_page,
+            after: after.as_deref(),
+        };
+        let mut last = None;
+        for key in &keys {
+            let matching = Match {
+                field: &query.name,
+                field_type: def.field_type,
+                key,
+            };
+            let page = self.store.find(&channel.id, &matching, &spec).await?;
+            let found = Found {
+                total: page.total,
+                contacts: page.contacts,
+                next_cursor: page
+                    .next
+                    .map(|at| cursor::encode(&channel.id, &query.name, key, &at)),
+            };
+            if found.total > 0 {
+                return Ok(found);
+            }
+            last = Some(found);
+        }
+        last.ok_or(ApiError::Internal)
     }
 }
 

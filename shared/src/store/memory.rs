@@ -5,8 +5,10 @@
 //!   record, on no live record for its key (an expired one counts as absent); both hold
 //!   or nothing is written, and a taken key is reported before a taken id;
 //! - contacts carry a version, and field updates are conditional on it;
-//! - the field index matches by [`match_key`], per channel, oldest first by `created_at`
-//!   then id (the order of the DynamoDB index's sort key);
+//! - the field index matches by [`match_key`], per channel, oldest first by creation time
+//!   (to the microsecond) then id: the DynamoDB index's sort keys, kept in order; a page
+//!   starts after a position such a key gives, or after as many matches as the pages
+//!   before it hold;
 //! - tags are sets; a contact whose item would pass DynamoDB's 400 KB limit (counted
 //!   approximately as DynamoDB does) is refused with [`StoreError::TooLarge`];
 //! - field definitions per channel, with the operator store's rules ([`MemoryStore::define_field`]).
@@ -26,7 +28,8 @@ use crate::domain::field_defs::{
 use crate::domain::field_values::match_key;
 use crate::domain::idempotency::IdempotencyRecord;
 use crate::store::{
-    ContactStore, FieldChange, Insert, NewContact, StoreError, TagChange, Versioned,
+    ContactStore, FieldChange, FindPage, Insert, Match, NewContact, PageSpec, StoreError,
+    TagChange, Versioned,
 };
 
 /// DynamoDB's item size limit.
@@ -45,28 +48,29 @@ struct ChannelData {
     exists: bool,
     fields: BTreeMap<String, FieldDef>,
     contacts: HashMap<String, Versioned>,
-    /// Field → match key → `(created_at, id)` of the contacts with it.
-    index: HashMap<String, HashMap<String, BTreeSet<(i64, String)>>>,
+    /// Field → match key → the index sort keys (creation order, then id) of the contacts
+    /// with it, as the DynamoDB store's index entries have them.
+    index: HashMap<String, HashMap<String, BTreeSet<String>>>,
     /// Idempotency key → its record.
     idempotency: HashMap<String, IdempotencyRecord>,
 }
 
 impl ChannelData {
-    fn index_add(&mut self, field: &str, key: String, created_at: i64, id: &str) {
+    fn index_add(&mut self, field: &str, key: String, contact: &Contact) {
         self.index
             .entry(field.to_string())
             .or_default()
             .entry(key)
             .or_default()
-            .insert((created_at, id.to_string()));
+            .insert(sort_key(contact));
     }
 
-    fn index_remove(&mut self, field: &str, key: &str, created_at: i64, id: &str) {
+    fn index_remove(&mut self, field: &str, key: &str, contact: &Contact) {
         let Some(keys) = self.index.get_mut(field) else {
             return;
         };
         if let Some(entries) = keys.get_mut(key) {
-            entries.remove(&(created_at, id.to_string()));
+            entries.remove(&sort_key(contact));
             if entries.is_empty() {
                 keys.remove(key);
             }
@@ -145,9 +149,11 @@ impl MemoryStore {
             .into_iter()
             .flat_map(|d| &d.index)
             .flat_map(|(field, keys)| {
-                keys.iter().flat_map(move |(key, ids)| {
-                    ids.iter()
-                        .map(move |(_, id)| (field.clone(), key.clone(), id.clone()))
+                keys.iter().flat_map(move |(key, sort_keys)| {
+                    sort_keys.iter().filter_map(move |sk| {
+                        let (_, id) = sk.split_once('#')?;
+                        Some((field.clone(), key.clone(), id.to_string()))
+                    })
                 })
             })
             .collect();
@@ -186,12 +192,13 @@ impl MemoryStore {
                 .collect(),
             tags: new.tags.clone(),
             created_at: new.created_at,
+            created_micros: Some(new.created_micros),
         };
         check_size(channel, &contact)?;
         for w in new.writes {
             if let Some(value) = &w.value {
                 let key = match_key(w.def.field_type, value);
-                data.index_add(&w.name, key, new.created_at, new.id);
+                data.index_add(&w.name, key, &contact);
             }
         }
         if let Some(record) = record {
@@ -334,16 +341,15 @@ impl ContactStore for MemoryStore {
             }
         }
         check_size(channel, &next.contact)?;
-        let (created_at, id) = (next.contact.created_at, next.contact.id.clone());
         for (field, old_key, new_key) in moves {
             if let Some(key) = old_key {
-                data.index_remove(field, &key, created_at, &id);
+                data.index_remove(field, &key, &next.contact);
             }
             if let Some(key) = new_key {
-                data.index_add(field, key, created_at, &id);
+                data.index_add(field, key, &next.contact);
             }
         }
-        data.contacts.insert(id, next);
+        data.contacts.insert(next.contact.id.clone(), next);
         Ok(true)
     }
 
@@ -373,27 +379,52 @@ impl ContactStore for MemoryStore {
     async fn find(
         &self,
         channel: &str,
-        field: &str,
-        match_key: &str,
-        offset: u64,
-        limit: u32,
-    ) -> Result<(u64, Vec<Contact>), StoreError> {
+        matching: &Match<'_>,
+        page: &PageSpec<'_>,
+    ) -> Result<FindPage, StoreError> {
         let state = self.lock();
-        let Some(data) = state.get(channel) else {
-            return Ok((0, Vec::new()));
+        let entries = state
+            .get(channel)
+            .and_then(|data| data.index.get(matching.field))
+            .and_then(|keys| keys.get(matching.key));
+        let (Some(data), Some(entries)) = (state.get(channel), entries) else {
+            return Ok(FindPage {
+                total: 0,
+                contacts: Vec::new(),
+                next: None,
+            });
         };
-        let Some(entries) = data.index.get(field).and_then(|keys| keys.get(match_key)) else {
-            return Ok((0, Vec::new()));
+        let per_page = usize::try_from(page.per_page).unwrap_or(usize::MAX);
+        let skipped = page
+            .page
+            .saturating_sub(1)
+            .saturating_mul(u64::from(page.per_page));
+        let after: Vec<&String> = match page.after {
+            Some(after) => entries
+                .range::<str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+                .collect(),
+            None => entries
+                .iter()
+                .skip(usize::try_from(skipped).unwrap_or(usize::MAX))
+                .collect(),
         };
-        let total = u64::try_from(entries.len()).unwrap_or(u64::MAX);
-        let page = entries
-            .iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .filter_map(|(_, id)| data.contacts.get(id).map(|v| v.contact.clone()))
-            .collect();
-        Ok((total, page))
+        let more = after.len() > per_page;
+        let on_page = &after[..after.len().min(per_page)];
+        Ok(FindPage {
+            total: u64::try_from(entries.len()).unwrap_or(u64::MAX),
+            contacts: on_page
+                .iter()
+                .filter_map(|sk| sk.split_once('#').map(|(_, id)| id))
+                .filter_map(|id| data.contacts.get(id).map(|v| v.contact.clone()))
+                .collect(),
+            next: on_page.last().filter(|_| more).map(|sk| sk.to_string()),
+        })
     }
+}
+
+/// A contact's place in a value's index, as the DynamoDB store's sort key has it.
+fn sort_key(contact: &Contact) -> String {
+    crate::store::dynamo::keys::index_sk(contact.created_at, contact.created_micros, &contact.id)
 }
 
 #[cfg(test)]

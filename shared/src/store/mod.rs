@@ -23,8 +23,42 @@ use crate::domain::idempotency::IdempotencyRecord;
 pub struct NewContact<'a> {
     pub id: &'a str,
     pub created_at: i64,
+    /// The microsecond within `created_at`: contacts created in one second keep their order.
+    pub created_micros: u32,
     pub writes: &'a [FieldWrite],
     pub tags: &'a BTreeSet<String>,
+}
+
+/// What a find looks for: contacts whose `field` (of `field_type`) has `key` as its match
+/// key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match<'a> {
+    pub field: &'a str,
+    pub field_type: FieldType,
+    pub key: &'a str,
+}
+
+/// Which page of a find: its number and size, and, when the caller has it (a link's
+/// `cursor`), where it starts: the position after the last match of the page before,
+/// as a [`FindPage::next`] gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSpec<'a> {
+    /// 1-based.
+    pub page: u64,
+    pub per_page: u32,
+    pub after: Option<&'a str>,
+}
+
+/// A page of a find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindPage {
+    /// How many contacts match, all pages together.
+    pub total: u64,
+    /// This page's matches, oldest first.
+    pub contacts: Vec<Contact>,
+    /// Where the next page starts (a position the store understands, for a link's
+    /// `cursor`), when one may follow.
+    pub next: Option<String>,
 }
 
 /// How an insert ended.
@@ -126,14 +160,14 @@ pub trait ContactStore: Send + Sync {
         tags: &BTreeSet<String>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// The number of contacts whose `field` has `match_key`, and `limit` of them after
-    /// skipping `offset`, oldest first.
+    /// A page of the contacts that match, oldest first, and how many there are. Each call
+    /// reads about one page, whatever the number of matches: from `page.after` when given,
+    /// else from where page `page.page - 1` ended (the store remembers it while the
+    /// matches do not change), else by counting from the start.
     fn find(
         &self,
         channel: &str,
-        field: &str,
-        match_key: &str,
-        offset: u64,
-        limit: u32,
-    ) -> impl Future<Output = Result<(u64, Vec<Contact>), StoreError>> + Send;
+        matching: &Match<'_>,
+        page: &PageSpec<'_>,
+    ) -> impl Future<Output = Result<FindPage, StoreError>> + Send;
 }

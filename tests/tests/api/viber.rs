@@ -21,6 +21,7 @@ fn viber_ids_are_base64_in_the_path() {
     let contact = NewContact {
         id: viber_id,
         created_at: 1_575_618_542,
+        created_micros: 0,
         writes: &[],
         tags: &tags,
     };

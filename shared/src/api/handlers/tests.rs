@@ -443,6 +443,7 @@ async fn a_contact_the_channel_does_not_have_is_403_no_such_contact() {
     let theirs = crate::store::NewContact {
         id: "theirs",
         created_at: 1,
+        created_micros: 0,
         writes: &[],
         tags: &none,
     };
@@ -571,29 +572,32 @@ async fn on_viber_channels_the_path_holds_the_id_in_base64() {
 #[tokio::test]
 async fn find_pages_through_the_handler() {
     let app = demo_app().await;
-    // Eleven more contacts with the demo contact's first name, created now.
+    // Eleven more contacts with the demo contact's first name, created now (most of them
+    // within one second).
+    let mut created = vec![DEMO_CONTACT.to_string()];
     for _ in 0..11 {
-        assert_eq!(
-            call(&app, "create-contact", &event("create-contact"))
-                .await
-                .0,
-            200
-        );
+        let (status, body) = call(&app, "create-contact", &event("create-contact")).await;
+        assert_eq!(status, 200);
+        created.push(body["data"]["id"].as_str().unwrap().to_string());
     }
-    let mut everyone: Vec<(i64, String)> = Vec::new();
-    let (total, all) = app
+    let matching = crate::store::Match {
+        field: "firstName",
+        field_type: crate::domain::field_defs::FieldType::Text,
+        key: "muhammad mahin",
+    };
+    let spec = crate::store::PageSpec {
+        page: 1,
+        per_page: 100,
+        after: None,
+    };
+    let all = app
         .store()
-        .find(DEMO_CHANNEL, "firstName", "muhammad mahin", 0, 100)
+        .find(DEMO_CHANNEL, &matching, &spec)
         .await
         .unwrap();
-    assert_eq!(total, 12);
-    for c in all {
-        everyone.push((c.created_at, c.id));
-    }
-    let mut sorted = everyone.clone();
-    sorted.sort();
-    assert_eq!(everyone, sorted, "oldest first, then by id");
-    assert_eq!(everyone[0].1, DEMO_CONTACT);
+    assert_eq!(all.total, 12);
+    let everyone: Vec<String> = all.contacts.into_iter().map(|c| c.id).collect();
+    assert_eq!(everyone, created, "in creation order, to the microsecond");
 
     let page = |n: &str| {
         with_query(
@@ -614,14 +618,51 @@ async fn find_pages_through_the_handler() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    let expected: Vec<&str> = everyone[5..10].iter().map(|(_, id)| id.as_str()).collect();
+    let expected: Vec<&str> = everyone[5..10].iter().map(String::as_str).collect();
     assert_eq!(ids, expected);
     let link = |n: u32| {
         format!("http://127.0.0.1:3000/api/v1/contact/by_custom_field?name=firstName&value=muhammad%20MAHIN%20&per_page=5&page={n}")
     };
+    // The next link carries a cursor: following it reads from where this page ended.
+    let next = body["links"]["next"].as_str().unwrap().to_string();
+    let cursor = next
+        .strip_prefix(&format!("{}&cursor=", link(3)))
+        .expect("next is page 3 with a cursor");
     assert_eq!(
         body["links"],
-        json!({"first": link(1), "last": link(3), "prev": link(1), "next": link(3)})
+        json!({"first": link(1), "last": link(3), "prev": link(1), "next": next})
+    );
+    let followed = with_query(
+        event("find-contacts"),
+        &[
+            ("name", "firstName"),
+            ("value", "muhammad MAHIN "),
+            ("per_page", "5"),
+            ("page", "3"),
+            ("cursor", cursor),
+        ],
+    );
+    let (status, by_link) = call(&app, "find-contacts", &followed).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = by_link["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![everyone[10].as_str(), everyone[11].as_str()]);
+    // A cursor of another find is refused.
+    let foreign = with_query(
+        event("find-contacts"),
+        &[("name", "lastName"), ("value", "Dar"), ("cursor", cursor)],
+    );
+    let (status, refused) = call(&app, "find-contacts", &foreign).await;
+    assert_eq!(
+        (status, refused["message"].as_str().unwrap()),
+        (
+            403,
+            "Query parameter 'cursor' is not a cursor of this find: follow the links as given."
+        )
     );
     assert_eq!(
         body["meta"],

@@ -248,6 +248,7 @@ async fn an_expired_key_is_used_afresh() {
     let gone = NewContact {
         id: "long-gone",
         created_at: 1,
+        created_micros: 0,
         writes: &[],
         tags: &none,
     };
@@ -485,10 +486,11 @@ async fn a_new_field_is_usable_at_once_and_changed_values_arrive_after_the_ttl()
     let query = FindQuery {
         name: "tier".into(),
         value: "PLATINUM".into(),
-        offset: 0,
-        limit: 10,
+        page: 1,
+        per_page: 10,
+        cursor: None,
     };
-    assert_eq!(app.find(&channel, &query).await.unwrap().0, 1);
+    assert_eq!(app.find(&channel, &query).await.unwrap().total, 1);
     assert_eq!(calls(), 5);
 }
 
@@ -682,8 +684,9 @@ async fn an_update_sets_clears_and_moves_index_entries() {
     let find = |name: &str, value: &str| FindQuery {
         name: name.into(),
         value: value.into(),
-        offset: 0,
-        limit: 10,
+        page: 1,
+        per_page: 10,
+        cursor: None,
     };
     app.update(
         &channel,
@@ -696,21 +699,21 @@ async fn an_update_sets_clears_and_moves_index_entries() {
         app.find(&channel, &find("firstName", "ann"))
             .await
             .unwrap()
-            .0,
+            .total,
         0
     );
     assert_eq!(
         app.find(&channel, &find("firstName", "BOB"))
             .await
             .unwrap()
-            .0,
+            .total,
         1
     );
     assert_eq!(
         app.find(&channel, &find("phone", "15550101"))
             .await
             .unwrap()
-            .0,
+            .total,
         0
     );
     // A case-only change: a write (the stored value changes), the same index entry.
@@ -726,7 +729,7 @@ async fn an_update_sets_clears_and_moves_index_entries() {
         app.find(&channel, &find("firstName", "bob"))
             .await
             .unwrap()
-            .0,
+            .total,
         1
     );
     assert_index_consistent(memory(&app), &[&id]).await;
@@ -880,7 +883,7 @@ async fn find_pages_oldest_first_then_by_id_in_the_callers_channel_only() {
         Ok((5, ids(&["b", "c"])))
     );
     assert_eq!(find("lastName", "dar", 4, 2).await, Ok((5, ids(&["a"]))));
-    assert_eq!(find("lastName", "dar", 9, 2).await, Ok((5, ids(&[]))));
+    assert_eq!(find("lastName", "dar", 10, 2).await, Ok((5, ids(&[]))));
     assert_eq!(
         find("score", "5", 0, 3).await,
         Ok((5, ids(&["e", "d", "b"])))
@@ -920,6 +923,7 @@ async fn insert_at(
     let contact = NewContact {
         id,
         created_at,
+        created_micros: 0,
         writes: &writes,
         tags: &none,
     };
@@ -938,9 +942,13 @@ async fn found(
     let query = FindQuery {
         name: name.into(),
         value: value.into(),
-        offset,
-        limit,
+        page: offset / u64::from(limit) + 1,
+        per_page: limit,
+        cursor: None,
     };
-    let (total, page) = app.find(channel, &query).await?;
-    Ok((total, page.into_iter().map(|c| c.id).collect()))
+    let found = app.find(channel, &query).await?;
+    Ok((
+        found.total,
+        found.contacts.into_iter().map(|c| c.id).collect(),
+    ))
 }

@@ -1,8 +1,9 @@
 //! The API's storage operations on DynamoDB: contacts, their tags and the field index.
-//! A field update is one GetItem ([`get_versioned`](ContactStore::get_versioned)) and one
-//! TransactWriteItems conditional on the version read
-//! ([`update_if_version`](ContactStore::update_if_version)); the retry loop around them is
-//! the domain's.
+//! A create is one TransactWriteItems: the contact, its index entries and its values'
+//! counts (see `index.rs`). A field update is one GetItem
+//! ([`get_versioned`](ContactStore::get_versioned)) and one TransactWriteItems conditional
+//! on the version read ([`update_if_version`](ContactStore::update_if_version)); the retry
+//! loop around them is the domain's. Finds are in `find.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -11,24 +12,22 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::{
     TransactWriteItemsError, TransactWriteItemsOutput,
 };
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::errors::{build_error, cancelled_by, classify, condition_failed, TOO_LARGE_MESSAGE};
-use super::item::{self, Item};
-use super::{keys, DynamoStore, CAPACITY};
+use super::index::{self, IndexChanges};
+use super::item;
+use super::{DynamoStore, CAPACITY};
 use crate::backoff::backoff;
 use crate::domain::contact::Contact;
 use crate::domain::field_defs::FieldSet;
 use crate::domain::field_values::match_key;
 use crate::domain::idempotency::IdempotencyRecord;
+use crate::limits::MAX_WRITE_ATTEMPTS;
 use crate::store::{
-    ContactStore, FieldChange, Insert, NewContact, StoreError, TagChange, Versioned,
+    ContactStore, FieldChange, FindPage, Insert, Match, NewContact, PageSpec, StoreError,
+    TagChange, Versioned,
 };
-
-/// Attempts of a `BatchGetItem` whose keys came back unprocessed.
-const MAX_BATCH_ATTEMPTS: u32 = 5;
 
 impl ContactStore for DynamoStore {
     async fn field_set(&self, channel: &str) -> Result<FieldSet, StoreError> {
@@ -102,13 +101,20 @@ impl ContactStore for DynamoStore {
         read: &Versioned,
         changes: &[FieldChange<'_>],
     ) -> Result<bool, StoreError> {
-        let Some(actions) = self.update_actions(channel, read, changes)? else {
+        let Some((actions, pending)) = self.update_actions(channel, read, changes)? else {
             return Ok(true);
         };
         match self.transact(actions).await {
+            Ok(_) if pending => {
+                self.finish_pending(channel, &read.contact.id).await?;
+                Ok(true)
+            }
             Ok(_) => Ok(true),
-            // Another writer changed the contact since it was read (or it is gone).
+            // Another writer changed the contact since it was read (or it is gone), or a
+            // writer that died half-way left index changes pending: finish them, then the
+            // domain reads again.
             Err(err) if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) => {
+                self.finish_pending(channel, &read.contact.id).await?;
                 Ok(false)
             }
             Err(err) => Err(transaction_error(err)),
@@ -152,27 +158,17 @@ impl ContactStore for DynamoStore {
     async fn find(
         &self,
         channel: &str,
-        field: &str,
-        match_key: &str,
-        offset: u64,
-        limit: u32,
-    ) -> Result<(u64, Vec<Contact>), StoreError> {
-        let pk = keys::index_pk(channel, field, match_key);
-        let wanted = offset.saturating_add(u64::from(limit));
-        let (total, sort_keys) = futures::try_join!(self.count(&pk), self.sort_keys(&pk, wanted))?;
-        let ids: Vec<&str> = sort_keys
-            .iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .filter_map(|sk| keys::id_from_index_sk(sk))
-            .collect();
-        let contacts = self.batch_get(channel, &ids).await?;
-        Ok((total, contacts))
+        matching: &Match<'_>,
+        page: &PageSpec<'_>,
+    ) -> Result<FindPage, StoreError> {
+        self.find_page(channel, matching, page).await
     }
 }
 
 impl DynamoStore {
-    /// One transaction: the contact (if its id is free), its index entries, and the
-    /// idempotency record (if none is live for the key).
+    /// One transaction: the contact (if its id is free), its index entries and counts,
+    /// and the idempotency record (if none is live for the key). Retried when it meets a
+    /// concurrent transaction on a count.
     async fn insert(
         &self,
         channel: &str,
@@ -184,53 +180,99 @@ impl DynamoStore {
             .iter()
             .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
             .collect();
-        let item = item::contact_item(
+        let stored = Contact {
+            id: contact.id.to_string(),
+            fields,
+            tags: contact.tags.clone(),
+            created_at: contact.created_at,
+            created_micros: Some(contact.created_micros),
+        };
+        let mut changes = IndexChanges::default();
+        for w in contact.writes {
+            if let Some(value) = &w.value {
+                changes.add(
+                    channel,
+                    &w.name,
+                    &match_key(w.def.field_type, value),
+                    &stored,
+                );
+            }
+        }
+        let split = index::split(changes.into_ops(), 1 + usize::from(record.is_some()));
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            let mut actions = vec![self.insert_action(channel, &stored, &split.pending)?];
+            if let Some(record) = record {
+                actions.push(self.idempotency_action(channel, record)?);
+            }
+            actions.extend(self.index_actions(&split.now)?);
+            match self.transact(actions).await {
+                Ok(_) => {
+                    if !split.pending.is_empty() {
+                        self.finish_pending(channel, contact.id).await?;
+                    }
+                    return Ok(Insert::Done);
+                }
+                Err(err) => match failed_conditions(&err).as_deref() {
+                    // The key first: a retry racing the request it repeats answers as that did.
+                    Some([_, true, ..]) if record.is_some() => return Ok(Insert::KeyTaken),
+                    Some([true, ..]) => return Ok(Insert::IdTaken),
+                    _ if cancelled_by(&err, &["TransactionConflict"]) => backoff(attempt).await,
+                    _ => return Err(transaction_error(err)),
+                },
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the contact's counts stayed contended".into(),
+        ))
+    }
+
+    /// The contact's put, if its id is free.
+    pub(super) fn insert_action(
+        &self,
+        channel: &str,
+        contact: &Contact,
+        pending: &[index::IndexOp],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut stored = item::contact_item(
             channel,
-            contact.id,
+            &contact.id,
             contact.created_at,
-            &fields,
-            contact.tags,
+            contact.created_micros.unwrap_or(0),
+            &contact.fields,
+            &contact.tags,
         );
+        if !pending.is_empty() {
+            stored.insert(item::PENDING.into(), index::pending_value(pending));
+        }
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(stored))
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(build_error)?;
-        let mut actions = vec![TransactWriteItem::builder().put(put).build()];
-        if let Some(record) = record {
-            // An expired record may linger until DynamoDB's TTL sweep: it counts as absent.
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item::idempotency_item(channel, record)))
-                .condition_expression("attribute_not_exists(PK) OR #expires <= :now")
-                .expression_attribute_names("#expires", item::EXPIRES_AT)
-                .expression_attribute_values(":now", item::n(crate::clock::now()))
-                .build()
-                .map_err(build_error)?;
-            actions.push(TransactWriteItem::builder().put(put).build());
-        }
-        for w in contact.writes {
-            if let Some(value) = &w.value {
-                let key = match_key(w.def.field_type, value);
-                let index =
-                    item::index_item(channel, &w.name, &key, contact.created_at, contact.id);
-                actions.push(self.put_action(index)?);
-            }
-        }
-        match self.transact(actions).await {
-            Ok(_) => Ok(Insert::Done),
-            Err(err) => match failed_conditions(&err).as_deref() {
-                // The key first: a retry racing the request it repeats answers as that did.
-                Some([_, true, ..]) if record.is_some() => Ok(Insert::KeyTaken),
-                Some([true, ..]) => Ok(Insert::IdTaken),
-                _ => Err(transaction_error(err)),
-            },
-        }
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The idempotency record's put, if no live record has its key. An expired record may
+    /// linger until DynamoDB's TTL sweep: it counts as absent.
+    fn idempotency_action(
+        &self,
+        channel: &str,
+        record: &IdempotencyRecord,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item::idempotency_item(channel, record)))
+            .condition_expression("attribute_not_exists(PK) OR #expires <= :now")
+            .expression_attribute_names("#expires", item::EXPIRES_AT)
+            .expression_attribute_values(":now", item::n(crate::clock::now()))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// One `TransactWriteItems` of the API's writes.
-    async fn transact(
+    pub(super) async fn transact(
         &self,
         actions: Vec<TransactWriteItem>,
     ) -> Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>> {
@@ -242,45 +284,32 @@ impl DynamoStore {
             .await
     }
 
-    fn put_action(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .build()
-            .map_err(build_error)?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    fn delete_action(&self, key: Item) -> Result<TransactWriteItem, StoreError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .build()
-            .map_err(build_error)?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
-    }
-
     /// The transaction that applies `changes` to the contact as `read`: the contact update
-    /// (conditional on its version) and the index entries that change. `None` when there
-    /// is no change.
+    /// (conditional on its version, and on no index changes being pending) and the index
+    /// changes that fit, the rest kept on the contact as pending; whether any are.
+    /// `None` when there is no change.
+    #[allow(clippy::type_complexity)]
     fn update_actions(
         &self,
         channel: &str,
         read: &Versioned,
         changes: &[FieldChange<'_>],
-    ) -> Result<Option<Vec<TransactWriteItem>>, StoreError> {
+    ) -> Result<Option<(Vec<TransactWriteItem>, bool)>, StoreError> {
         if changes.is_empty() {
             return Ok(None);
         }
         let contact = &read.contact;
         let mut sets = vec![format!("{} = :next", item::VERSION)];
         let mut removes = Vec::new();
-        let mut names = HashMap::from([("#f".to_string(), item::FIELDS.to_string())]);
+        let mut names = HashMap::from([
+            ("#f".to_string(), item::FIELDS.to_string()),
+            ("#pending".to_string(), item::PENDING.to_string()),
+        ]);
         let mut values = HashMap::from([
             (":v".to_string(), item::n(read.version)),
             (":next".to_string(), item::n(read.version + 1)),
         ]);
-        let mut index_actions = Vec::new();
+        let mut index = IndexChanges::default();
         for (i, change) in changes.iter().enumerate() {
             names.insert(format!("#n{i}"), change.name.to_string());
             match change.new {
@@ -296,15 +325,16 @@ impl DynamoStore {
                 continue;
             }
             if let Some(key) = old_key {
-                let index =
-                    item::index_item(channel, change.name, &key, contact.created_at, &contact.id);
-                index_actions.push(self.delete_action(index)?);
+                index.remove(channel, change.name, &key, contact);
             }
             if let Some(key) = new_key {
-                let index =
-                    item::index_item(channel, change.name, &key, contact.created_at, &contact.id);
-                index_actions.push(self.put_action(index)?);
+                index.add(channel, change.name, &key, contact);
             }
+        }
+        let split = index::split(index.into_ops(), 1);
+        if !split.pending.is_empty() {
+            sets.push("#pending = :pending".to_string());
+            values.insert(":pending".to_string(), index::pending_value(&split.pending));
         }
         let mut expression = format!("SET {}", sets.join(", "));
         if !removes.is_empty() {
@@ -314,122 +344,17 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(item::contact_key(channel, &contact.id)))
             .update_expression(expression)
-            .condition_expression(format!("{} = :v", item::VERSION))
+            .condition_expression(format!(
+                "{} = :v AND attribute_not_exists(#pending)",
+                item::VERSION
+            ))
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(build_error)?;
         let mut actions = vec![TransactWriteItem::builder().update(update).build()];
-        actions.extend(index_actions);
-        Ok(Some(actions))
-    }
-
-    /// Number of index entries under `pk`.
-    async fn count(&self, pk: &str) -> Result<u64, StoreError> {
-        let mut total = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", item::s(pk))
-                .select(Select::Count)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(CAPACITY)
-                .send()
-                .await
-                .map_err(classify)?;
-            total += u64::try_from(out.count).unwrap_or(0);
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(total);
-            }
-        }
-    }
-
-    /// The first `wanted` sort keys under `pk`, in order.
-    async fn sort_keys(&self, pk: &str, wanted: u64) -> Result<Vec<String>, StoreError> {
-        let mut keys_found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let remaining = wanted.saturating_sub(keys_found.len() as u64);
-            if remaining == 0 {
-                return Ok(keys_found);
-            }
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", item::s(pk))
-                .projection_expression("SK")
-                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(CAPACITY)
-                .send()
-                .await
-                .map_err(classify)?;
-            for found in out.items() {
-                keys_found.push(item::get_s(found, keys::SK)?.to_string());
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(keys_found);
-            }
-        }
-    }
-
-    /// The contacts with these ids, in the same order; ids with no contact are skipped.
-    async fn batch_get(&self, channel: &str, ids: &[&str]) -> Result<Vec<Contact>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pending: Vec<Item> = ids
-            .iter()
-            .map(|id| item::contact_key(channel, id))
-            .collect();
-        let mut found: HashMap<String, Contact> = HashMap::with_capacity(ids.len());
-        for attempt in 0..MAX_BATCH_ATTEMPTS {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(pending))
-                .consistent_read(true)
-                .build()
-                .map_err(build_error)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .return_consumed_capacity(CAPACITY)
-                .send()
-                .await
-                .map_err(classify)?;
-            for got in out
-                .responses
-                .as_ref()
-                .and_then(|r| r.get(&self.table))
-                .into_iter()
-                .flatten()
-            {
-                let contact = item::contact_from_item(got)?;
-                found.insert(contact.id.clone(), contact);
-            }
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(ids.iter().filter_map(|id| found.remove(*id)).collect());
-            }
-            backoff(attempt).await;
-        }
-        Err(StoreError::Unavailable(
-            "BatchGetItem left keys unprocessed".into(),
-        ))
+        actions.extend(self.index_actions(&split.now)?);
+        Ok(Some((actions, !split.pending.is_empty())))
     }
 }
 

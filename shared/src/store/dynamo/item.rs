@@ -17,7 +17,21 @@ pub const ID: &str = "id";
 pub const FIELDS: &str = "f";
 pub const TAGS: &str = "tags";
 pub const CREATED_AT: &str = "created_at";
+/// The microsecond within `created_at` (absent on contacts stored before it was kept).
+pub const CREATED_MICROS: &str = "us";
 pub const VERSION: &str = "v";
+/// Index changes of a write too large for one transaction, not applied yet.
+pub const PENDING: &str = "pending";
+
+// Count shards and page marks of a field value's partition.
+/// A shard's share of the count (may go below zero: any shard takes a decrement).
+pub const COUNT: &str = "n";
+/// Changes a shard has taken: their sum over the shards changes whenever the matches do.
+pub const CHANGES: &str = "changes";
+/// The sort key of the last index entry of a page.
+pub const AFTER: &str = "after";
+/// The sum of the shards' changes when the mark was written.
+pub const MATCHES_VERSION: &str = "matches_v";
 
 // Channel, token and API key attributes.
 pub const NAME: &str = "name";
@@ -120,6 +134,7 @@ pub fn contact_item(
     channel: &str,
     id: &str,
     created_at: i64,
+    created_micros: u32,
     fields: &BTreeMap<String, String>,
     tags: &BTreeSet<String>,
 ) -> Item {
@@ -141,6 +156,7 @@ pub fn contact_item(
         );
     }
     item.insert(CREATED_AT.into(), n(created_at));
+    item.insert(CREATED_MICROS.into(), n(i64::from(created_micros)));
     item.insert(VERSION.into(), n(1));
     item
 }
@@ -162,14 +178,18 @@ pub fn contact_from_item(item: &Item) -> Result<Contact, StoreError> {
         fields,
         tags,
         created_at: get_n(item, CREATED_AT)?,
+        created_micros: item
+            .get(CREATED_MICROS)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok()),
     })
 }
 
 /// The index entry of one field value of a contact.
-pub fn index_item(channel: &str, field: &str, match_key: &str, created_at: i64, id: &str) -> Item {
+pub fn index_item(channel: &str, field: &str, match_key: &str, contact: &Contact) -> Item {
     key(
         keys::index_pk(channel, field, match_key),
-        keys::index_sk(created_at, id),
+        keys::index_sk(contact.created_at, contact.created_micros, &contact.id),
     )
 }
 

@@ -4,13 +4,18 @@
 //! |---------------|--------------------------------------|----------------------------|
 //! | channel       | `CH#{channel}`                       | `CHANNEL`                  |
 //! | contact       | `CH#{channel}`                       | `C#{contact_id}`           |
-//! | field index   | `CH#{channel}#F#{field}#{match key}` | `{created_at:012}#{id}`    |
+//! | field index   | `CH#{channel}#F#{field}#{match key}` | `{order}#{id}`             |
+//! | count shard   | `CH#{channel}#F#{field}#{match key}` | `#N#{shard:02}`            |
+//! | page mark     | `CH#{channel}#F#{field}#{match key}` | `#P#{per_page:03}#{page:020}` |
 //! | token         | `TOKEN#{sha256 of token}`            | `TOKEN`                    |
 //! | idempotency   | `CH#{channel}#IDEM#{sha256 of key}`  | `IDEM`                     |
 //! | API key       | `APIKEY#{sha256 of key value}`       | `APIKEY`                   |
 //!
-//! Channel ids and field names cannot contain `#`, so every prefix is unambiguous; the
-//! index sort key orders a field's matches oldest first, then by id.
+//! Channel ids and field names cannot contain `#`, so every prefix is unambiguous. The
+//! index sort key orders a field's matches oldest first (to the microsecond), then by id.
+//! A field value's partition also holds its count, spread over [`COUNT_SHARDS`] items, and
+//! the marks of where pages of a find ended; their sort keys start with `#`, below every
+//! index entry's (which start with a digit), so `SK > ENTRIES_AFTER` reads entries only.
 
 use crate::hash::sha256_hex;
 use crate::limits::MAX_PLAIN_MATCH_KEY_BYTES as MAX_PLAIN_MATCH_KEY;
@@ -39,8 +44,40 @@ pub fn index_pk(channel: &str, field: &str, match_key: &str) -> String {
     }
 }
 
-pub fn index_sk(created_at: i64, id: &str) -> String {
-    format!("{created_at:012}#{id}")
+/// Where a contact stands in creation order: `{created_at:012}.{micros:06}`; for contacts
+/// stored before micros were kept, `{created_at:012}`, which sorts first in its second
+/// (`#` is below `.`).
+pub fn order(created_at: i64, micros: Option<u32>) -> String {
+    match micros {
+        Some(micros) => format!("{created_at:012}.{micros:06}"),
+        None => format!("{created_at:012}"),
+    }
+}
+
+pub fn index_sk(created_at: i64, micros: Option<u32>, id: &str) -> String {
+    format!("{}#{id}", order(created_at, micros))
+}
+
+/// Below every index entry's sort key, above every count shard's and page mark's.
+pub const ENTRIES_AFTER: &str = "/";
+
+/// Items a field value's count is spread over: one item would take every write of that
+/// value (a boolean every contact has), and concurrent transactions on one item conflict.
+pub const COUNT_SHARDS: u32 = 16;
+
+pub const COUNT_SHARD_PREFIX: &str = "#N#";
+
+pub fn count_shard_sk(shard: u32) -> String {
+    format!("{COUNT_SHARD_PREFIX}{shard:02}")
+}
+
+/// Where pages of `per_page` matches ended, page by page.
+pub fn page_mark_prefix(per_page: u32) -> String {
+    format!("#P#{per_page:03}#")
+}
+
+pub fn page_mark_sk(per_page: u32, page: u64) -> String {
+    format!("{}{page:020}", page_mark_prefix(per_page))
 }
 
 /// The contact id an index sort key points to.
@@ -76,25 +113,33 @@ mod tests {
     #[test]
     fn index_keys_sort_by_creation_then_id() {
         let mut keys = vec![
-            index_sk(20, "a"),
-            index_sk(3, "z"),
-            index_sk(20, "B"),
-            index_sk(1_575_618_542, "x"),
+            index_sk(20, Some(5), "a"),
+            index_sk(3, Some(0), "z"),
+            index_sk(20, Some(40), "B"),
+            index_sk(20, None, "old"),
+            index_sk(20, Some(5), "A"),
+            index_sk(1_575_618_542, Some(999_999), "x"),
         ];
         keys.sort();
         assert_eq!(
             keys,
             vec![
-                index_sk(3, "z"),
-                index_sk(20, "B"),
-                index_sk(20, "a"),
-                index_sk(1_575_618_542, "x")
+                index_sk(3, Some(0), "z"),
+                // Stored before micros were kept: first in its second.
+                index_sk(20, None, "old"),
+                index_sk(20, Some(5), "A"),
+                index_sk(20, Some(5), "a"),
+                index_sk(20, Some(40), "B"),
+                index_sk(1_575_618_542, Some(999_999), "x")
             ]
         );
         assert_eq!(
-            id_from_index_sk(&index_sk(3, "id#with#hash")),
+            id_from_index_sk(&index_sk(3, Some(1), "id#with#hash")),
             Some("id#with#hash")
         );
+        for other in [count_shard_sk(15), page_mark_sk(100, 12345)] {
+            assert!(other.as_str() < ENTRIES_AFTER && ENTRIES_AFTER < keys[0].as_str());
+        }
     }
 
     #[test]

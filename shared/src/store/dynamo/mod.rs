@@ -9,6 +9,8 @@ mod api_keys;
 mod client;
 mod contacts;
 pub(crate) mod errors;
+mod find;
+mod index;
 pub mod item;
 pub mod keys;
 #[cfg(feature = "operator")]
@@ -16,7 +18,7 @@ mod operator;
 mod tokens;
 
 #[cfg(feature = "operator")]
-pub use operator::CheckReport;
+pub use operator::{CheckReport, Inserted};
 
 use super::StoreError;
 

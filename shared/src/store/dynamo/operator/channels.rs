@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
 use super::super::errors::{build_error, classify, condition_failed};
 use super::super::item::{self, Item};
@@ -112,13 +112,7 @@ impl DynamoStore {
                 for (name, value) in &contact.fields {
                     if let Some(def) = fields.get(name) {
                         let key = match_key(def.field_type, value);
-                        doomed.push(item::index_item(
-                            channel_id,
-                            name,
-                            &key,
-                            contact.created_at,
-                            &contact.id,
-                        ));
+                        doomed.push(item::index_item(channel_id, name, &key, &contact));
                     }
                 }
                 doomed.push(item::contact_key(channel_id, &contact.id));
@@ -136,18 +130,38 @@ impl DynamoStore {
     }
 
     /// Deletes items by key, 25 to a batch, retrying what DynamoDB leaves unprocessed.
-    async fn delete_items(&self, keys_to_delete: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in keys_to_delete.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|key| {
-                    let delete = DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map_err(build_error)?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<_, StoreError>>()?;
+    pub(super) async fn delete_items(&self, keys_to_delete: Vec<Item>) -> Result<(), StoreError> {
+        let requests = keys_to_delete
+            .into_iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.batch_write(requests).await
+    }
+
+    /// Puts whole items, 25 to a batch, retrying what DynamoDB leaves unprocessed.
+    pub(super) async fn put_items(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.batch_write(requests).await
+    }
+
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut requests = chunk.to_vec();
             for attempt in 0.. {
                 let out = self
                     .client

@@ -1,12 +1,23 @@
-//! The invariant between contacts and the field index: every set field of a contact has
-//! its index entry, and every index entry has its contact and field value.
+//! The invariants between a channel's contacts and what is kept for them: every set field
+//! of a contact has its index entry under its (NFC) match key, every index entry has its
+//! contact and field value, every value's count equals its entries, no contact has index
+//! changes left pending, and tags are in NFC. `check --repair` restores them from the
+//! contacts, which are the truth; it is also how data written before counts, sub-second
+//! order and NFC existed is brought up to date.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::super::errors::classify;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+
+use super::super::errors::{build_error, cancelled_by, classify, condition_failed};
+use super::super::index;
 use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore};
+use crate::backoff::backoff;
+use crate::domain::contact::Contact;
 use crate::domain::field_values::match_key;
+use crate::domain::tags;
+use crate::limits::MAX_WRITE_ATTEMPTS;
 use crate::store::StoreError;
 
 /// What a check of one channel found.
@@ -18,58 +29,231 @@ pub struct CheckReport {
     pub missing_entries: Vec<(String, String)>,
     /// `(PK, SK)` of index entries no contact field accounts for.
     pub orphan_entries: Vec<(String, String)>,
+    /// `(value partition, its count, its entries)` where the two differ.
+    pub miscounted: Vec<(String, i64, usize)>,
+    /// Contacts whose index changes are still pending (their writer stopped half-way).
+    pub pending: Vec<String>,
+    /// Contacts with a tag not in Unicode NFC (stored before tags were normalised).
+    pub unnormalized_tags: Vec<String>,
 }
 
 impl CheckReport {
     pub fn is_consistent(&self) -> bool {
-        self.missing_entries.is_empty() && self.orphan_entries.is_empty()
+        self.missing_entries.is_empty()
+            && self.orphan_entries.is_empty()
+            && self.miscounted.is_empty()
+            && self.pending.is_empty()
+            && self.unnormalized_tags.is_empty()
     }
 }
 
+/// What a channel holds, as a check reads it.
+struct Snapshot {
+    contacts: Vec<(Contact, bool)>,
+    /// Index entries the contacts call for, and whose they are.
+    expected: BTreeMap<(String, String), (String, String)>,
+    /// Index entries stored.
+    stored: BTreeSet<(String, String)>,
+    /// Each value partition's shards: SK → (count, changes).
+    shards: BTreeMap<String, BTreeMap<String, (i64, i64)>>,
+}
+
 impl DynamoStore {
-    /// Checks a channel's index against its contacts. Index entries can only be listed by
-    /// scanning, so this reads the whole table: an operator's tool, not a request path.
+    /// Checks a channel. Index partitions can only be listed by scanning, so this reads
+    /// the whole table: an operator's tool, not a request path.
     pub async fn check_channel(&self, channel: &str) -> Result<CheckReport, StoreError> {
+        let snapshot = self.snapshot(channel).await?;
+        Ok(report(&snapshot))
+    }
+
+    /// Checks a channel and repairs what it finds, from the contacts: finishes pending
+    /// index changes, puts missing entries, deletes orphans, normalises tags, and sets
+    /// every value's count to its entries (exactly, even while the API writes: a count is
+    /// set only if none of its shards changed since they were read). Returns what the
+    /// check found before, and after, the repair.
+    pub async fn repair_channel(
+        &self,
+        channel: &str,
+    ) -> Result<(CheckReport, CheckReport), StoreError> {
+        let before = self.check_channel(channel).await?;
+        let mut after = before.clone();
+        // Concurrent writes can make a pass miss something: a few passes settle it.
+        for _ in 0..3 {
+            if after.is_consistent() {
+                break;
+            }
+            for id in &after.pending {
+                self.finish_pending(channel, id).await?;
+            }
+            let snapshot = self.snapshot(channel).await?;
+            self.repair_entries(&snapshot).await?;
+            self.repair_tags(channel, &snapshot).await?;
+            let snapshot = self.snapshot(channel).await?;
+            for (pk, shards) in counts_off(&snapshot) {
+                let entries = entries_in(&snapshot, &pk);
+                self.set_count(&pk, &shards, entries).await?;
+            }
+            after = self.check_channel(channel).await?;
+        }
+        Ok((before, after))
+    }
+
+    async fn snapshot(&self, channel: &str) -> Result<Snapshot, StoreError> {
         let fields = self.fields(channel).await?;
-        let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut owner = std::collections::BTreeMap::new();
-        let mut report = CheckReport::default();
-        let contact_prefix = keys::contact_sk("");
+        let mut contacts = Vec::new();
+        let mut expected = BTreeMap::new();
         for found in self
-            .query_all(&keys::channel_pk(channel), &contact_prefix)
+            .query_all(&keys::channel_pk(channel), &keys::contact_sk(""))
             .await?
         {
             let contact = item::contact_from_item(&found)?;
-            report.contacts += 1;
             for (name, value) in &contact.fields {
-                let Some(def) = fields.get(name) else {
-                    continue;
-                };
-                let key = (
-                    keys::index_pk(channel, name, &match_key(def.field_type, value)),
-                    keys::index_sk(contact.created_at, &contact.id),
-                );
-                owner.insert(key.clone(), (contact.id.clone(), name.clone()));
-                expected.insert(key);
+                if let Some(def) = fields.get(name) {
+                    let key = (
+                        keys::index_pk(channel, name, &match_key(def.field_type, value)),
+                        keys::index_sk(contact.created_at, contact.created_micros, &contact.id),
+                    );
+                    expected.insert(key, (contact.id.clone(), name.clone()));
+                }
             }
+            let pending = !index::pending_of(&found).is_empty();
+            contacts.push((contact, pending));
         }
-        let mut stored: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut stored = BTreeSet::new();
+        let mut shards: BTreeMap<String, BTreeMap<String, (i64, i64)>> = BTreeMap::new();
         for found in self
             .scan_prefix(&format!("{}#F#", keys::channel_pk(channel)))
             .await?
         {
-            stored.insert((
-                item::get_s(&found, keys::PK)?.to_string(),
-                item::get_s(&found, keys::SK)?.to_string(),
-            ));
+            let pk = item::get_s(&found, keys::PK)?.to_string();
+            let sk = item::get_s(&found, keys::SK)?.to_string();
+            if sk.starts_with(keys::COUNT_SHARD_PREFIX) {
+                let count = item::get_n(&found, item::COUNT).unwrap_or(0);
+                let changes = item::get_n(&found, item::CHANGES).unwrap_or(0);
+                shards.entry(pk).or_default().insert(sk, (count, changes));
+            } else if sk.as_str() > keys::ENTRIES_AFTER {
+                stored.insert((pk, sk));
+            }
         }
-        report.index_entries = stored.len();
-        report.missing_entries = expected
+        Ok(Snapshot {
+            contacts,
+            expected,
+            stored,
+            shards,
+        })
+    }
+
+    async fn repair_entries(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let expected: BTreeSet<&(String, String)> = snapshot.expected.keys().collect();
+        let stored: BTreeSet<&(String, String)> = snapshot.stored.iter().collect();
+        let puts = expected
             .difference(&stored)
-            .filter_map(|k| owner.get(k).cloned())
-            .collect();
-        report.orphan_entries = stored.difference(&expected).cloned().collect();
-        Ok(report)
+            .map(|(pk, sk)| item::key(pk.clone(), sk.clone()));
+        self.put_items(puts.collect()).await?;
+        let orphans = stored
+            .difference(&expected)
+            .map(|(pk, sk)| item::key(pk.clone(), sk.clone()));
+        self.delete_items(orphans.collect()).await
+    }
+
+    async fn repair_tags(&self, channel: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+        for (contact, _) in &snapshot.contacts {
+            let normal: BTreeSet<String> = contact
+                .tags
+                .iter()
+                .filter_map(|t| tags::tag(t).ok())
+                .collect();
+            if normal == contact.tags {
+                continue;
+            }
+            // Two steps, as one expression cannot both add to and take from a set: the
+            // normal forms join first, so no tag is ever missing.
+            let odd: Vec<String> = contact.tags.difference(&normal).cloned().collect();
+            let key = item::contact_key(channel, &contact.id);
+            for (expression, tags) in [
+                ("ADD #tags :tags", normal.into_iter().collect::<Vec<_>>()),
+                ("DELETE #tags :tags", odd),
+            ] {
+                if tags.is_empty() {
+                    continue;
+                }
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key.clone()))
+                    .update_expression(expression)
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_names("#tags", item::TAGS)
+                    .expression_attribute_values(":tags", AttributeValue::Ss(tags))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => {}
+                    // Gone meanwhile: nothing to normalise.
+                    Err(err) if condition_failed(&err) => break,
+                    Err(err) => return Err(classify(err)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the count of the value partition `pk` to `entries`, in one transaction that
+    /// holds only if none of its shards changed since `shards` was read.
+    async fn set_count(
+        &self,
+        pk: &str,
+        shards: &BTreeMap<String, (i64, i64)>,
+        entries: usize,
+    ) -> Result<(), StoreError> {
+        let changes: i64 = shards.values().map(|(_, c)| c).sum();
+        let mut actions = Vec::new();
+        for shard in 0..keys::COUNT_SHARDS {
+            let sk = keys::count_shard_sk(shard);
+            let key = item::key(pk.to_string(), sk.clone());
+            let unchanged = match shards.get(&sk) {
+                Some((_, changes)) => format!("{} = {changes}", item::CHANGES),
+                None => "attribute_not_exists(PK)".to_string(),
+            };
+            let action = if shard == 0 {
+                let mut shard_item = key;
+                shard_item.insert(item::COUNT.into(), item::n(entries as i64));
+                shard_item.insert(item::CHANGES.into(), item::n(changes + 1));
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(shard_item))
+                    .condition_expression(unchanged)
+                    .build()
+                    .map_err(build_error)?;
+                TransactWriteItem::builder().put(put).build()
+            } else if shards.contains_key(&sk) {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key))
+                    .condition_expression(unchanged)
+                    .build()
+                    .map_err(build_error)?;
+                TransactWriteItem::builder().delete(delete).build()
+            } else {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key))
+                    .condition_expression(unchanged)
+                    .build()
+                    .map_err(build_error)?;
+                TransactWriteItem::builder().condition_check(check).build()
+            };
+            actions.push(action);
+        }
+        match self.transact(actions).await {
+            Ok(_) => Ok(()),
+            // A write came in meanwhile: the next pass reads again.
+            Err(err) if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) => {
+                Ok(())
+            }
+            Err(err) => Err(classify(err)),
+        }
     }
 
     async fn query_all(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
@@ -108,28 +292,96 @@ impl DynamoStore {
         Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
     }
 
-    /// Keys of every item whose PK starts with `prefix`.
-    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<Item>, StoreError> {
+    /// Every item whose PK starts with `prefix`.
+    pub(super) async fn scan_prefix(&self, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
-        loop {
-            let page = self
+        for attempt in 0.. {
+            let result = self
                 .client
                 .scan()
                 .table_name(&self.table)
                 .filter_expression("begins_with(PK, :prefix)")
                 .expression_attribute_values(":prefix", item::s(prefix))
-                .projection_expression("PK, SK")
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
+                .set_exclusive_start_key(start.clone())
                 .send()
-                .await
-                .map_err(classify)?;
+                .await;
+            let page = match result {
+                Ok(page) => page,
+                Err(err) if attempt < MAX_WRITE_ATTEMPTS => {
+                    tracing::warn!(err = %classify(err), "scan retried");
+                    backoff(attempt).await;
+                    continue;
+                }
+                Err(err) => return Err(classify(err)),
+            };
             items.extend(page.items().iter().cloned());
             start = page.last_evaluated_key;
             if start.is_none() {
-                return Ok(items);
+                break;
             }
         }
+        Ok(items)
     }
+}
+
+fn report(snapshot: &Snapshot) -> CheckReport {
+    let expected: BTreeSet<&(String, String)> = snapshot.expected.keys().collect();
+    let stored: BTreeSet<&(String, String)> = snapshot.stored.iter().collect();
+    CheckReport {
+        contacts: snapshot.contacts.len(),
+        index_entries: snapshot.stored.len(),
+        missing_entries: expected
+            .difference(&stored)
+            .filter_map(|k| snapshot.expected.get(*k).cloned())
+            .collect(),
+        orphan_entries: stored.difference(&expected).map(|k| (*k).clone()).collect(),
+        miscounted: counts_off(snapshot)
+            .into_iter()
+            .map(|(pk, shards)| {
+                let counted = shards.values().map(|(n, _)| n).sum();
+                let entries = entries_in(snapshot, &pk);
+                (pk, counted, entries)
+            })
+            .collect(),
+        pending: snapshot
+            .contacts
+            .iter()
+            .filter(|(_, pending)| *pending)
+            .map(|(c, _)| c.id.clone())
+            .collect(),
+        unnormalized_tags: snapshot
+            .contacts
+            .iter()
+            .filter(|(c, _)| c.tags.iter().any(|t| tags::tag(t).ok().as_ref() != Some(t)))
+            .map(|(c, _)| c.id.clone())
+            .collect(),
+    }
+}
+
+/// The value partitions whose count differs from their entries, with their shards.
+fn counts_off(snapshot: &Snapshot) -> Vec<(String, BTreeMap<String, (i64, i64)>)> {
+    let partitions: BTreeSet<&String> = snapshot
+        .stored
+        .iter()
+        .map(|(pk, _)| pk)
+        .chain(snapshot.shards.keys())
+        .collect();
+    partitions
+        .into_iter()
+        .filter_map(|pk| {
+            let shards = snapshot.shards.get(pk).cloned().unwrap_or_default();
+            let counted: i64 = shards.values().map(|(n, _)| n).sum();
+            (counted != entries_in(snapshot, pk) as i64).then(|| (pk.clone(), shards))
+        })
+        .collect()
+}
+
+fn entries_in(snapshot: &Snapshot, pk: &str) -> usize {
+    snapshot
+        .stored
+        .range((pk.to_string(), String::new())..)
+        .take_while(|(p, _)| p == pk)
+        .count()
 }

@@ -84,11 +84,7 @@ impl LocalStack {
             env,
             logs: config.logs.clone(),
         })?;
-        let mut gateway_args = config.gateway_args.clone();
-        if config.release {
-            // A release function's first call may still wait for cargo to start it.
-            gateway_args.extend(["--integration-timeout".to_string(), "900".to_string()]);
-        }
+        let gateway_args = config.gateway_args.clone();
         let gateway = Gateway::start(&GatewayConfig {
             port: config.gateway_port,
             lambda_port: functions.port,

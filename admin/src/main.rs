@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use contacts_shared::domain::channel::ChannelRecord;
 use contacts_shared::domain::field_defs::{FieldDef, FieldType, BUILT_IN_FIELDS};
+use contacts_shared::store::dynamo::CheckReport;
 use contacts_shared::store::StoreError;
 use contacts_shared::{clock, env, random, ChannelType, DynamoStore};
 use serde_json::{json, Value};
@@ -58,11 +59,14 @@ enum Command {
     /// Contacts.
     #[command(subcommand)]
     Contact(ContactCommand),
-    /// Checks that a channel's field index and its contacts agree (scans the table);
-    /// exits non-zero if they do not.
+    /// Checks that a channel's field index, counts and tags agree with its contacts (scans
+    /// the table); exits non-zero if they do not. With --repair, restores them from the
+    /// contacts (safe while the API is in use) and exits non-zero only if that fails.
     Check {
         #[arg(long)]
         channel: String,
+        #[arg(long)]
+        repair: bool,
     },
 }
 
@@ -206,7 +210,7 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Outcome {
         Command::Contact(ContactCommand::Import { channel, file }) => {
             import_contacts(store, &channel, &file).await
         }
-        Command::Check { channel } => check(store, &channel).await,
+        Command::Check { channel, repair } => check(store, &channel, repair).await,
     }
 }
 
@@ -376,21 +380,41 @@ async fn import_contacts(store: &DynamoStore, channel: &str, file: &std::path::P
     }
 }
 
-async fn check(store: &DynamoStore, channel: &str) -> Outcome {
-    let report = store.check_channel(channel).await.map_err(failed)?;
+async fn check(store: &DynamoStore, channel: &str, repair: bool) -> Outcome {
+    let (report, repaired) = if repair {
+        let (before, after) = store.repair_channel(channel).await.map_err(failed)?;
+        (after, Some(before))
+    } else {
+        (store.check_channel(channel).await.map_err(failed)?, None)
+    };
+    let mut summary = check_summary(channel, &report);
+    if let Some(before) = repaired {
+        summary["repaired"] = check_summary(channel, &before);
+    }
+    if report.is_consistent() {
+        Ok(Some(summary))
+    } else {
+        println!("{summary}");
+        Err(match repair {
+            true => "the channel is still inconsistent after the repair".into(),
+            false => "the channel's index, counts or tags disagree with its contacts (--repair restores them)".into(),
+        })
+    }
+}
+
+fn check_summary(channel: &str, report: &CheckReport) -> Value {
     let pairs = |v: &[(String, String)]| v.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>();
-    let summary = json!({
+    json!({
         "channel_id": channel,
         "contacts": report.contacts,
         "index_entries": report.index_entries,
         "missing_entries": pairs(&report.missing_entries),
         "orphan_entries": pairs(&report.orphan_entries),
+        "miscounted": report.miscounted.iter()
+            .map(|(pk, counted, entries)| json!({"partition": pk, "counted": counted, "entries": entries}))
+            .collect::<Vec<_>>(),
+        "pending": report.pending,
+        "unnormalized_tags": report.unnormalized_tags,
         "consistent": report.is_consistent(),
-    });
-    if report.is_consistent() {
-        Ok(Some(summary))
-    } else {
-        println!("{summary}");
-        Err("the field index and the contacts disagree".into())
-    }
+    })
 }

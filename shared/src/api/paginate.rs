@@ -64,8 +64,8 @@ impl PageRequest {
 
 /// Renders a page of `data` out of `total` results in the original's shape. `path` is the
 /// absolute URL without query; `query` the parameters every link keeps; `next_cursor`,
-/// where the next page starts, goes into the `next` link so that following it reads one
-/// page (clients that build `page=N` themselves never need it).
+/// where the next page starts when more follow, goes into the `next` link so that
+/// following it reads one page (clients that build `page=N` themselves never need it).
 pub fn render(
     data: Vec<Value>,
     total: u64,
@@ -103,14 +103,16 @@ pub fn render(
             "first": url(1),
             "last": url(last_page),
             "prev": if page > 1 { json!(url(page - 1)) } else { Value::Null },
-            "next": match (page < last_page, next_cursor) {
-                (true, Some(cursor)) => json!(format!(
+            // A walk by cursor can outlast the page arithmetic (matches it has passed
+            // may have gone meanwhile): the store's word that more follow counts too.
+            "next": match (next_cursor, page < last_page) {
+                (Some(cursor), _) => json!(format!(
                     "{}&cursor={}",
                     url(page + 1),
                     utf8_percent_encode(cursor, QUERY_VALUE)
                 )),
-                (true, None) => json!(url(page + 1)),
-                (false, _) => Value::Null,
+                (None, true) => json!(url(page + 1)),
+                (None, false) => Value::Null,
             },
         },
         "meta": {
@@ -182,12 +184,18 @@ mod tests {
         assert_eq!(mid["meta"]["last_page"], 3);
         assert_eq!(mid["links"]["prev"], format!("{PATH}?page=1"));
         assert_eq!(mid["links"]["next"], format!("{PATH}?page=3"));
-        let last = render(data(5), 25, &page("3"), PATH, &[], Some("abc"));
+        let last = render(data(5), 25, &page("3"), PATH, &[], None);
         assert_eq!(
             (last["meta"]["from"].clone(), last["meta"]["to"].clone()),
             (json!(21), json!(25))
         );
         assert_eq!(last["links"]["next"], Value::Null);
+        // A walk by cursor that outlasts the arithmetic still gets its next page.
+        let outlasting = render(data(5), 25, &page("3"), PATH, &[], Some("abc"));
+        assert_eq!(
+            outlasting["links"]["next"],
+            format!("{PATH}?page=4&cursor=abc")
+        );
         let past = render(vec![], 25, &page("9"), PATH, &[], None);
         assert_eq!(past["data"], json!([]));
         assert_eq!(

@@ -248,3 +248,175 @@ fn matching_follows_the_field_type() {
     );
     assert_eq!(ids(&find(&token, "name=firstName&value=renamed")), vec![id]);
 }
+
+/// A GET of an absolute URL (a link), with the token.
+fn follow(token: &str, url: &str) -> contacts_tests::Reply {
+    contacts_tests::reply(
+        stack()
+            .client
+            .get(url)
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .unwrap(),
+    )
+}
+
+/// Walks by links and by page numbers while contacts come and go: a link walk returns
+/// every contact that matches for the whole walk exactly once, and the newcomers at the
+/// end; a page-number walk returns, page by page, the offset pages of the matches as they
+/// are at the time of each call (what offset pagination means).
+#[test]
+fn walks_while_contacts_change() {
+    let (_, token) = channel_with_fields(
+        ChannelType::Facebook,
+        &[("member", FieldType::Boolean, &[])],
+    );
+    let mut members: Vec<String> = (0..25)
+        .map(|i| {
+            create(
+                &token,
+                &[
+                    ("member", json!(true)),
+                    ("firstName", json!(format!("m{i}"))),
+                ],
+            )
+        })
+        .collect();
+    let leave = |id: &str| {
+        let body = crate::fields_body(&[("member", json!(false))]);
+        assert_eq!(update(&token, id, &body).status, 200);
+    };
+
+    // By links, 5 a page.
+    let mut seen = Vec::new();
+    let mut reply = find(&token, "name=member&value=true&per_page=5");
+    let mut newcomers = Vec::new();
+    for page in 1.. {
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        seen.extend(ids(&reply));
+        if page == 2 {
+            // One seen already leaves, one not reached yet leaves, two join.
+            leave(&members[1]);
+            leave(&members[20]);
+            for i in 0..2 {
+                newcomers.push(create(
+                    &token,
+                    &[
+                        ("member", json!(true)),
+                        ("firstName", json!(format!("new{i}"))),
+                    ],
+                ));
+            }
+        }
+        let Value::String(next) = reply.json["links"]["next"].clone() else {
+            break;
+        };
+        assert!(next.contains("&cursor="), "{next}");
+        reply = follow(&token, &next);
+    }
+    let stayed: Vec<String> = members
+        .iter()
+        .filter(|id| *id != &members[20])
+        .cloned()
+        .collect();
+    let mut expected = stayed.clone();
+    expected.extend(newcomers.iter().cloned());
+    assert_eq!(seen, expected, "once each, in order, newcomers last");
+    let (gone1, gone20) = (members[1].clone(), members[20].clone());
+    members.retain(|id| *id != gone1 && *id != gone20);
+    members.extend(newcomers);
+
+    // By page numbers, 5 a page, building the URLs as v1 sync scripts do.
+    let mut current = members.clone();
+    let mut walked = Vec::new();
+    for page in 1.. {
+        let reply = find(
+            &token,
+            &format!("name=member&value=true&per_page=5&page={page}"),
+        );
+        let got = ids(&reply);
+        let start = ((page - 1) * 5).min(current.len());
+        assert_eq!(
+            got,
+            current[start..(start + 5).min(current.len())].to_vec(),
+            "page {page}"
+        );
+        assert_eq!(reply.json["meta"]["total"], current.len());
+        if got.is_empty() {
+            break;
+        }
+        walked.extend(got);
+        if page == 3 {
+            leave(&current[0]);
+            current.remove(0);
+        }
+    }
+    assert!(walked.len() >= current.len());
+}
+
+/// What the original matched: `+` read as a space in text (clients send spaces so),
+/// literal where it means itself; a page it cannot parse is page 1; one word however it
+/// is composed.
+#[test]
+fn plus_signs_huge_pages_and_composed_letters() {
+    let (_, token) = channel_with_fields(ChannelType::Telegram, &[("note", FieldType::Text, &[])]);
+    let mahin = create(
+        &token,
+        &[
+            ("note", json!("Muhammad Mahin")),
+            ("email", json!("user+tag@example.com")),
+        ],
+    );
+    let plus = create(&token, &[("note", json!("1+1=2"))]);
+    let cafe = create(&token, &[("firstName", json!("Cafe\u{301}"))]);
+
+    // Python requests, URLSearchParams and http_build_query send a space as `+`.
+    assert_eq!(
+        ids(&find(&token, "name=note&value=Muhammad+Mahin")),
+        vec![mahin.clone()]
+    );
+    assert_eq!(
+        ids(&find(&token, "name=note&value=Muhammad%20Mahin")),
+        vec![mahin.clone()]
+    );
+    // A literal `+`, sent as %2B: in an email it is itself...
+    assert_eq!(
+        ids(&find(&token, "name=email&value=user%2Btag%40example.com")),
+        vec![mahin.clone()]
+    );
+    assert_eq!(
+        ids(&find(&token, "name=email&value=user+tag@example.com")),
+        vec![mahin]
+    );
+    // ... and in text it is found when the spaced reading finds nothing.
+    assert_eq!(ids(&find(&token, "name=note&value=1%2B1%3D2")), vec![plus]);
+
+    let huge = find(
+        &token,
+        "name=note&value=Muhammad+Mahin&page=99999999999999999999",
+    );
+    assert_eq!(huge.json["meta"]["current_page"], 1);
+    assert_eq!(huge.json["data"].as_array().unwrap().len(), 1);
+
+    // Composed and decomposed: one match, one tag.
+    assert_eq!(
+        ids(&find(&token, "name=firstName&value=Caf%C3%A9")),
+        vec![cafe.clone()]
+    );
+    assert_eq!(
+        ids(&find(&token, "name=firstName&value=CAFE%CC%81")),
+        vec![cafe.clone()]
+    );
+    for tag in ["Caf\u{e9}", "Cafe\u{301}"] {
+        let body = json!({"tags": [tag]}).to_string();
+        let reply = stack().call(
+            Method::POST,
+            &format!("/v1/contact/{cafe}/tags"),
+            Some(&token),
+            Some(&body),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let got = crate::get(&token, &cafe);
+    assert_eq!(got.json["data"]["tags"], json!(["Caf\u{e9}"]));
+}

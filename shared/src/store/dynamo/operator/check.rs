@@ -47,6 +47,9 @@ impl CheckReport {
     }
 }
 
+/// A value partition's count shards: sort key → (count, changes).
+type Shards = BTreeMap<String, (i64, i64)>;
+
 /// What a channel holds, as a check reads it.
 struct Snapshot {
     contacts: Vec<(Contact, bool)>,
@@ -54,8 +57,8 @@ struct Snapshot {
     expected: BTreeMap<(String, String), (String, String)>,
     /// Index entries stored.
     stored: BTreeSet<(String, String)>,
-    /// Each value partition's shards: SK → (count, changes).
-    shards: BTreeMap<String, BTreeMap<String, (i64, i64)>>,
+    /// Each value partition's shards.
+    shards: BTreeMap<String, Shards>,
 }
 
 impl DynamoStore {
@@ -120,7 +123,7 @@ impl DynamoStore {
             contacts.push((contact, pending));
         }
         let mut stored = BTreeSet::new();
-        let mut shards: BTreeMap<String, BTreeMap<String, (i64, i64)>> = BTreeMap::new();
+        let mut shards: BTreeMap<String, Shards> = BTreeMap::new();
         for found in self
             .scan_prefix(&format!("{}#F#", keys::channel_pk(channel)))
             .await?
@@ -201,12 +204,7 @@ impl DynamoStore {
 
     /// Sets the count of the value partition `pk` to `entries`, in one transaction that
     /// holds only if none of its shards changed since `shards` was read.
-    async fn set_count(
-        &self,
-        pk: &str,
-        shards: &BTreeMap<String, (i64, i64)>,
-        entries: usize,
-    ) -> Result<(), StoreError> {
+    async fn set_count(&self, pk: &str, shards: &Shards, entries: usize) -> Result<(), StoreError> {
         let changes: i64 = shards.values().map(|(_, c)| c).sum();
         let mut actions = Vec::new();
         for shard in 0..keys::COUNT_SHARDS {
@@ -361,7 +359,7 @@ fn report(snapshot: &Snapshot) -> CheckReport {
 }
 
 /// The value partitions whose count differs from their entries, with their shards.
-fn counts_off(snapshot: &Snapshot) -> Vec<(String, BTreeMap<String, (i64, i64)>)> {
+fn counts_off(snapshot: &Snapshot) -> Vec<(String, Shards)> {
     let partitions: BTreeSet<&String> = snapshot
         .stored
         .iter()

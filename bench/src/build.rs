@@ -2,7 +2,8 @@
 //! (features resolve per package, so a build of several at once would be another binary,
 //! and `cargo lambda watch` would relink each on its first call), for this machine and,
 //! for the package sizes, for arm64 with `cargo lambda build` (which `sam build` runs); and
-//! the release local gateway and `local-stack` for the pass through the local stack.
+//! the release local gateway and `local-stack` for the pass through the local stack, and
+//! the release admin tool, whose import is measured.
 
 use std::path::Path;
 use std::process::Command;

@@ -37,6 +37,14 @@ impl Events {
         Ok(Self { list, next: 0 })
     }
 
+    /// One event, handed out every time.
+    pub fn single(event: Bytes) -> Self {
+        Self {
+            list: vec![event],
+            next: 0,
+        }
+    }
+
     pub fn next(&mut self) -> &Bytes {
         let event = &self.list[self.next % self.list.len()];
         self.next += 1;
@@ -61,4 +69,23 @@ fn alternate(event: &str) -> Option<Bytes> {
     }
     json["body"] = Value::String(body.replace(UPDATED.0, UPDATED.1));
     Some(Bytes::from(json.to_string()))
+}
+
+/// The find event with these query parameters instead of its own (the map API Gateway
+/// fills and its multi-value twin).
+pub fn find(root: &Path, token: &str, params: &[(&str, &str)]) -> Result<Bytes, String> {
+    let event = Events::load(root, "find-contacts", token)?;
+    let mut json: Value =
+        serde_json::from_slice(&event.list[0]).map_err(|e| format!("find event: {e}"))?;
+    let single: serde_json::Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect();
+    let multi: serde_json::Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(vec![*v])))
+        .collect();
+    json["queryStringParameters"] = Value::Object(single);
+    json["multiValueQueryStringParameters"] = Value::Object(multi);
+    Ok(Bytes::from(json.to_string()))
 }

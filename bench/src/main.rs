@@ -9,6 +9,7 @@ mod cost;
 mod events;
 mod function;
 mod handler;
+mod import;
 mod machine;
 mod measure;
 mod meter;
@@ -181,8 +182,19 @@ async fn run() -> Result<(), String> {
     if bench.settings.runs("stack") {
         through_the_stack(&bench, &all, &mut rows).await?;
     }
+    let import = match bench.settings.runs("scale") {
+        true => Some(import::measure(&bench.endpoint, &bench.work).await?),
+        false => None,
+    };
     drop(dynamo);
-    write_report(&bench, &machine, &rows, scales.as_deref(), started)
+    write_report(
+        &bench,
+        &machine,
+        &rows,
+        scales.as_ref(),
+        import.as_ref(),
+        started,
+    )
 }
 
 /// Cold starts, warm calls, storage and the handler alone, of one function.
@@ -280,7 +292,8 @@ fn write_report(
     bench: &Bench,
     machine: &[(&'static str, String)],
     rows: &[report::Row],
-    scales: Option<&[scale::Scale]>,
+    scales: Option<&scale::Scale>,
+    import: Option<&import::Import>,
     started: Instant,
 ) -> Result<(), String> {
     let settings = &bench.settings;
@@ -288,7 +301,7 @@ fn write_report(
         functions: report::table(rows, settings),
         per_call: report::per_call(rows),
         stack: settings.runs("stack").then(|| report::stack(rows)),
-        scale: scales.map(report::scale),
+        scale: scales.map(|s| report::scale(s, import)),
     };
     println!("{}\n{}", tables.functions, tables.per_call);
     for extra in [&tables.stack, &tables.scale].into_iter().flatten() {

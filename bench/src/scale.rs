@@ -1,77 +1,220 @@
-//! Whether a find costs what it returns rather than what the channel holds: the same
-//! query, with the same number of matches, in a channel of 1,000 and one of 100,000
-//! contacts.
+//! Find at any scale, in one channel of 100,000 contacts: page 1 of a find with 10
+//! matches against page 1 of one with 100,000; all 100,000 matches walked 100 a page, as a
+//! v1 sync script walks them (`page=1,2,3,...` until `data` is empty) and by following
+//! `links.next`, each page timed and metered.
 
 use std::time::{Duration, Instant};
 
-use crate::events::Events;
+use hyper::body::Bytes;
+use serde_json::Value;
+
+use crate::events::{self, Events};
 use crate::function::{Function, Launcher};
+use crate::meter::Meter;
 use crate::storage::Storage;
 use crate::{measure, seed, storage};
 
-/// Channel sizes compared, and the matches in each.
-pub const SIZES: [usize; 2] = [1_000, 100_000];
-pub const MATCHES: usize = 10;
-/// Warm finds timed per size, in `ROUNDS` processes that each first make `WARMUP` untimed.
+/// Contacts in the channel: every one matches the wide find.
+pub const CONTACTS: usize = 100_000;
+/// Matches of the narrow find (the find event's, seeded contact included).
+pub const FEW: usize = 10;
+/// The wide find: the field every seeded contact has, and its value.
+const WIDE: (&str, &str) = ("lastName", "Dar");
+pub const PER_PAGE: u32 = 100;
+/// Warm finds timed per find, in `ROUNDS` processes that each first make `WARMUP` untimed.
 const CALLS: usize = 1_000;
 const ROUNDS: usize = 4;
 const WARMUP: usize = 100;
-/// Finds metered per size.
+/// Finds metered per find.
 const METERED: usize = 100;
 
-pub struct Scale {
-    pub contacts: usize,
-    /// How long seeding took (DynamoDB Local, 16 transactions at a time).
-    pub seeding: Duration,
+/// Page 1 of one find.
+pub struct PageOne {
+    pub matches: usize,
     pub latencies: Vec<Duration>,
-    /// Set once every round has run.
-    pub storage: Option<Storage>,
+    pub storage: Storage,
 }
 
-/// `launcher` is the find function's; each size gets a table of its own. Both are seeded
-/// first, then measured in alternating rounds, so that drift (DynamoDB Local's garbage
-/// collection after seeding, other work on the machine) falls on both alike.
+/// One page of a walk.
+pub struct Page {
+    pub latency: Duration,
+    pub read_units: f64,
+    pub write_units: f64,
+    pub contacts: usize,
+}
+
+pub struct Walk {
+    /// `page numbers` or `links`.
+    pub how: &'static str,
+    pub pages: Vec<Page>,
+    pub took: Duration,
+}
+
+pub struct Scale {
+    pub seeding: Duration,
+    pub page_one: Vec<PageOne>,
+    pub walks: Vec<Walk>,
+}
+
+/// `launcher` is the find function's; the channel gets a table of its own.
 pub async fn measure(
     find: &Function,
     launcher: &Launcher,
     root: &std::path::Path,
-) -> Result<Vec<Scale>, String> {
-    let mut sized = Vec::new();
-    for contacts in SIZES {
-        let table = format!("bench-scale-{contacts}");
-        eprintln!("scaling: seeding {contacts} contacts");
-        let started = Instant::now();
-        let token = seed::table(&launcher.endpoint, &table).await?;
-        seed::crowd(&launcher.endpoint, &table, contacts, MATCHES).await?;
-        let scale = Scale {
-            contacts,
-            seeding: started.elapsed(),
-            latencies: Vec::with_capacity(CALLS),
-            storage: None,
-        };
-        let launcher = Launcher {
-            table,
-            ..launcher.clone()
-        };
-        sized.push((scale, launcher, Events::load(root, find.name, &token)?));
-    }
+) -> Result<Scale, String> {
+    let table = "bench-scale".to_string();
+    eprintln!("scaling: seeding {CONTACTS} contacts");
+    let started = Instant::now();
+    let token = seed::table(&launcher.endpoint, &table).await?;
+    seed::crowd(&launcher.endpoint, &table, CONTACTS, FEW, WIDE).await?;
+    let seeding = started.elapsed();
+    let launcher = Launcher {
+        table,
+        ..launcher.clone()
+    };
+    let wide = [("name", WIDE.0), ("value", WIDE.1)];
+    let mut finds = [
+        (FEW, Events::load(root, find.name, &token)?, Vec::new()),
+        (
+            CONTACTS,
+            Events::single(events::find(root, &token, &wide)?),
+            Vec::new(),
+        ),
+    ];
+    // Alternating rounds, so that drift (DynamoDB Local's garbage collection after
+    // seeding, other work on the machine) falls on both alike.
     for round in 0..ROUNDS {
-        for (scale, launcher, events) in &mut sized {
+        for (matches, events, latencies) in &mut finds {
             eprintln!(
-                "scaling: round {} of {ROUNDS}, {} finds among {} contacts",
+                "scaling: round {} of {ROUNDS}, {} finds with {matches} matches",
                 round + 1,
-                CALLS / ROUNDS,
-                scale.contacts
+                CALLS / ROUNDS
             );
             let warm =
-                measure::warm(find, launcher, events, WARMUP, WARMUP + CALLS / ROUNDS).await?;
-            scale.latencies.extend(warm.latencies);
+                measure::warm(find, &launcher, events, WARMUP, WARMUP + CALLS / ROUNDS).await?;
+            latencies.extend(warm.latencies);
         }
     }
-    let mut out = Vec::new();
-    for (mut scale, launcher, mut events) in sized {
-        scale.storage = Some(storage::measure(find, &launcher, &mut events, METERED).await?);
-        out.push(scale);
+    let mut page_one = Vec::new();
+    for (matches, mut events, latencies) in finds {
+        let storage = storage::measure(find, &launcher, &mut events, METERED).await?;
+        page_one.push(PageOne {
+            matches,
+            latencies,
+            storage,
+        });
     }
-    Ok(out)
+    let mut walks = Vec::new();
+    for how in ["page numbers", "links"] {
+        eprintln!("scaling: a walk of {CONTACTS} matches by {how}");
+        walks.push(walk(find, &launcher, root, &token, how).await?);
+    }
+    Ok(Scale {
+        seeding,
+        page_one,
+        walks,
+    })
+}
+
+/// Every page of the wide find, 100 a page, by page numbers or by links, in one warm
+/// metered process.
+async fn walk(
+    find: &Function,
+    launcher: &Launcher,
+    root: &std::path::Path,
+    token: &str,
+    how: &'static str,
+) -> Result<Walk, String> {
+    let upstream = launcher.endpoint.trim_start_matches("http://").to_string();
+    let meter = Meter::start(upstream)
+        .await
+        .map_err(|e| format!("metering proxy: {e}"))?;
+    let metered = Launcher {
+        endpoint: meter.endpoint.clone(),
+        ..launcher.clone()
+    };
+    let mut instance = metered.start().await?;
+    let per_page = PER_PAGE.to_string();
+    let first = [
+        ("name", WIDE.0.to_string()),
+        ("value", WIDE.1.to_string()),
+        ("per_page", per_page.clone()),
+        ("page", "1".to_string()),
+    ];
+    // A first call loads the channel's field definitions: not part of the walk.
+    let warm = events::find(root, token, &as_refs(&first))?;
+    instance.invoke(&warm).await?;
+    meter.take();
+    let mut params: Vec<(&str, String)> = first.to_vec();
+    let mut pages = Vec::new();
+    let started = Instant::now();
+    loop {
+        let event: Bytes = events::find(root, token, &as_refs(&params))?;
+        let invocation = instance.invoke(&event).await?;
+        find.check(&invocation.response)?;
+        let trips = meter.take();
+        let body = response_body(&invocation.response)?;
+        let contacts = body["data"].as_array().map_or(0, Vec::len);
+        pages.push(Page {
+            latency: invocation.answered - invocation.handed,
+            read_units: trips.iter().filter(|t| !t.writes()).map(|t| t.units).sum(),
+            write_units: trips.iter().filter(|t| t.writes()).map(|t| t.units).sum(),
+            contacts,
+        });
+        params = match how {
+            "links" => match body["links"]["next"].as_str() {
+                Some(next) => query_of(next),
+                None => break,
+            },
+            _ if contacts == 0 => break,
+            _ => {
+                let page = pages.len() + 1;
+                let mut next = params.clone();
+                next.retain(|(k, _)| *k != "page");
+                next.push(("page", page.to_string()));
+                next
+            }
+        };
+    }
+    let took = started.elapsed();
+    instance.stop().await;
+    let walked: usize = pages.iter().map(|p| p.contacts).sum();
+    if walked != CONTACTS {
+        return Err(format!(
+            "a walk by {how} returned {walked} contacts, not {CONTACTS}"
+        ));
+    }
+    Ok(Walk { how, pages, took })
+}
+
+fn as_refs<'a>(params: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    params.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+fn response_body(response: &[u8]) -> Result<Value, String> {
+    let proxy: Value = serde_json::from_slice(response).map_err(|e| format!("response: {e}"))?;
+    serde_json::from_str(proxy["body"].as_str().unwrap_or("null"))
+        .map_err(|e| format!("response body: {e}"))
+}
+
+/// A link's query parameters, decoded, as the event carries them.
+fn query_of(url: &str) -> Vec<(&'static str, String)> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let mut params = Vec::new();
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_encoding::percent_decode_str(value)
+            .decode_utf8_lossy()
+            .into_owned();
+        let name: &'static str = match name {
+            "name" => "name",
+            "value" => "value",
+            "per_page" => "per_page",
+            "page" => "page",
+            "cursor" => "cursor",
+            _ => continue,
+        };
+        params.push((name, value));
+    }
+    params
 }

@@ -5,8 +5,9 @@
 use std::collections::BTreeSet;
 
 use contacts_shared::domain::field_values::InputValue;
-use contacts_shared::domain::field_writes::{resolve_writes, RawFieldWrite};
-use contacts_shared::store::{ContactStore, NewContact};
+use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
+use contacts_shared::store::dynamo::Inserted;
+use contacts_shared::store::NewContact;
 use contacts_shared::DynamoStore;
 use local_stack::seed::{DEMO_CHANNEL as CHANNEL, DEMO_FIRST_NAME as MATCHING_NAME};
 
@@ -25,55 +26,56 @@ pub async fn table(endpoint: &str, table: &str) -> Result<String, String> {
         .map_err(|e| fail("demo channel", &e))
 }
 
-/// Fills the channel of `table` (seeded by [`table`]) up to `total` contacts, `matching` of
-/// which (the seeded one included) share the find event's first name; every other one
-/// has a first name of its own, so the field's index holds `total` entries.
+/// Fills the channel of `table` (seeded by [`table`]) up to `total` contacts, all with
+/// `wide` set, `matching` of which (the seeded one included) share the find event's first
+/// name; every other one has a first name of its own, so that field's index holds `total`
+/// entries. Written as `contacts-admin contact import` writes: many to a transaction.
 pub async fn crowd(
     endpoint: &str,
     table: &str,
     total: usize,
     matching: usize,
+    wide: (&str, &str),
 ) -> Result<(), String> {
-    use futures::stream::{self, StreamExt, TryStreamExt};
-
+    let fail = |err: &dyn std::fmt::Display| format!("seeding {table}: {err}");
     let store = DynamoStore::connect(Some(endpoint), table).await;
-    let fields = store
-        .fields(CHANNEL)
-        .await
-        .map_err(|e| format!("seeding {table}: read fields: {e}"))?;
+    let fields = store.fields(CHANNEL).await.map_err(|e| fail(&e))?;
     let tags = BTreeSet::new();
-    // Concurrent, because DynamoDB Local takes a few hundred microseconds per transaction.
-    stream::iter(1..total)
+    let lines: Vec<(String, Vec<FieldWrite>)> = (1..total)
         .map(|i| {
-            let (store, fields, tags) = (&store, &fields, &tags);
-            async move {
-                let name = if i < matching {
-                    MATCHING_NAME.to_string()
-                } else {
-                    format!("Contact {i}")
-                };
-                let raw = [RawFieldWrite {
-                    name: "firstName".to_string(),
-                    value: InputValue::Text(name),
-                }];
-                let writes = resolve_writes(fields, &raw).map_err(|e| e.to_string())?;
-                let id = format!("crowd-{i:07}");
-                let contact = NewContact {
-                    id: &id,
-                    created_at: 1_575_618_542 + i64::try_from(i).unwrap_or(0),
-                    created_micros: 0,
-                    writes: &writes,
-                    tags,
-                };
-                match store.insert_contact(CHANNEL, &contact).await {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err(format!("{id} is taken")),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
+            let name = match i < matching {
+                true => MATCHING_NAME.to_string(),
+                false => format!("Contact {i}"),
+            };
+            let raw =
+                [("firstName", name), (wide.0, wide.1.to_string())].map(|(n, v)| RawFieldWrite {
+                    name: n.to_string(),
+                    value: InputValue::Text(v),
+                });
+            let writes = resolve_writes(&fields, &raw).map_err(|e| fail(&e))?;
+            Ok((format!("crowd-{i:07}"), writes))
         })
-        .buffer_unordered(16)
-        .try_collect::<()>()
-        .await
-        .map_err(|e| format!("seeding {table}: {e}"))
+        .collect::<Result<_, String>>()?;
+    for chunk in lines.chunks(2_000) {
+        let contacts: Vec<NewContact> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (id, writes))| NewContact {
+                id,
+                created_at: 1_575_618_543,
+                created_micros: u32::try_from(i).unwrap_or(0),
+                writes,
+                tags: &tags,
+            })
+            .collect();
+        for (contact, outcome) in contacts
+            .iter()
+            .zip(store.insert_many(CHANNEL, &contacts).await)
+        {
+            if outcome != Inserted::Done {
+                return Err(fail(&format!("{}: {outcome:?}", contact.id)));
+            }
+        }
+    }
+    Ok(())
 }

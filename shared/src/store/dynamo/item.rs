@@ -63,6 +63,14 @@ pub fn key(pk: String, sk: String) -> Item {
     HashMap::from([(keys::PK.to_string(), s(pk)), (keys::SK.to_string(), s(sk))])
 }
 
+/// The key of a stored item.
+pub fn key_of(found: &Item) -> Result<Item, StoreError> {
+    Ok(key(
+        get_s(found, keys::PK)?.to_string(),
+        get_s(found, keys::SK)?.to_string(),
+    ))
+}
+
 pub fn channel_key(channel: &str) -> Item {
     key(keys::channel_pk(channel), keys::CHANNEL_SK.into())
 }

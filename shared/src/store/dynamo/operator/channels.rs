@@ -107,7 +107,7 @@ impl DynamoStore {
             .scan_prefix(&format!("{}#", keys::channel_pk(channel_id)))
             .await?
             .iter()
-            .map(|found| item::key_of(found))
+            .map(item::key_of)
             .collect::<Result<Vec<_>, _>>()?;
         self.delete_items(beside).await?;
         let mut contacts = 0;

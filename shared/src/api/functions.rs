@@ -50,8 +50,9 @@ pub const FUNCTIONS: &[Function] = &[
             method: "POST",
             path: "/v1/contact",
         },
-        // The contact, its index entries and an idempotency record in one transaction.
-        dynamodb: &["dynamodb:GetItem", "dynamodb:PutItem"],
+        // The contact, its index entries, its values' counts (updates) and an idempotency
+        // record in one transaction; a write too large for one finishes with updates.
+        dynamodb: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
         round_trips: Some((1, false)),
     },
     Function {
@@ -83,10 +84,13 @@ pub const FUNCTIONS: &[Function] = &[
             method: "GET",
             path: "/v1/contact/by_custom_field",
         },
+        // Counts and keys: Query; the page's contacts: BatchGetItem; where the page
+        // ended, for a walk by page numbers: PutItem; where the page before ended: GetItem.
         dynamodb: &[
             "dynamodb:GetItem",
             "dynamodb:Query",
             "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
         ],
         round_trips: Some((2, true)),
     },

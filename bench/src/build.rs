@@ -24,6 +24,8 @@ pub fn binaries(root: &Path, functions: &[&Function], settings: &Settings) -> Re
             "local-gateway",
             "-p",
             "local-stack",
+            "-p",
+            "contacts-admin",
         ],
     )?;
     if settings.runs("package") {

@@ -123,6 +123,16 @@ pub fn matches(store: &DynamoStore, channel: &str, field: (&str, FieldType, &str
     find_page(store, channel, field, 1, 1).total
 }
 
+/// Asserts that `contacts-admin check` finds `channel` consistent (every index entry and
+/// count exact, nothing pending): how every test that writes ends.
+#[track_caller]
+pub fn assert_consistent(store: &DynamoStore, channel: &str) {
+    let report = runtime()
+        .block_on(store.check_channel(channel))
+        .expect("check");
+    assert!(report.is_consistent(), "check of {channel}: {report:?}");
+}
+
 /// A fresh table on the test DynamoDB, with a name of its own.
 pub fn fresh_store() -> DynamoStore {
     fresh_store_on(dynamodb_endpoint())
@@ -439,6 +449,13 @@ impl AdminCli {
         let out = self.run(args);
         assert!(!out.status.success(), "{args:?} should fail");
         String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Asserts `contacts-admin check --channel` finds the channel consistent.
+    #[track_caller]
+    pub fn assert_consistent(&self, channel: &str) {
+        let report = self.ok(&["check", "--channel", channel]);
+        assert_eq!(report["consistent"], true, "{report}");
     }
 
     /// A store on the same table, to check what the commands did.

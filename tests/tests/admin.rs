@@ -117,6 +117,7 @@ fn an_operator_sets_up_a_channel() {
     assert!(imported.tags.contains("VIP"));
     let total = matches(&store, &channel, ("lastName", FieldType::Text, "noid"));
     assert_eq!(total, 1, "imported contacts are indexed");
+    admin.assert_consistent(&channel);
     let _ = std::fs::remove_file(&file.0);
 }
 
@@ -164,6 +165,7 @@ fn the_first_line_with_an_id_wins_and_stdin_works() {
         assert_eq!(contact.fields["firstName"], format!("First {round}"));
         assert_eq!(contact.tags.len(), 200);
     }
+    admin.assert_consistent(&channel);
 }
 
 /// On a WhatsApp channel a line without an id takes its phone's digits, as the API does.
@@ -201,6 +203,7 @@ fn imports_on_whatsapp_take_the_id_from_the_phone() {
         .block_on(store.get_contact(&channel, "442079460958"))
         .unwrap()
         .is_some());
+    admin.assert_consistent(&channel);
 }
 
 /// `field define` of `name` as `kind` on `channel`, with more arguments.

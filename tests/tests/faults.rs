@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use contacts_shared::store::{ContactStore, StoreError};
 use contacts_shared::{ApiError, ChannelType, DynamoStore};
-use contacts_tests::{create_channel, dynamo_local, envelope, runtime, Method, Reply, Stack};
+use contacts_tests::{
+    assert_consistent, create_channel, dynamo_local, envelope, runtime, Method, Reply, Stack,
+};
 use serde_json::json;
 
 /// The functions' timeout in template.yaml: no request may hang past it.
@@ -94,6 +96,7 @@ fn storage_down_then_back_loses_nothing_acknowledged() {
             .unwrap();
         assert!(found.is_some(), "contact {id} was acknowledged but is gone");
     }
+    assert_consistent(&stack.store, &channel);
     dynamo.stop();
     let _ = std::fs::remove_dir_all(&data);
 }

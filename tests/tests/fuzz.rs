@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::ChannelType;
 use contacts_tests::{
-    create_channel, define_field, log_dir, repo_root, tool, unthrottled_template, AdminCli, Method,
-    Stack,
+    assert_consistent, create_channel, define_field, log_dir, repo_root, tool,
+    unthrottled_template, AdminCli, Method, Stack,
 };
 
 /// Test cases per API operation and phase.
@@ -33,11 +33,11 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// The contract's example contact, which `openapi.yaml`'s examples name.
 const EXAMPLE_CONTACT: &str = r#"{"id":"1776025372480910","custom_fields":{"firstName":"Mahin","lastName":"Dar","timezone":"5","phone":"123123"},"tags":["Blog Updates","Platform Updates"],"created_at":1575618542}"#;
 
-/// A channel for the fuzzer and its token. Besides the built-in fields, it defines a field
+/// A channel for the fuzzer, and its token. Besides the built-in fields, it defines a field
 /// for every one-character name (the names a fuzzer draws most), of every type, so that
 /// generated writes and finds often name a field that exists. It also holds the contract's
 /// example contact, which the document's examples address.
-fn fuzz_channel(stack: &Stack, dir: &Path) -> String {
+fn fuzz_channel(stack: &Stack, dir: &Path) -> (String, String) {
     let (channel, token) = create_channel(&stack.store, ChannelType::Facebook, None);
     let typed = [
         FieldType::Boolean,
@@ -89,7 +89,7 @@ fn fuzz_channel(stack: &Stack, dir: &Path) -> String {
         file.to_str().expect("a UTF-8 path"),
     ]);
     assert_eq!(imported["imported"], 1, "{imported}");
-    token
+    (channel, token)
 }
 
 /// One call of every route, so that no function starts cold under the fuzzer.
@@ -153,7 +153,7 @@ fn schemathesis_finds_no_fault_and_no_departure_from_openapi_yaml() {
     let dir = log_dir().join(format!("fuzz-{}", std::process::id()));
     fs::create_dir_all(&dir).expect("fuzz directory");
     let base = stack.extra_gateway(&unthrottled_template(&dir), &[]);
-    let token = fuzz_channel(stack, &dir);
+    let (channel, token) = fuzz_channel(stack, &dir);
     warm_up(stack, &base, &token);
 
     let max_examples: u32 = setting("SCHEMATHESIS_MAX_EXAMPLES", MAX_EXAMPLES);
@@ -213,6 +213,7 @@ fn schemathesis_finds_no_fault_and_no_departure_from_openapi_yaml() {
         "schemathesis found problems ({status}):\n{}",
         summary(&text)
     );
+    assert_consistent(&stack.store, &channel);
 }
 
 /// What schemathesis reported, from its first section header (failures, errors, warnings

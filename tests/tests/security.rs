@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use contacts_shared::ChannelType;
-use contacts_tests::{create_channel, dynamodb_endpoint, envelope, runtime, Method, Reply, Stack};
+use contacts_tests::{
+    assert_consistent, create_channel, dynamodb_endpoint, envelope, runtime, Method, Reply, Stack,
+};
 
 /// The authorizer cache TTL of this test's gateway (the template says 300 s).
 const TTL_SECONDS: u64 = 2;
@@ -145,4 +147,5 @@ fn tokens_stay_out_of_logs_and_revoked_tokens_die_with_the_cache() {
         // Not even its random part, in case something trimmed the prefix.
         assert!(!logs.contains(&secret[3..]), "a token reached the logs");
     }
+    assert_consistent(&stack.store, &channel);
 }

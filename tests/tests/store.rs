@@ -9,7 +9,9 @@ use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawField
 use contacts_shared::domain::service::update_fields;
 use contacts_shared::store::{ContactStore, NewContact, StoreError, TagChange};
 use contacts_shared::{ChannelType, DynamoStore};
-use contacts_tests::{create_channel, define_field, find_page, fresh_store, runtime};
+use contacts_tests::{
+    assert_consistent, create_channel, define_field, find_page, fresh_store, runtime,
+};
 
 fn writes(fields: &FieldSet, pairs: &[(&str, Option<&str>)]) -> Vec<FieldWrite> {
     let raw: Vec<RawFieldWrite> = pairs
@@ -169,6 +171,7 @@ fn contacts_round_trip_with_their_index() {
         .block_on(store.get_contact(&channel, "nobody"))
         .unwrap()
         .is_none());
+    assert_consistent(&store, &channel);
 }
 
 #[test]
@@ -208,6 +211,7 @@ fn tags_are_a_set() {
             .is_none(),
         "no contact appears"
     );
+    assert_consistent(&store, &channel);
 }
 
 #[test]
@@ -253,6 +257,8 @@ fn find_pages_oldest_first_and_stays_in_its_channel() {
         .block_on(store.get_contact(&other, "a"))
         .unwrap()
         .is_none());
+    assert_consistent(&store, &channel);
+    assert_consistent(&store, &other);
 }
 
 #[test]
@@ -271,6 +277,7 @@ fn long_values_are_found_through_hashed_keys() {
         find(&store, &channel, "firstName", FieldType::Text, &long, 0, 10).0,
         1
     );
+    assert_consistent(&store, &channel);
 }
 
 #[test]
@@ -361,6 +368,7 @@ fn channels_tokens_and_field_definitions() {
         vec!["Gold", "Silver", "Bronze"]
     );
     assert_eq!(fields.get("phone").unwrap().field_type, FieldType::Phone);
+    assert_consistent(&store, &channel);
 }
 
 #[test]
@@ -447,6 +455,7 @@ fn concurrent_writers_lose_nothing() {
             "index entry of f{i}"
         );
     }
+    assert_consistent(&store, &channel);
 }
 
 #[test]
@@ -499,6 +508,7 @@ fn a_contact_past_the_item_size_limit_is_refused_not_broken() {
         .unwrap()
         .unwrap();
     assert_eq!(after.tags, before.tags);
+    assert_consistent(&store, &channel);
 }
 
 #[test]

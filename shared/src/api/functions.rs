@@ -52,7 +52,11 @@ pub const FUNCTIONS: &[Function] = &[
         },
         // The contact, its index entries, its values' counts (updates) and an idempotency
         // record in one transaction; a write too large for one finishes with updates.
-        dynamodb: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        dynamodb: &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
         round_trips: Some((1, false)),
     },
     Function {

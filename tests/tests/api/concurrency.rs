@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 
 use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::ChannelType;
-use contacts_tests::{define_field, AdminCli, Method};
+use contacts_tests::{define_field, Method};
 use serde_json::{json, Value};
 
-use crate::{create, fields_body, get, stack, update};
+use crate::{assert_consistent, create, fields_body, get, stack, update};
 
 const WRITERS: usize = 8;
 
@@ -21,12 +21,6 @@ fn in_parallel(work: impl Fn(usize) + Sync) {
             handle.join().expect("writer panicked");
         }
     });
-}
-
-fn assert_index_agrees(channel: &str) {
-    let admin = AdminCli::for_table(stack().store.table());
-    let report = admin.ok(&["check", "--channel", channel]);
-    assert_eq!(report["consistent"], true, "{report}");
 }
 
 #[test]
@@ -59,7 +53,7 @@ fn parallel_tag_changes_all_survive() {
     let mut expected: BTreeSet<String> = (0..WRITERS).map(|i| format!("keep-{i}")).collect();
     expected.insert("shared".into());
     assert_eq!(tags, expected);
-    assert_index_agrees(&channel);
+    assert_consistent(&channel);
 }
 
 #[test]
@@ -86,7 +80,7 @@ fn parallel_updates_of_different_fields_all_survive() {
         );
     }
     assert_eq!(fields["firstName"], "Busy");
-    assert_index_agrees(&channel);
+    assert_consistent(&channel);
 }
 
 #[test]
@@ -120,5 +114,5 @@ fn parallel_updates_of_one_field_leave_one_winner_everywhere() {
             "{value} (winner {winner})"
         );
     }
-    assert_index_agrees(&channel);
+    assert_consistent(&channel);
 }

@@ -5,7 +5,9 @@ use contacts_shared::ChannelType;
 use contacts_tests::{define_field, Method};
 use serde_json::json;
 
-use crate::{assert_error, channel_with_fields, create, fields_body, get, stack, update};
+use crate::{
+    assert_consistent, assert_error, channel_with_fields, create, fields_body, get, stack, update,
+};
 
 #[test]
 fn the_original_documentations_requests() {
@@ -91,11 +93,12 @@ fn the_original_documentations_requests() {
     assert_eq!(found.status, 200);
     assert_eq!(found.json["data"][0]["custom_fields"]["customerid"], "1");
     assert_eq!(found.json["meta"]["total"], 1);
+    assert_consistent(&channel);
 }
 
 #[test]
 fn update_sets_clears_and_leaves_the_rest() {
-    let (_, token) = stack().channel(ChannelType::Telegram);
+    let (channel, token) = stack().channel(ChannelType::Telegram);
     let id = create(
         &token,
         &[
@@ -117,11 +120,12 @@ fn update_sets_clears_and_leaves_the_rest() {
         get(&token, &id).json["data"]["custom_fields"],
         json!({"firstName": "Anne", "timezone": "5"})
     );
+    assert_consistent(&channel);
 }
 
 #[test]
 fn no_upsert_and_unknown_contacts() {
-    let (_, token) = stack().channel(ChannelType::Sms);
+    let (channel, token) = stack().channel(ChannelType::Sms);
     let body = fields_body(&[("firstName", json!("Ghost"))]);
     let s = stack();
     assert_error(
@@ -152,12 +156,13 @@ fn no_upsert_and_unknown_contacts() {
         "There is no such contact.",
     );
     assert_error(&get(&token, "nobody"), 403, "There is no such contact.");
+    assert_consistent(&channel);
 }
 
 #[test]
 fn typed_values_are_validated_and_canonical() {
     let s = stack();
-    let (_, token) = channel_with_fields(
+    let (channel, token) = channel_with_fields(
         ChannelType::Line,
         &[
             ("vip", FieldType::Boolean, &[]),
@@ -204,17 +209,19 @@ fn typed_values_are_validated_and_canonical() {
         );
         assert_error(&update(&token, &id, &body), 403, message);
     }
+    assert_consistent(&channel);
 }
 
 #[test]
 fn a_bad_entry_leaves_the_contact_untouched() {
-    let (_, token) = stack().channel(ChannelType::Facebook);
+    let (channel, token) = stack().channel(ChannelType::Facebook);
     let id = create(&token, &[("firstName", json!("Ann"))]);
     let before = get(&token, &id).json;
     let body = fields_body(&[("firstName", json!("Changed")), ("email", json!("broken"))]);
     let reply = update(&token, &id, &body);
     assert_eq!(reply.status, 403);
     assert_eq!(get(&token, &id).json, before, "no partial write");
+    assert_consistent(&channel);
 }
 
 #[test]
@@ -300,11 +307,12 @@ fn thirty_fields_per_request_and_ten_tags() {
             .len(),
         10
     );
+    assert_consistent(&channel);
 }
 
 #[test]
 fn tags_are_trimmed_sorted_and_idempotent() {
-    let (_, token) = stack().channel(ChannelType::Instagram);
+    let (channel, token) = stack().channel(ChannelType::Instagram);
     let id = create(&token, &[("firstName", json!("T"))]);
     let path = format!("/v1/contact/{id}/tags");
     let s = stack();
@@ -332,4 +340,5 @@ fn tags_are_trimmed_sorted_and_idempotent() {
         get(&token, &id).json["data"]["tags"],
         json!(["B", "b", "Ä"])
     );
+    assert_consistent(&channel);
 }

@@ -4,7 +4,7 @@ use contacts_shared::ChannelType;
 use contacts_tests::{runtime, Method};
 use serde_json::json;
 
-use crate::{assert_error, create, stack};
+use crate::{assert_consistent, assert_error, create, stack};
 
 const INVALID_TOKEN: &str = "API Token is invalid.";
 
@@ -107,7 +107,7 @@ fn wrong_methods_get_405_with_allow_before_authentication() {
 #[test]
 fn malformed_bodies_get_403_naming_the_problem() {
     let s = stack();
-    let (_, token) = s.channel(ChannelType::Gmail);
+    let (channel, token) = s.channel(ChannelType::Gmail);
     let id = create(&token, &[("firstName", json!("B"))]);
     let contact = format!("/v1/contact/{id}");
     let tags = format!("/v1/contact/{id}/tags");
@@ -166,12 +166,13 @@ fn malformed_bodies_get_403_naming_the_problem() {
         403,
         "Request body is too large (maximum 65536 bytes).",
     );
+    assert_consistent(&channel);
 }
 
 #[test]
 fn bodies_are_json_whatever_the_content_type_says() {
     let s = stack();
-    let (_, token) = s.channel(ChannelType::Custom);
+    let (channel, token) = s.channel(ChannelType::Custom);
     let body = r#"{"custom_fields":[{"name":"firstName","value":"NoType"}]}"#;
     for content_type in [
         None,
@@ -188,4 +189,5 @@ fn bodies_are_json_whatever_the_content_type_says() {
         let reply = contacts_tests::reply(request.body(body).send().unwrap());
         assert_eq!(reply.status, 200, "{content_type:?}: {}", reply.text);
     }
+    assert_consistent(&channel);
 }

@@ -9,7 +9,7 @@ use contacts_tests::{repo_root, runtime, tool};
 use local_stack::seed;
 use serde_json::{json, Value};
 
-use crate::stack;
+use crate::{assert_consistent, stack};
 
 fn invoke(function: &str, event: &Path) -> Value {
     let out = Command::new(tool("cargo-lambda").unwrap_or_else(|e| panic!("{e}")))
@@ -128,6 +128,7 @@ fn every_event_file_invokes_its_function() {
     assert!(response["usageIdentifierKey"]
         .as_str()
         .is_some_and(|k| k.len() >= 20));
+    assert_consistent(seed::DEMO_CHANNEL);
 }
 
 /// What the answer to an endpoint's event holds, where the demo data decides it.

@@ -5,7 +5,7 @@ use contacts_shared::ChannelType;
 use contacts_tests::Method;
 use serde_json::{json, Value};
 
-use crate::{assert_error, channel_with_fields, create, stack, update};
+use crate::{assert_consistent, assert_error, channel_with_fields, create, stack, update};
 
 fn find(token: &str, query: &str) -> contacts_tests::Reply {
     stack().call(
@@ -28,7 +28,7 @@ fn ids(reply: &contacts_tests::Reply) -> Vec<String> {
 #[test]
 fn pages_past_the_last_and_links_that_work() {
     let s = stack();
-    let (_, token) = s.channel(ChannelType::Telegram);
+    let (channel, token) = s.channel(ChannelType::Telegram);
     let created: Vec<String> = (0..23)
         .map(|i| {
             create(
@@ -127,6 +127,7 @@ fn pages_past_the_last_and_links_that_work() {
         let reply = find(&token, &format!("name=lastName&value=dar&per_page={bad}"));
         assert_error(&reply, 403, "per_page must be an integer from 1 to 100.");
     }
+    assert_consistent(&channel);
 }
 
 #[test]
@@ -169,7 +170,7 @@ fn query_parameters_are_checked() {
 
 #[test]
 fn matching_follows_the_field_type() {
-    let (_, token) = channel_with_fields(
+    let (channel, token) = channel_with_fields(
         ChannelType::Gmail,
         &[
             ("vip", FieldType::Boolean, &[]),
@@ -247,6 +248,7 @@ fn matching_follows_the_field_type() {
         0
     );
     assert_eq!(ids(&find(&token, "name=firstName&value=renamed")), vec![id]);
+    assert_consistent(&channel);
 }
 
 /// A GET of an absolute URL (a link), with the token.
@@ -267,7 +269,7 @@ fn follow(token: &str, url: &str) -> contacts_tests::Reply {
 /// are at the time of each call (what offset pagination means).
 #[test]
 fn walks_while_contacts_change() {
-    let (_, token) = channel_with_fields(
+    let (channel, token) = channel_with_fields(
         ChannelType::Facebook,
         &[("member", FieldType::Boolean, &[])],
     );
@@ -352,6 +354,7 @@ fn walks_while_contacts_change() {
         }
     }
     assert!(walked.len() >= current.len());
+    assert_consistent(&channel);
 }
 
 /// What the original matched: `+` read as a space in text (clients send spaces so),
@@ -359,7 +362,8 @@ fn walks_while_contacts_change() {
 /// is composed.
 #[test]
 fn plus_signs_huge_pages_and_composed_letters() {
-    let (_, token) = channel_with_fields(ChannelType::Telegram, &[("note", FieldType::Text, &[])]);
+    let (channel, token) =
+        channel_with_fields(ChannelType::Telegram, &[("note", FieldType::Text, &[])]);
     let mahin = create(
         &token,
         &[
@@ -419,4 +423,5 @@ fn plus_signs_huge_pages_and_composed_letters() {
     }
     let got = crate::get(&token, &cafe);
     assert_eq!(got.json["data"]["tags"], json!(["Caf\u{e9}"]));
+    assert_consistent(&channel);
 }

@@ -4,7 +4,7 @@ use contacts_shared::ChannelType;
 use contacts_tests::Method;
 use serde_json::json;
 
-use crate::{assert_error, fields_body, stack};
+use crate::{assert_consistent, assert_error, fields_body, stack};
 
 fn create_with_key(token: &str, key: &str, body: &str) -> contacts_tests::Reply {
     let s = stack();
@@ -26,7 +26,7 @@ fn matches(token: &str, last_name: &str) -> u64 {
 
 #[test]
 fn a_retry_returns_the_first_response_and_creates_nothing() {
-    let (_, token) = stack().channel(ChannelType::Facebook);
+    let (channel, token) = stack().channel(ChannelType::Facebook);
     let body = fields_body(&[("lastName", json!("Retried"))]);
     let first = create_with_key(&token, "order-1", &body);
     assert_eq!(first.status, 200, "{}", first.text);
@@ -50,11 +50,12 @@ fn a_retry_returns_the_first_response_and_creates_nothing() {
     let elsewhere = create_with_key(&other_channel, "order-1", &other);
     assert_eq!(elsewhere.status, 200);
     assert_eq!(matches(&token, "Retried"), 2);
+    assert_consistent(&channel);
 }
 
 #[test]
 fn invalid_keys_and_failed_requests() {
-    let (_, token) = stack().channel(ChannelType::Telegram);
+    let (channel, token) = stack().channel(ChannelType::Telegram);
     let body = fields_body(&[("lastName", json!("K"))]);
     let message = "Idempotency-Key must be 1 to 255 visible ASCII characters.";
     assert_error(
@@ -68,11 +69,12 @@ fn invalid_keys_and_failed_requests() {
     let bad = fields_body(&[("email", json!("broken"))]);
     assert_eq!(create_with_key(&token, "fix-me", &bad).status, 403);
     assert_eq!(create_with_key(&token, "fix-me", &body).status, 200);
+    assert_consistent(&channel);
 }
 
 #[test]
 fn concurrent_retries_create_one_contact() {
-    let (_, token) = stack().channel(ChannelType::Wechat);
+    let (channel, token) = stack().channel(ChannelType::Wechat);
     let body = fields_body(&[("lastName", json!("Racer"))]);
     let replies: Vec<contacts_tests::Reply> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
@@ -89,4 +91,5 @@ fn concurrent_retries_create_one_contact() {
         .collect();
     assert_eq!(ids.len(), 1, "every retry got the first response: {ids:?}");
     assert_eq!(matches(&token, "Racer"), 1);
+    assert_consistent(&channel);
 }

@@ -4,13 +4,13 @@ use contacts_shared::ChannelType;
 use contacts_tests::Method;
 use serde_json::json;
 
-use crate::{assert_error, create, fields_body, get, stack, update};
+use crate::{assert_consistent, assert_error, create, fields_body, get, stack, update};
 
 #[test]
 fn another_channels_token_cannot_touch_a_contact() {
     let s = stack();
-    let (_, owner) = s.channel(ChannelType::Facebook);
-    let (_, intruder) = s.channel(ChannelType::Facebook);
+    let (owner_channel, owner) = s.channel(ChannelType::Facebook);
+    let (intruder_channel, intruder) = s.channel(ChannelType::Facebook);
     let id = create(
         &owner,
         &[("firstName", json!("Private")), ("phone", json!("5550001"))],
@@ -71,4 +71,6 @@ fn another_channels_token_cannot_touch_a_contact() {
     );
     assert_eq!(found.json["meta"]["total"], 1);
     assert_eq!(get(&owner, &id).json, before, "nothing changed");
+    assert_consistent(&owner_channel);
+    assert_consistent(&intruder_channel);
 }

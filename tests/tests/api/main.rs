@@ -75,6 +75,13 @@ pub fn channel_with_fields(
     (channel, token)
 }
 
+/// Asserts `contacts-admin check` finds the channel consistent; every test that writes
+/// ends with it.
+#[track_caller]
+pub fn assert_consistent(channel: &str) {
+    contacts_tests::assert_consistent(&stack().store, channel);
+}
+
 /// Asserts a reply is the contract's error envelope with this status and message.
 #[track_caller]
 pub fn assert_error(reply: &Reply, status: u16, message: &str) {

@@ -6,7 +6,7 @@ use contacts_shared::ChannelType;
 use contacts_tests::Method;
 use serde_json::{json, Value};
 
-use crate::{assert_error, fields_body, get, stack};
+use crate::{assert_consistent, assert_error, fields_body, get, stack};
 
 const PHONE: &str = "27824991602";
 const NO_SUCH_CONTACT: &str = "There is no such contact.";
@@ -30,7 +30,7 @@ fn create(token: &str, body: &str) -> contacts_tests::Reply {
 #[test]
 fn the_whatsapp_clients_flow_works_on_whatsapp_and_sms_channels() {
     for kind in [ChannelType::Whatsapp, ChannelType::Sms] {
-        let (_, token) = stack().channel(kind);
+        let (channel, token) = stack().channel(kind);
         // 1. Look the contact up by phone: not there yet.
         let found = find_by_phone(&token, PHONE);
         assert_eq!(found["data"], json!([]), "{kind}");
@@ -116,12 +116,13 @@ fn the_whatsapp_clients_flow_works_on_whatsapp_and_sms_channels() {
             "{}",
             newcomer.text
         );
+        assert_consistent(&channel);
     }
 }
 
 #[test]
 fn racing_creates_of_one_phone_in_different_spellings_make_one_contact() {
-    let (_, token) = stack().channel(ChannelType::Whatsapp);
+    let (channel, token) = stack().channel(ChannelType::Whatsapp);
     let spellings = [
         "27824991602",
         "+27824991602",
@@ -153,11 +154,12 @@ fn racing_creates_of_one_phone_in_different_spellings_make_one_contact() {
     }
     let found = find_by_phone(&token, PHONE);
     assert_eq!(found["meta"]["total"], 1, "{found}");
+    assert_consistent(&channel);
 }
 
 #[test]
 fn idempotent_create_keeps_working_with_phone_ids() {
-    let (_, token) = stack().channel(ChannelType::Sms);
+    let (channel, token) = stack().channel(ChannelType::Sms);
     let body = fields_body(&[("phone", json!("+92 324 4077087"))]);
     let send = || {
         stack()
@@ -180,13 +182,14 @@ fn idempotent_create_keeps_working_with_phone_ids() {
     }
     let retry = send();
     assert_eq!(retry.json, json!({"data": {"id": "923244077087"}}));
+    assert_consistent(&channel);
 }
 
 /// Every route that takes a contact id answers a missing contact, and another channel's,
 /// with exactly the same 403.
 #[test]
 fn a_missing_contact_gets_the_same_403_on_every_route() {
-    let (_, owner) = stack().channel(ChannelType::Whatsapp);
+    let (channel, owner) = stack().channel(ChannelType::Whatsapp);
     let created = create(&owner, &fields_body(&[("phone", json!(PHONE))]));
     assert_eq!(created.status, 200, "{}", created.text);
     let tags = r#"{"tags":["x"]}"#;
@@ -236,4 +239,5 @@ fn a_missing_contact_gets_the_same_403_on_every_route() {
         json!({"phone": PHONE})
     );
     assert_eq!(contact.json["data"]["tags"], json!([]));
+    assert_consistent(&channel);
 }

@@ -9,7 +9,7 @@ use contacts_shared::ChannelType;
 use contacts_tests::{runtime, Method};
 use serde_json::json;
 
-use crate::{assert_error, get, stack, update};
+use crate::{assert_consistent, assert_error, get, stack, update};
 
 #[test]
 fn viber_ids_are_base64_in_the_path() {
@@ -83,4 +83,5 @@ fn viber_ids_are_base64_in_the_path() {
     // On other channels the id is taken verbatim.
     let (_, other) = s.channel(ChannelType::Facebook);
     assert_error(&get(&other, &path_id), 403, "There is no such contact.");
+    assert_consistent(&channel);
 }

@@ -1,23 +1,25 @@
 //! `contacts-admin`: the operator's tool. Creates the table, channels and their tokens,
-//! defines custom fields, and imports contacts.
+//! defines custom fields, imports, exports and deletes contacts, and checks a channel.
 
 mod api_keys;
+mod export;
 mod import;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use contacts_shared::domain::channel::ChannelRecord;
+use contacts_shared::domain::channel::{Channel, ChannelRecord};
+use contacts_shared::domain::contact_id;
 use contacts_shared::domain::field_defs::{FieldDef, FieldType, BUILT_IN_FIELDS};
 use contacts_shared::store::dynamo::CheckReport;
-use contacts_shared::store::StoreError;
+use contacts_shared::store::{ContactStore, StoreError};
 use contacts_shared::{clock, env, random, ChannelType, DynamoStore};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
 #[command(
     version,
-    about = "Operate the Contacts API: table, channels, tokens, fields, contact import"
+    about = "Operate the Contacts API: table, channels, tokens, fields, contacts"
 )]
 struct Cli {
     /// DynamoDB endpoint (DynamoDB Local); without it, AWS with the usual credentials.
@@ -148,6 +150,23 @@ enum ContactCommand {
         #[arg(long)]
         file: std::path::PathBuf,
     },
+    /// Exports a channel's contacts as JSON Lines, oldest first, in the format import reads.
+    Export {
+        #[arg(long)]
+        channel: String,
+        /// The file to write (replaced); standard output without it.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Deletes a contact and everything stored for it, as `DELETE /v1/contact/{id}` does.
+    Delete {
+        #[arg(long)]
+        channel: String,
+        /// The contact's id, as in the API's paths (on WhatsApp and SMS channels, the
+        /// phone in any spelling).
+        #[arg(long)]
+        id: String,
+    },
 }
 
 /// Where channels' API keys live: a usage plan on API Gateway, or nowhere (the local
@@ -209,6 +228,12 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Outcome {
         Command::Field(command) => field(store, command).await,
         Command::Contact(ContactCommand::Import { channel, file }) => {
             import_contacts(store, &channel, &file).await
+        }
+        Command::Contact(ContactCommand::Export { channel, file }) => {
+            export_contacts(store, &channel, file.as_deref()).await
+        }
+        Command::Contact(ContactCommand::Delete { channel, id }) => {
+            delete_contact(store, &channel, &id).await
         }
         Command::Check { channel, repair } => check(store, &channel, repair).await,
     }
@@ -377,6 +402,44 @@ async fn import_contacts(store: &DynamoStore, channel: &str, file: &std::path::P
     } else {
         println!("{summary}");
         Err(format!("{} line(s) not imported", failures.len()))
+    }
+}
+
+async fn export_contacts(
+    store: &DynamoStore,
+    channel: &str,
+    file: Option<&std::path::Path>,
+) -> Outcome {
+    store.existing_channel(channel).await.map_err(failed)?;
+    let mut out: Box<dyn std::io::Write> = match file {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let exported = export::export(store, channel, &mut out).await?;
+    eprintln!("{exported} contact(s) exported");
+    Ok(None)
+}
+
+async fn delete_contact(store: &DynamoStore, channel: &str, id: &str) -> Outcome {
+    let kind = store.existing_channel(channel).await.map_err(failed)?.kind;
+    // Read as the API reads a path's id (a phone in any spelling on WhatsApp and SMS).
+    let target = Channel {
+        id: channel.to_string(),
+        kind,
+    };
+    let id = contact_id::from_path(id, &target).map_err(|e| e.to_string())?;
+    let fields = store.fields(channel).await.map_err(failed)?;
+    if store
+        .delete_contact(channel, &id, &fields)
+        .await
+        .map_err(failed)?
+    {
+        Ok(Some(json!({"deleted": id})))
+    } else {
+        Err(format!("channel {channel} has no contact '{id}'"))
     }
 }
 

@@ -13,8 +13,8 @@ use crate::domain::field_values::InputValue;
 use crate::domain::field_writes::RawFieldWrite;
 use crate::domain::idempotency::IdempotencyRecord;
 use crate::store::{
-    ContactStore, FieldChange, FindPage, Insert, Match, MemoryStore, NewContact, PageSpec,
-    StoreError, TagChange, Versioned,
+    ContactStore, FieldChange, FindPage, Insert, ListPage, Match, MemoryStore, NewContact,
+    PageSpec, StoreError, TagChange, Versioned,
 };
 
 /// The name of the field the `n`th rival writer sets (to `n`): define `RIVAL_FIELDS` of them.
@@ -186,6 +186,24 @@ impl ContactStore for Rigged {
         tags: &BTreeSet<String>,
     ) -> Result<bool, StoreError> {
         self.inner.change_tags(channel, id, change, tags).await
+    }
+
+    async fn delete_contact(
+        &self,
+        channel: &str,
+        id: &str,
+        fields: &FieldSet,
+    ) -> Result<bool, StoreError> {
+        self.inner.delete_contact(channel, id, fields).await
+    }
+
+    async fn list(
+        &self,
+        channel: &str,
+        after: Option<&str>,
+        per_page: u32,
+    ) -> Result<ListPage, StoreError> {
+        self.inner.list(channel, after, per_page).await
     }
 
     async fn find(

@@ -93,6 +93,36 @@ pub fn dynamodb_endpoint() -> &'static str {
     endpoint
 }
 
+/// A raw DynamoDB client of the tests' DynamoDB Local: what a test uses to leave the table
+/// as a writer that died half-way would.
+pub fn raw_client() -> aws_sdk_dynamodb::Client {
+    runtime().block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(dynamodb_endpoint())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local", "local", None, None, "local",
+            ))
+            .load()
+            .await;
+        aws_sdk_dynamodb::Client::new(&config)
+    })
+}
+
+/// An item's key.
+pub fn item_key(
+    pk: String,
+    sk: String,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use contacts_shared::store::dynamo::keys;
+    [
+        (keys::PK.to_string(), AttributeValue::S(pk)),
+        (keys::SK.to_string(), AttributeValue::S(sk)),
+    ]
+    .into()
+}
+
 /// A page of the contacts whose `field` (of `field_type`) matches `value`, read from
 /// `store` directly.
 pub fn find_page(

@@ -13,8 +13,8 @@ use contacts_shared::store::dynamo::keys;
 use contacts_shared::store::{ContactStore, NewContact};
 use contacts_shared::{ChannelType, DynamoStore};
 use contacts_tests::{
-    assert_consistent, create_channel, define_field, dynamodb_endpoint, find_page, fresh_store,
-    matches, runtime,
+    assert_consistent, create_channel, define_field, find_page, fresh_store, item_key, matches,
+    raw_client, runtime,
 };
 
 fn writes(fields: &FieldSet, pairs: &[(&str, Option<&str>)]) -> Vec<FieldWrite> {
@@ -49,28 +49,6 @@ fn insert(store: &DynamoStore, channel: &str, ids: &[String], pairs: &[(&str, Op
             .block_on(store.insert_contact(channel, &contact))
             .unwrap());
     }
-}
-
-fn client() -> aws_sdk_dynamodb::Client {
-    runtime().block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(dynamodb_endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "local", "local", None, None, "local",
-            ))
-            .load()
-            .await;
-        aws_sdk_dynamodb::Client::new(&config)
-    })
-}
-
-fn key(pk: String, sk: String) -> std::collections::HashMap<String, AttributeValue> {
-    [
-        (keys::PK.to_string(), AttributeValue::S(pk)),
-        (keys::SK.to_string(), AttributeValue::S(sk)),
-    ]
-    .into()
 }
 
 #[test]
@@ -156,7 +134,7 @@ fn a_writer_that_died_half_way_is_finished_by_the_next_write_or_by_repair() {
     let (channel, _) = create_channel(&store, ChannelType::Line, None);
     let ids = ["half".to_string(), "other".to_string()];
     insert(&store, &channel, &ids, &[("lastName", Some("Before"))]);
-    let client = client();
+    let client = raw_client();
     // As a writer that died after its first transaction leaves it: the contact says
     // "After", and moving its index entry and counts is still pending.
     let pending = |id: &str, micros: u32| {
@@ -180,7 +158,10 @@ fn a_writer_that_died_half_way_is_finished_by_the_next_write_or_by_repair() {
                 client
                     .update_item()
                     .table_name(store.table())
-                    .set_key(Some(key(keys::channel_pk(&channel), keys::contact_sk(id))))
+                    .set_key(Some(item_key(
+                        keys::channel_pk(&channel),
+                        keys::contact_sk(id),
+                    )))
                     .update_expression("SET f.lastName = :after, pending = :pending")
                     .expression_attribute_values(":after", AttributeValue::S("After".into()))
                     .expression_attribute_values(":pending", pending(id, i as u32))
@@ -284,7 +265,7 @@ fn repair_restores_counts_entries_and_tags_from_the_contacts() {
     let (channel, _) = create_channel(&store, ChannelType::Custom, None);
     let ids: Vec<String> = (0..5).map(|i| format!("r{i}")).collect();
     insert(&store, &channel, &ids, &[("lastName", Some("Dar"))]);
-    let client = client();
+    let client = raw_client();
     let dar_pk = keys::index_pk(&channel, "lastName", &match_key(FieldType::Text, "Dar"));
     // Data kept before counts existed: a value with entries and no count at all.
     runtime().block_on(async {
@@ -292,7 +273,7 @@ fn repair_restores_counts_entries_and_tags_from_the_contacts() {
             client
                 .delete_item()
                 .table_name(store.table())
-                .set_key(Some(key(dar_pk.clone(), keys::count_shard_sk(shard))))
+                .set_key(Some(item_key(dar_pk.clone(), keys::count_shard_sk(shard))))
                 .send()
                 .await
                 .unwrap();
@@ -307,7 +288,7 @@ fn repair_restores_counts_entries_and_tags_from_the_contacts() {
             client
                 .update_item()
                 .table_name(store.table())
-                .set_key(Some(key(
+                .set_key(Some(item_key(
                     keys::channel_pk(&channel),
                     keys::contact_sk("r1"),
                 )))

@@ -117,6 +117,35 @@ pub const FUNCTIONS: &[Function] = &[
         round_trips: Some((1, false)),
     },
     Function {
+        name: "delete-contact",
+        role: Role::Endpoint {
+            method: "DELETE",
+            path: "/v1/contact/{contact_id}",
+        },
+        // The contact, its index entries, list entry and creating request's record go,
+        // and its values' counts move, in one transaction; a delete too large for one
+        // marks the contact deleted (an update) and finishes in more. A write found
+        // stopped half-way is finished first (its entries: PutItem). Field definitions:
+        // GetItem.
+        dynamodb: &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        ],
+        round_trips: Some((2, false)),
+    },
+    Function {
+        name: "list-contacts",
+        role: Role::Endpoint {
+            method: "GET",
+            path: "/v1/contact",
+        },
+        // The page's list entries: Query; their contacts: BatchGetItem.
+        dynamodb: &["dynamodb:Query", "dynamodb:BatchGetItem"],
+        round_trips: Some((2, false)),
+    },
+    Function {
         name: "responder",
         role: Role::Responder,
         dynamodb: &[],
@@ -169,8 +198,9 @@ mod tests {
         assert_eq!(names.len(), FUNCTIONS.len(), "function names are unique");
         assert_eq!(
             methods("/v1/contact/{contact_id}"),
-            Some(vec!["GET", "PUT"])
+            Some(vec!["GET", "PUT", "DELETE"])
         );
+        assert_eq!(methods("/v1/contact"), Some(vec!["POST", "GET"]));
         assert_eq!(methods("/v1/nothing"), None);
         assert_eq!(resources().len(), 4);
         let mut routes: Vec<(&str, &str)> = endpoints().map(|(_, m, p)| (m, p)).collect();

@@ -26,6 +26,8 @@ pub async fn handle<S: ContactStore>(
         "find-contacts" => find_contacts(app, request).await,
         "add-tags" => add_tags(app, request).await,
         "remove-tags" => remove_tags(app, request).await,
+        "delete-contact" => delete_contact(app, request).await,
+        "list-contacts" => list_contacts(app, request).await,
         _ => return None,
     })
 }
@@ -90,6 +92,35 @@ pub async fn find_contacts<S: ContactStore>(
         &request::url_without_query(request),
         &keep,
         found.next_cursor.as_deref(),
+    ))
+}
+
+/// `DELETE /v1/contact/{contact_id}`: removes a contact and everything stored for it.
+pub async fn delete_contact<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let channel = request::channel(request)?;
+    let id = request::contact_id(request, &channel)?;
+    app.delete(&channel, &id).await?;
+    Ok(response::success_message("Contact deleted successfully."))
+}
+
+/// `GET /v1/contact?per_page=&cursor=`: the channel's contacts, oldest first, a page at a
+/// time.
+pub async fn list_contacts<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let channel = request::channel(request)?;
+    let (cursor, per_page) = request::list_query(request)?;
+    let listed = app.list(&channel, cursor.as_deref(), per_page).await?;
+    let data = listed.contacts.iter().map(|c| c.to_json()).collect();
+    Ok(paginate::render_list(
+        data,
+        &request::url_without_query(request),
+        per_page,
+        listed.next_cursor.as_deref(),
     ))
 }
 

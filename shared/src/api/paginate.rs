@@ -127,9 +127,49 @@ pub fn render(
     })
 }
 
+/// Renders a page of a channel's list: `data`, the `next` link (with the cursor and
+/// the page size) while more may follow, and `meta`.
+pub fn render_list(
+    data: Vec<Value>,
+    path: &str,
+    per_page: u32,
+    next_cursor: Option<&str>,
+) -> Value {
+    let next = next_cursor.map(|cursor| {
+        format!(
+            "{path}?per_page={per_page}&cursor={}",
+            utf8_percent_encode(cursor, QUERY_VALUE)
+        )
+    });
+    json!({
+        "data": data,
+        "links": {"next": next},
+        "meta": {"path": path, "per_page": per_page, "next_cursor": next_cursor},
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_page_links_to_the_next_by_cursor() {
+        let page = render_list(
+            vec![json!({"id": "a"})],
+            "http://h/api/v1/contact",
+            2,
+            Some("a/b"),
+        );
+        assert_eq!(
+            page["links"]["next"],
+            "http://h/api/v1/contact?per_page=2&cursor=a%2Fb"
+        );
+        assert_eq!(page["meta"]["next_cursor"], "a/b");
+        let last = render_list(vec![], "http://h/api/v1/contact", 10, None);
+        assert_eq!(last["links"]["next"], Value::Null);
+        assert_eq!(last["meta"]["next_cursor"], Value::Null);
+        assert_eq!(last["data"], json!([]));
+    }
 
     const PATH: &str = "http://h/api/v1/contact/by_custom_field";
 

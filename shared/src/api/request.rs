@@ -1,5 +1,6 @@
 //! What a function reads from an API Gateway REST proxy request: the channel the
-//! authorizer vouched for, the path's contact id, headers, the body and the find query.
+//! authorizer vouched for, the path's contact id, headers, the body and the find and list
+//! queries.
 
 use lambda_http::http::header;
 use lambda_http::request::RequestContext;
@@ -62,16 +63,7 @@ pub fn body(request: &Request) -> &[u8] {
 /// links') optional, none of them given twice; the page as the client asked for it (links
 /// keep its `per_page`).
 pub fn find_query(request: &Request) -> Result<(FindQuery, PageRequest), ApiError> {
-    let params = request.query_string_parameters_ref();
-    let single = |key: &str| -> Result<Option<&str>, ApiError> {
-        match params.and_then(|p| p.all(key)) {
-            Some(values) if values.len() > 1 => Err(ApiError::invalid(format!(
-                "Query parameter '{key}' is given more than once."
-            ))),
-            Some(values) => Ok(values.first().copied()),
-            None => Ok(None),
-        }
-    };
+    let single = |key: &str| single_param(request, key);
     let required = |key: &str| -> Result<String, ApiError> {
         single(key)?
             .filter(|v| !v.trim().is_empty())
@@ -89,6 +81,27 @@ pub fn find_query(request: &Request) -> Result<(FindQuery, PageRequest), ApiErro
         cursor: single("cursor")?.map(str::to_string),
     };
     Ok((query, page))
+}
+
+/// The list query: `per_page` (1 to 100, default 10) and `cursor`, both optional.
+pub fn list_query(request: &Request) -> Result<(Option<String>, u32), ApiError> {
+    let page = PageRequest::parse(None, single_param(request, "per_page")?)?;
+    let cursor = single_param(request, "cursor")?.map(str::to_string);
+    Ok((cursor, page.per_page))
+}
+
+/// A query parameter that may be absent but not given twice.
+fn single_param<'a>(request: &'a Request, key: &str) -> Result<Option<&'a str>, ApiError> {
+    match request
+        .query_string_parameters_ref()
+        .and_then(|p| p.all(key))
+    {
+        Some(values) if values.len() > 1 => Err(ApiError::invalid(format!(
+            "Query parameter '{key}' is given more than once."
+        ))),
+        Some(values) => Ok(values.first().copied()),
+        None => Ok(None),
+    }
 }
 
 /// The absolute URL of this request without its query: scheme from `X-Forwarded-Proto`,

@@ -1,6 +1,6 @@
-//! The `cursor` of a find's links: where the next page starts, opaque to clients and bound
-//! to the find it came from (channel, field and match key), so that a cursor of one find
-//! is refused by another. Binding, not secrecy: a forged cursor can only move the start
+//! The `cursor` of a find's or a list's links: where the next page starts, opaque to
+//! clients and bound to the walk it came from (the channel, and a find's field and match
+//! key), so that a cursor of one walk is refused by another. Binding, not secrecy: a forged cursor can only move the start
 //! within the caller's own matches, which the store reads from the caller's partition.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -35,6 +35,25 @@ pub fn decode(cursor: &str, channel: &str, field: &str, key: &str) -> Option<Str
         .then(|| after.to_string())
 }
 
+/// A list's walk, bound like a find's: no field name can hold `#`.
+const LIST: &str = "#list";
+
+/// The cursor of the list page that starts after `after`.
+pub fn encode_list(channel: &str, after: &str) -> String {
+    encode(channel, LIST, "", after)
+}
+
+/// The position a list cursor holds, if it is one of this channel's lists.
+pub fn decode_list(cursor: &str, channel: &str) -> Option<String> {
+    decode(cursor, channel, LIST, "")
+}
+
+pub fn invalid_list() -> ApiError {
+    ApiError::invalid(
+        "Query parameter 'cursor' is not a cursor of this channel's list: use links.next or meta.next_cursor as given.",
+    )
+}
+
 pub fn invalid() -> ApiError {
     ApiError::invalid(
         "Query parameter 'cursor' is not a cursor of this find: follow the links as given.",
@@ -61,5 +80,13 @@ mod tests {
         for bad in ["", "!!!", "bm90IGEgY3Vyc29y", &cursor[1..]] {
             assert_eq!(decode(bad, "ch", "phone", "123"), None, "{bad}");
         }
+        let list = encode_list("ch", "000000000001.000002#id");
+        assert_eq!(
+            decode_list(&list, "ch").as_deref(),
+            Some("000000000001.000002#id")
+        );
+        assert_eq!(decode_list(&list, "other"), None);
+        assert_eq!(decode_list(&cursor, "ch"), None);
+        assert_eq!(decode(&list, "ch", "phone", "123"), None);
     }
 }

@@ -41,6 +41,15 @@ pub struct FindQuery {
     pub cursor: Option<String>,
 }
 
+/// A page of a channel's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Oldest first.
+    pub contacts: Vec<Contact>,
+    /// The `cursor` of the next page, when one may follow.
+    pub next_cursor: Option<String>,
+}
+
 /// A page of a find's matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -221,6 +230,37 @@ impl<S: ContactStore> ContactService<S> {
         } else {
             Err(ApiError::ContactNotFound)
         }
+    }
+
+    /// Deletes a contact and everything stored for it.
+    pub async fn delete(&self, channel: &Channel, id: &str) -> Result<(), ApiError> {
+        let fields = self.fields(&channel.id, []).await?;
+        if self.store.delete_contact(&channel.id, id, &fields).await? {
+            Ok(())
+        } else {
+            Err(ApiError::ContactNotFound)
+        }
+    }
+
+    /// A page of the channel's contacts, oldest first, from a cursor the page before
+    /// gave (checked to be this channel's) or from the first.
+    pub async fn list(
+        &self,
+        channel: &Channel,
+        cursor: Option<&str>,
+        per_page: u32,
+    ) -> Result<Listed, ApiError> {
+        let after = cursor
+            .map(|c| cursor::decode_list(c, &channel.id).ok_or_else(cursor::invalid_list))
+            .transpose()?;
+        let page = self
+            .store
+            .list(&channel.id, after.as_deref(), per_page)
+            .await?;
+        Ok(Listed {
+            contacts: page.contacts,
+            next_cursor: page.next.map(|at| cursor::encode_list(&channel.id, &at)),
+        })
     }
 
     /// A page of the contacts whose field matches the query's value, and how many there

@@ -28,7 +28,7 @@ use crate::domain::field_defs::{
 use crate::domain::field_values::match_key;
 use crate::domain::idempotency::IdempotencyRecord;
 use crate::store::{
-    ContactStore, FieldChange, FindPage, Insert, Match, NewContact, PageSpec, StoreError,
+    ContactStore, FieldChange, FindPage, Insert, ListPage, Match, NewContact, PageSpec, StoreError,
     TagChange, Versioned,
 };
 
@@ -53,6 +53,8 @@ struct ChannelData {
     index: HashMap<String, HashMap<String, BTreeSet<String>>>,
     /// Idempotency key → its record.
     idempotency: HashMap<String, IdempotencyRecord>,
+    /// Every contact's sort key, as the DynamoDB store's list entries have them.
+    list: BTreeSet<String>,
 }
 
 impl ChannelData {
@@ -204,6 +206,7 @@ impl MemoryStore {
         if let Some(record) = record {
             data.idempotency.insert(record.key.clone(), record.clone());
         }
+        data.list.insert(sort_key(&contact));
         data.contacts.insert(
             contact.id.clone(),
             Versioned {
@@ -374,6 +377,68 @@ impl ContactStore for MemoryStore {
             TagChange::Remove => stored.contact.tags.retain(|t| !tags.contains(t)),
         }
         Ok(true)
+    }
+
+    async fn delete_contact(
+        &self,
+        channel: &str,
+        id: &str,
+        fields: &FieldSet,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let Some(data) = state.get_mut(channel) else {
+            return Ok(false);
+        };
+        let Some(gone) = data.contacts.remove(id) else {
+            return Ok(false);
+        };
+        let contact = gone.contact;
+        for (name, value) in &contact.fields {
+            let field_type = fields
+                .get(name)
+                .or_else(|| data.fields.get(name).cloned())
+                .map(|def| def.field_type);
+            if let Some(field_type) = field_type {
+                data.index_remove(name, &match_key(field_type, value), &contact);
+            }
+        }
+        data.list.remove(&sort_key(&contact));
+        data.idempotency.retain(|_, r| r.contact_id != contact.id);
+        Ok(true)
+    }
+
+    async fn list(
+        &self,
+        channel: &str,
+        after: Option<&str>,
+        per_page: u32,
+    ) -> Result<ListPage, StoreError> {
+        let state = self.lock();
+        let Some(data) = state.get(channel) else {
+            return Ok(ListPage {
+                contacts: Vec::new(),
+                next: None,
+            });
+        };
+        let per_page = usize::try_from(per_page).unwrap_or(usize::MAX);
+        let start = std::ops::Bound::Excluded(after.unwrap_or(""));
+        let keys: Vec<&String> = data
+            .list
+            .range::<str, _>((start, std::ops::Bound::Unbounded))
+            .take(per_page.saturating_add(1))
+            .collect();
+        let on_page = &keys[..keys.len().min(per_page)];
+        Ok(ListPage {
+            contacts: on_page
+                .iter()
+                .filter_map(|sk| sk.split_once('#').map(|(_, id)| id))
+                .filter_map(|id| data.contacts.get(id).map(|v| v.contact.clone()))
+                .collect(),
+            next: on_page
+                .last()
+                .filter(|_| keys.len() > per_page)
+                .map(|sk| sk.to_string()),
+        })
     }
 
     async fn find(

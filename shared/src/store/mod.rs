@@ -61,6 +61,15 @@ pub struct FindPage {
     pub next: Option<String>,
 }
 
+/// A page of a channel's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPage {
+    /// Oldest first.
+    pub contacts: Vec<Contact>,
+    /// Where the next page starts, when one may follow.
+    pub next: Option<String>,
+}
+
 /// How an insert ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Insert {
@@ -159,6 +168,28 @@ pub trait ContactStore: Send + Sync {
         change: TagChange,
         tags: &BTreeSet<String>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the contact with everything stored for it (index entries, counts, list
+    /// entry, the idempotency record that created it); `false` if there is no such
+    /// contact. Readers never see it half-deleted: a delete too large for one transaction
+    /// hides the contact in its first. `fields`: the channel's definitions, which decide
+    /// the contact's index keys (the store loads them again if the contact has a field
+    /// they lack).
+    fn delete_contact(
+        &self,
+        channel: &str,
+        id: &str,
+        fields: &FieldSet,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A page of the channel's contacts, oldest first, starting after `after` (a
+    /// [`ListPage::next`]) or at the first. Reads one page, whatever the depth.
+    fn list(
+        &self,
+        channel: &str,
+        after: Option<&str>,
+        per_page: u32,
+    ) -> impl Future<Output = Result<ListPage, StoreError>> + Send;
 
     /// A page of the contacts that match, oldest first, and how many there are. Each call
     /// reads about one page, whatever the number of matches: from `page.after` when given,

@@ -137,6 +137,9 @@ fn what_it_answers(function: &str, body: &Value) {
         "create-contact" => assert!(body["data"]["id"].is_string(), "{body}"),
         "get-contact" => assert_eq!(body["data"]["custom_fields"]["customerid"], "1"),
         "update-contact" => assert_eq!(body, &json!({"data": {"id": seed::DEMO_CONTACT}})),
+        "delete-contact" => assert_eq!(body["message"], "Contact deleted successfully."),
+        // After the delete: the contacts the create event made.
+        "list-contacts" => assert!(body["data"].as_array().is_some_and(|d| !d.is_empty())),
         "find-contacts" => {
             assert!(body["meta"]["total"].as_u64().unwrap() >= 1, "{body}");
             assert_eq!(

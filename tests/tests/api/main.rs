@@ -10,6 +10,7 @@ mod find;
 mod gateway;
 mod idempotency;
 mod isolation;
+mod lifecycle;
 mod phone_ids;
 mod rate_limit;
 mod viber;

@@ -23,6 +23,8 @@ fn event(function: &str) -> Value {
         "find-contacts" => include_str!("../../../../events/find-contacts.json"),
         "add-tags" => include_str!("../../../../events/add-tags.json"),
         "remove-tags" => include_str!("../../../../events/remove-tags.json"),
+        "delete-contact" => include_str!("../../../../events/delete-contact.json"),
+        "list-contacts" => include_str!("../../../../events/list-contacts.json"),
         "responder" => include_str!("../../../../events/responder.json"),
         other => panic!("no event for {other}"),
     };
@@ -131,7 +133,9 @@ async fn every_endpoint_event_is_answered_as_the_contract_says() {
             "update-contact",
             "find-contacts",
             "add-tags",
-            "remove-tags"
+            "remove-tags",
+            "delete-contact",
+            "list-contacts"
         ]
     );
     for name in names {
@@ -139,6 +143,17 @@ async fn every_endpoint_event_is_answered_as_the_contract_says() {
         let (status, body) = call(&app, name, &event(name)).await;
         assert_eq!(status, 200, "{name}: {body}");
         let store = app.store();
+        if name == "delete-contact" {
+            assert_eq!(
+                body,
+                json!({"status": "success", "message": "Contact deleted successfully.", "data": []})
+            );
+            assert_eq!(store.contact_count(DEMO_CHANNEL), 0);
+            assert!(store.index_entries(DEMO_CHANNEL).is_empty());
+            let (status, again) = call(&app, name, &event(name)).await;
+            assert_eq!((status, again), (403, error("There is no such contact.")));
+            continue;
+        }
         let contact = demo_contact(&app).await;
         match name {
             "create-contact" => {
@@ -195,6 +210,18 @@ async fn every_endpoint_event_is_answered_as_the_contract_says() {
                 );
                 assert!(contact.contact.tags.is_empty());
             }
+            "list-contacts" => assert_eq!(
+                body,
+                json!({
+                    "data": [demo_contact_json()],
+                    "links": {"next": null},
+                    "meta": {
+                        "path": "http://127.0.0.1:3000/api/v1/contact",
+                        "per_page": 2,
+                        "next_cursor": null
+                    }
+                })
+            ),
             other => panic!("an endpoint without a case here: {other}"),
         }
         if name != "create-contact" {
@@ -449,7 +476,13 @@ async fn a_contact_the_channel_does_not_have_is_403_no_such_contact() {
     };
     assert!(other.insert_contact("other", &theirs).await.unwrap());
     for id in ["nobody", "theirs"] {
-        for name in ["get-contact", "update-contact", "add-tags", "remove-tags"] {
+        for name in [
+            "get-contact",
+            "update-contact",
+            "add-tags",
+            "remove-tags",
+            "delete-contact",
+        ] {
             let (status, body) = call(&app, name, &with_contact_id(event(name), id)).await;
             assert_eq!(
                 (status, body),
@@ -693,6 +726,77 @@ async fn find_pages_through_the_handler() {
     );
 }
 
+#[tokio::test]
+async fn the_list_pages_by_cursor_oldest_first_and_forgets_deleted_contacts() {
+    let app = demo_app().await;
+    let mut created = vec![DEMO_CONTACT.to_string()];
+    for _ in 0..6 {
+        let (status, body) = call(&app, "create-contact", &event("create-contact")).await;
+        assert_eq!(status, 200);
+        created.push(body["data"]["id"].as_str().unwrap().to_string());
+    }
+    let gone = created.remove(3);
+    let (status, _) = call(
+        &app,
+        "delete-contact",
+        &with_contact_id(event("delete-contact"), &gone),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut listed = Vec::new();
+    let mut query = vec![("per_page".to_string(), "2".to_string())];
+    loop {
+        let pairs: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (status, body) = call(
+            &app,
+            "list-contacts",
+            &with_query(event("list-contacts"), &pairs),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["data"].as_array().unwrap().len() <= 2);
+        listed.extend(
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string()),
+        );
+        let Some(cursor) = body["meta"]["next_cursor"].as_str() else {
+            assert_eq!(body["links"]["next"], Value::Null);
+            break;
+        };
+        let next = body["links"]["next"].as_str().unwrap();
+        assert!(
+            next.starts_with("http://127.0.0.1:3000/api/v1/contact?per_page=2&cursor="),
+            "{next}"
+        );
+        query = vec![
+            ("per_page".to_string(), "2".to_string()),
+            ("cursor".to_string(), cursor.to_string()),
+        ];
+    }
+    assert_eq!(
+        listed, created,
+        "every contact once, oldest first, the deleted one gone"
+    );
+
+    // Another channel's cursor, a made-up one, a bad page size: 403 naming the problem.
+    let theirs = crate::domain::cursor::encode_list("other", "000000000001.000000#x");
+    for (key, value, message) in [
+        ("cursor", theirs.as_str(), "Query parameter 'cursor' is not a cursor of this channel's list: use links.next or meta.next_cursor as given."),
+        ("cursor", "nonsense", "Query parameter 'cursor' is not a cursor of this channel's list: use links.next or meta.next_cursor as given."),
+        ("per_page", "0", "per_page must be an integer from 1 to 100."),
+        ("per_page", "101", "per_page must be an integer from 1 to 100."),
+    ] {
+        let (status, body) = call(&app, "list-contacts", &with_query(event("list-contacts"), &[(key, value)])).await;
+        assert_eq!((status, body), (403, error(message)), "{key}={value}");
+    }
+}
+
 #[test]
 fn refusals_are_405_with_allow_for_known_paths_and_404_otherwise() {
     let allow = |response: &Response<Body>| {
@@ -707,9 +811,9 @@ fn refusals_are_405_with_allow_for_known_paths_and_404_otherwise() {
         status_and_body(&response),
         (405, error("405 Method Not Allowed."))
     );
-    assert_eq!(allow(&response).as_deref(), Some("GET, PUT"));
+    assert_eq!(allow(&response).as_deref(), Some("GET, PUT, DELETE"));
     for (resource, methods) in [
-        ("/v1/contact", Some("POST")),
+        ("/v1/contact", Some("POST, GET")),
         ("/v1/contact/{contact_id}/tags", Some("POST, DELETE")),
         ("/v1/contact/by_custom_field", Some("GET")),
         ("/v2/contact", None),

@@ -5,27 +5,27 @@
 //! on the version read ([`update_if_version`](ContactStore::update_if_version)); the retry
 //! loop around them is the domain's. Finds are in `find.rs`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::{
     TransactWriteItemsError, TransactWriteItemsOutput,
 };
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::errors::{build_error, cancelled_by, classify, condition_failed, TOO_LARGE_MESSAGE};
 use super::index::{self, IndexChanges};
-use super::item;
+use super::{item, keys};
 use super::{DynamoStore, CAPACITY};
 use crate::backoff::backoff;
 use crate::domain::contact::Contact;
 use crate::domain::field_defs::FieldSet;
 use crate::domain::field_values::match_key;
-use crate::domain::idempotency::IdempotencyRecord;
+use crate::domain::idempotency::{self, IdempotencyRecord};
 use crate::limits::MAX_WRITE_ATTEMPTS;
 use crate::store::{
-    ContactStore, FieldChange, FindPage, Insert, Match, NewContact, PageSpec, StoreError,
+    ContactStore, FieldChange, FindPage, Insert, ListPage, Match, NewContact, PageSpec, StoreError,
     TagChange, Versioned,
 };
 
@@ -75,7 +75,7 @@ impl ContactStore for DynamoStore {
     }
 
     async fn get_contact(&self, channel: &str, id: &str) -> Result<Option<Contact>, StoreError> {
-        self.get(item::contact_key(channel, id))
+        self.get_live(channel, id)
             .await?
             .map(|i| item::contact_from_item(&i))
             .transpose()
@@ -86,7 +86,7 @@ impl ContactStore for DynamoStore {
         channel: &str,
         id: &str,
     ) -> Result<Option<Versioned>, StoreError> {
-        let Some(found) = self.get(item::contact_key(channel, id)).await? else {
+        let Some(found) = self.get_live(channel, id).await? else {
             return Ok(None);
         };
         Ok(Some(Versioned {
@@ -139,8 +139,9 @@ impl ContactStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(item::contact_key(channel, id)))
             .update_expression(expression)
-            .condition_expression("attribute_exists(PK)")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#deleted)")
             .expression_attribute_names("#tags", item::TAGS)
+            .expression_attribute_names("#deleted", item::DELETED)
             .expression_attribute_values(
                 ":tags",
                 AttributeValue::Ss(tags.iter().cloned().collect()),
@@ -155,6 +156,76 @@ impl ContactStore for DynamoStore {
         }
     }
 
+    async fn delete_contact(
+        &self,
+        channel: &str,
+        id: &str,
+        fields: &FieldSet,
+    ) -> Result<bool, StoreError> {
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            let Some(found) = self.get(item::contact_key(channel, id)).await? else {
+                return Ok(false);
+            };
+            // A delete or a write that stopped half-way: finish it first.
+            if !index::pending_of(&found).is_empty() {
+                self.finish_pending(channel, id).await?;
+                if item::is_deleted(&found) {
+                    return Ok(false);
+                }
+                continue;
+            }
+            let contact = item::contact_from_item(&found)?;
+            let loaded;
+            let fields = if contact.fields.keys().all(|name| fields.contains(name)) {
+                fields
+            } else {
+                // A field defined after the caller loaded its definitions.
+                loaded = self.field_set(channel).await?;
+                &loaded
+            };
+            let mut changes = index::for_removal(channel, &contact, fields);
+            // The record of the create, while it is live: once expired it may have been
+            // swept and its key reused by another contact's create, and TTL removes it.
+            let live_until = contact.created_at + idempotency::WINDOW_SECONDS - RECORD_MARGIN;
+            if let Some(pk) = found.get(item::CREATED_BY).and_then(|v| v.as_s().ok()) {
+                if crate::clock::now() < live_until {
+                    changes.delete_item(pk.clone(), keys::IDEMPOTENCY_SK.into());
+                }
+            }
+            let split = index::split(changes.into_ops(), 1);
+            let version = item::get_n(&found, item::VERSION)?;
+            let mut actions = vec![self.delete_action(channel, id, version, &split.pending)?];
+            actions.extend(self.index_actions(&split.now)?);
+            match self.transact(actions).await {
+                Ok(_) => {
+                    if !split.pending.is_empty() {
+                        self.finish_pending(channel, id).await?;
+                    }
+                    return Ok(true);
+                }
+                // Changed since it was read: read it again.
+                Err(err)
+                    if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) =>
+                {
+                    backoff(attempt).await;
+                }
+                Err(err) => return Err(transaction_error(err)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "contact still contended after {MAX_WRITE_ATTEMPTS} attempts"
+        )))
+    }
+
+    async fn list(
+        &self,
+        channel: &str,
+        after: Option<&str>,
+        per_page: u32,
+    ) -> Result<ListPage, StoreError> {
+        self.list_page(channel, after, per_page).await
+    }
+
     async fn find(
         &self,
         channel: &str,
@@ -165,7 +236,56 @@ impl ContactStore for DynamoStore {
     }
 }
 
+/// How long before its expiry a create's idempotency record is left to TTL by a delete
+/// (clocks of functions differ by less).
+const RECORD_MARGIN: i64 = 60;
+
 impl DynamoStore {
+    /// A contact item, unless it is being deleted.
+    async fn get_live(&self, channel: &str, id: &str) -> Result<Option<item::Item>, StoreError> {
+        Ok(self
+            .get(item::contact_key(channel, id))
+            .await?
+            .filter(|found| !item::is_deleted(found)))
+    }
+
+    /// The first action of a delete, conditional on the contact being as read: the
+    /// item's delete, or, when index changes are left `pending`, its marking as deleted.
+    fn delete_action(
+        &self,
+        channel: &str,
+        id: &str,
+        version: i64,
+        pending: &[index::IndexOp],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let unchanged = format!("{} = :v AND attribute_not_exists(#pending)", item::VERSION);
+        let key = item::contact_key(channel, id);
+        if pending.is_empty() {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression(unchanged)
+                .expression_attribute_names("#pending", item::PENDING)
+                .expression_attribute_values(":v", item::n(version))
+                .build()
+                .map_err(build_error)?;
+            return Ok(TransactWriteItem::builder().delete(delete).build());
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("SET #deleted = :yes, #pending = :pending")
+            .condition_expression(unchanged)
+            .expression_attribute_names("#pending", item::PENDING)
+            .expression_attribute_names("#deleted", item::DELETED)
+            .expression_attribute_values(":v", item::n(version))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":pending", index::pending_value(pending))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// One transaction: the contact (if its id is free), its index entries and counts,
     /// and the idempotency record (if none is live for the key). Retried when it meets a
     /// concurrent transaction on a count.
@@ -175,32 +295,10 @@ impl DynamoStore {
         contact: &NewContact<'_>,
         record: Option<&IdempotencyRecord>,
     ) -> Result<Insert, StoreError> {
-        let fields: BTreeMap<String, String> = contact
-            .writes
-            .iter()
-            .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
-            .collect();
-        let stored = Contact {
-            id: contact.id.to_string(),
-            fields,
-            tags: contact.tags.clone(),
-            created_at: contact.created_at,
-            created_micros: Some(contact.created_micros),
-        };
-        let mut changes = IndexChanges::default();
-        for w in contact.writes {
-            if let Some(value) = &w.value {
-                changes.add(
-                    channel,
-                    &w.name,
-                    &match_key(w.def.field_type, value),
-                    &stored,
-                );
-            }
-        }
+        let (stored, changes) = index::for_new(channel, contact);
         let split = index::split(changes.into_ops(), 1 + usize::from(record.is_some()));
         for attempt in 0..MAX_WRITE_ATTEMPTS {
-            let mut actions = vec![self.insert_action(channel, &stored, &split.pending)?];
+            let mut actions = vec![self.insert_action(channel, &stored, &split.pending, record)?];
             if let Some(record) = record {
                 actions.push(self.idempotency_action(channel, record)?);
             }
@@ -232,6 +330,7 @@ impl DynamoStore {
         channel: &str,
         contact: &Contact,
         pending: &[index::IndexOp],
+        record: Option<&IdempotencyRecord>,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut stored = item::contact_item(
             channel,
@@ -243,6 +342,12 @@ impl DynamoStore {
         );
         if !pending.is_empty() {
             stored.insert(item::PENDING.into(), index::pending_value(pending));
+        }
+        if let Some(record) = record {
+            stored.insert(
+                item::CREATED_BY.into(),
+                item::s(keys::idempotency_pk(channel, &record.key)),
+            );
         }
         let put = Put::builder()
             .table_name(&self.table)

@@ -41,9 +41,9 @@ struct Counts {
 }
 
 /// Sort keys of index entries, in order, and whether more follow.
-struct Entries {
-    keys: Vec<String>,
-    more: bool,
+pub(super) struct Entries {
+    pub keys: Vec<String>,
+    pub more: bool,
 }
 
 impl DynamoStore {
@@ -136,7 +136,12 @@ impl DynamoStore {
     }
 
     /// Up to `limit` entries after `after`, keys only, and whether more follow.
-    async fn entries(&self, pk: &str, after: &str, limit: u32) -> Result<Entries, StoreError> {
+    pub(super) async fn entries(
+        &self,
+        pk: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Entries, StoreError> {
         let out = self
             .client
             .query()
@@ -322,7 +327,8 @@ impl DynamoStore {
         }
     }
 
-    /// The contacts with these ids, in the same order; ids with no contact are skipped.
+    /// The contacts with these ids, in the same order; ids with no contact (or one being
+    /// deleted) are skipped.
     pub(super) async fn batch_get(
         &self,
         channel: &str,
@@ -357,6 +363,9 @@ impl DynamoStore {
                 .into_iter()
                 .flatten()
             {
+                if item::is_deleted(got) {
+                    continue;
+                }
                 let contact = item::contact_from_item(got)?;
                 found.insert(contact.id.clone(), contact);
             }

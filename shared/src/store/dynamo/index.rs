@@ -16,8 +16,10 @@ use super::item::{self, Item};
 use super::{keys, DynamoStore};
 use crate::backoff::backoff;
 use crate::domain::contact::Contact;
+use crate::domain::field_defs::FieldSet;
+use crate::domain::field_values::match_key;
 use crate::limits::{MAX_TRANSACTION_ACTIONS, MAX_WRITE_ATTEMPTS};
-use crate::store::StoreError;
+use crate::store::{NewContact, StoreError};
 
 /// Separates a pending operation's parts: a control character, which no key can hold.
 const SEPARATOR: char = '\u{1}';
@@ -77,6 +79,23 @@ impl IndexChanges {
         self.entries.push(IndexOp::Delete(pk, sk));
     }
 
+    /// `contact` joins the channel's list.
+    pub fn list(&mut self, channel: &str, contact: &Contact) {
+        let (pk, sk) = list_entry_key(channel, contact);
+        self.entries.push(IndexOp::Put(pk, sk));
+    }
+
+    /// `contact` leaves the channel's list.
+    pub fn unlist(&mut self, channel: &str, contact: &Contact) {
+        let (pk, sk) = list_entry_key(channel, contact);
+        self.entries.push(IndexOp::Delete(pk, sk));
+    }
+
+    /// Any other item goes with the write (the idempotency record of a deleted contact).
+    pub fn delete_item(&mut self, pk: String, sk: String) {
+        self.entries.push(IndexOp::Delete(pk, sk));
+    }
+
     pub fn into_ops(self) -> Vec<IndexOp> {
         let counts = self
             .counts
@@ -87,9 +106,58 @@ impl IndexChanges {
     }
 }
 
+/// A new contact as stored, and its index changes: an entry and a count per set field,
+/// and its list entry.
+pub(super) fn for_new(channel: &str, new: &NewContact<'_>) -> (Contact, IndexChanges) {
+    let contact = Contact {
+        id: new.id.to_string(),
+        fields: new
+            .writes
+            .iter()
+            .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
+            .collect(),
+        tags: new.tags.clone(),
+        created_at: new.created_at,
+        created_micros: Some(new.created_micros),
+    };
+    let mut changes = IndexChanges::default();
+    for w in new.writes {
+        if let Some(value) = &w.value {
+            changes.add(
+                channel,
+                &w.name,
+                &match_key(w.def.field_type, value),
+                &contact,
+            );
+        }
+    }
+    changes.list(channel, &contact);
+    (contact, changes)
+}
+
+/// The index changes that remove `contact` (as stored) from the channel: its entries and
+/// counts, and its list entry.
+pub(super) fn for_removal(channel: &str, contact: &Contact, fields: &FieldSet) -> IndexChanges {
+    let mut changes = IndexChanges::default();
+    for (name, value) in &contact.fields {
+        if let Some(def) = fields.get(name) {
+            changes.remove(channel, name, &match_key(def.field_type, value), contact);
+        }
+    }
+    changes.unlist(channel, contact);
+    changes
+}
+
 fn entry_key(channel: &str, field: &str, match_key: &str, contact: &Contact) -> (String, String) {
     (
         keys::index_pk(channel, field, match_key),
+        keys::index_sk(contact.created_at, contact.created_micros, &contact.id),
+    )
+}
+
+fn list_entry_key(channel: &str, contact: &Contact) -> (String, String) {
+    (
+        keys::list_pk(channel),
         keys::index_sk(contact.created_at, contact.created_micros, &contact.id),
     )
 }
@@ -181,7 +249,8 @@ impl DynamoStore {
     }
 
     /// Applies the pending operations of contact `id` (none: nothing to do), a
-    /// transaction at a time, each conditional on the pending list it shortens.
+    /// transaction at a time, each conditional on the pending list it shortens. The last
+    /// one of a contact being deleted deletes the contact item.
     pub(super) async fn finish_pending(&self, channel: &str, id: &str) -> Result<(), StoreError> {
         for attempt in 0..MAX_WRITE_ATTEMPTS * 4 {
             let Some(found) = self.get(item::contact_key(channel, id)).await? else {
@@ -194,21 +263,36 @@ impl DynamoStore {
             let chunk = pending.len().min(MAX_TRANSACTION_ACTIONS - 1);
             let mut actions = self.index_actions(&pending[..chunk])?;
             let rest = &pending[chunk..];
-            let mut update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(item::contact_key(channel, id)))
-                .condition_expression("size(#pending) = :count")
-                .expression_attribute_names("#pending", item::PENDING)
-                .expression_attribute_values(":count", item::n(pending.len() as i64));
-            update = if rest.is_empty() {
-                update.update_expression("REMOVE #pending")
+            let unchanged = "size(#pending) = :count";
+            let last = if rest.is_empty() && item::is_deleted(&found) {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(item::contact_key(channel, id)))
+                    .condition_expression(unchanged)
+                    .expression_attribute_names("#pending", item::PENDING)
+                    .expression_attribute_values(":count", item::n(pending.len() as i64))
+                    .build()
+                    .map_err(build_error)?;
+                TransactWriteItem::builder().delete(delete).build()
             } else {
-                update
-                    .update_expression("SET #pending = :rest")
-                    .expression_attribute_values(":rest", pending_value(rest))
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(item::contact_key(channel, id)))
+                    .condition_expression(unchanged)
+                    .expression_attribute_names("#pending", item::PENDING)
+                    .expression_attribute_values(":count", item::n(pending.len() as i64));
+                let update = if rest.is_empty() {
+                    update.update_expression("REMOVE #pending")
+                } else {
+                    update
+                        .update_expression("SET #pending = :rest")
+                        .expression_attribute_values(":rest", pending_value(rest))
+                };
+                TransactWriteItem::builder()
+                    .update(update.build().map_err(build_error)?)
+                    .build()
             };
-            let update = update.build().map_err(build_error)?;
-            actions.push(TransactWriteItem::builder().update(update).build());
+            actions.push(last);
             match self.transact(actions).await {
                 Ok(_) => {}
                 // Another writer applied this part first: read again.

@@ -22,6 +22,12 @@ pub const CREATED_MICROS: &str = "us";
 pub const VERSION: &str = "v";
 /// Index changes of a write too large for one transaction, not applied yet.
 pub const PENDING: &str = "pending";
+/// Set when a delete too large for one transaction has begun: the contact is gone for
+/// every reader, and the last of its pending changes deletes the item.
+pub const DELETED: &str = "deleted";
+/// The PK of the idempotency record of the request that created the contact, which its
+/// delete removes too.
+pub const CREATED_BY: &str = "idem";
 
 // Count shards and page marks of a field value's partition.
 /// A shard's share of the count (may go below zero: any shard takes a decrement).
@@ -167,6 +173,11 @@ pub fn contact_item(
     item.insert(CREATED_MICROS.into(), n(i64::from(created_micros)));
     item.insert(VERSION.into(), n(1));
     item
+}
+
+/// Whether a contact item is being deleted (and so, for readers, absent).
+pub fn is_deleted(item: &Item) -> bool {
+    item.contains_key(DELETED)
 }
 
 pub fn contact_from_item(item: &Item) -> Result<Contact, StoreError> {

@@ -7,12 +7,15 @@
 //! | field index   | `CH#{channel}#F#{field}#{match key}` | `{order}#{id}`             |
 //! | count shard   | `CH#{channel}#F#{field}#{match key}` | `#N#{shard:02}`            |
 //! | page mark     | `CH#{channel}#F#{field}#{match key}` | `#P#{per_page:03}#{page:020}` |
+//! | list entry    | `CH#{channel}#ALL`                   | `{order}#{id}`             |
 //! | token         | `TOKEN#{sha256 of token}`            | `TOKEN`                    |
 //! | idempotency   | `CH#{channel}#IDEM#{sha256 of key}`  | `IDEM`                     |
 //! | API key       | `APIKEY#{sha256 of key value}`       | `APIKEY`                   |
 //!
 //! Channel ids and field names cannot contain `#`, so every prefix is unambiguous. The
-//! index sort key orders a field's matches oldest first (to the microsecond), then by id.
+//! index sort key orders a field's matches oldest first (to the microsecond), then by id;
+//! every contact also has a list entry, with the same sort key, so a channel lists in
+//! creation order a page at a time.
 //! A field value's partition also holds its count, spread over [`COUNT_SHARDS`] items, and
 //! the marks of where pages of a find ended; their sort keys start with `#`, below every
 //! index entry's (which start with a digit), so `SK > ENTRIES_AFTER` reads entries only.
@@ -56,6 +59,11 @@ pub fn order(created_at: i64, micros: Option<u32>) -> String {
 
 pub fn index_sk(created_at: i64, micros: Option<u32>, id: &str) -> String {
     format!("{}#{id}", order(created_at, micros))
+}
+
+/// The partition of the channel's list entries, one per contact.
+pub fn list_pk(channel: &str) -> String {
+    format!("CH#{channel}#ALL")
 }
 
 /// Below every index entry's sort key, above every count shard's and page mark's.

@@ -13,6 +13,7 @@ mod find;
 mod index;
 pub mod item;
 pub mod keys;
+mod list;
 #[cfg(feature = "operator")]
 mod operator;
 mod tokens;

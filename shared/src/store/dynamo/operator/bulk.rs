@@ -12,11 +12,10 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use futures::stream::{self, StreamExt};
 
 use super::super::errors::{cancelled_by, classify};
-use super::super::index::{IndexChanges, IndexOp};
+use super::super::index::{self, IndexOp};
 use super::super::DynamoStore;
 use crate::backoff::backoff;
 use crate::domain::contact::Contact;
-use crate::domain::field_values::match_key;
 use crate::limits::{MAX_TRANSACTION_ACTIONS, MAX_WRITE_ATTEMPTS};
 use crate::store::{ContactStore, NewContact, StoreError};
 
@@ -138,7 +137,7 @@ impl DynamoStore {
         let mut actions = Vec::new();
         let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
         for &i in group {
-            actions.push(self.insert_action(channel, &ready[i].contact, &[])?);
+            actions.push(self.insert_action(channel, &ready[i].contact, &[], None)?);
         }
         for &i in group {
             actions.extend(self.index_actions(&ready[i].entries)?);
@@ -156,28 +155,7 @@ impl DynamoStore {
 }
 
 fn prepare(channel: &str, new: &NewContact<'_>) -> Ready {
-    let contact = Contact {
-        id: new.id.to_string(),
-        fields: new
-            .writes
-            .iter()
-            .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
-            .collect(),
-        tags: new.tags.clone(),
-        created_at: new.created_at,
-        created_micros: Some(new.created_micros),
-    };
-    let mut changes = IndexChanges::default();
-    for w in new.writes {
-        if let Some(value) = &w.value {
-            changes.add(
-                channel,
-                &w.name,
-                &match_key(w.def.field_type, value),
-                &contact,
-            );
-        }
-    }
+    let (contact, changes) = index::for_new(channel, new);
     let mut entries = Vec::new();
     let mut counts = BTreeMap::new();
     for op in changes.into_ops() {

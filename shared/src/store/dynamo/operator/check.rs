@@ -1,7 +1,8 @@
 //! The invariants between a channel's contacts and what is kept for them: every set field
-//! of a contact has its index entry under its (NFC) match key, every index entry has its
-//! contact and field value, every value's count equals its entries, no contact has index
-//! changes left pending, and tags are in NFC. `check --repair` restores them from the
+//! of a contact has its index entry under its (NFC) match key, every contact its list
+//! entry, every index and list entry has its contact (and field value), every value's
+//! count equals its entries, no contact has index changes left pending (a write or a
+//! delete stopped half-way), and tags are in NFC. `check --repair` restores them from the
 //! contacts, which are the truth; it is also how data written before counts, sub-second
 //! order and NFC existed is brought up to date.
 
@@ -25,7 +26,8 @@ use crate::store::StoreError;
 pub struct CheckReport {
     pub contacts: usize,
     pub index_entries: usize,
-    /// `(contact id, field)` pairs with no index entry.
+    /// `(contact id, field)` pairs with no index entry; the field [`LIST`] for a contact
+    /// with no list entry.
     pub missing_entries: Vec<(String, String)>,
     /// `(PK, SK)` of index entries no contact field accounts for.
     pub orphan_entries: Vec<(String, String)>,
@@ -47,6 +49,9 @@ impl CheckReport {
     }
 }
 
+/// The field a missing list entry is reported under (no field name holds `#`).
+pub const LIST: &str = "#list";
+
 /// A value partition's count shards: sort key → (count, changes).
 type Shards = BTreeMap<String, (i64, i64)>;
 
@@ -59,6 +64,8 @@ struct Snapshot {
     stored: BTreeSet<(String, String)>,
     /// Each value partition's shards.
     shards: BTreeMap<String, Shards>,
+    /// The channel's list partition.
+    list_pk: String,
 }
 
 impl DynamoStore {
@@ -110,6 +117,17 @@ impl DynamoStore {
             .await?
         {
             let contact = item::contact_from_item(&found)?;
+            let pending = !index::pending_of(&found).is_empty();
+            if item::is_deleted(&found) {
+                // Going: what it left is the pending delete's to remove.
+                contacts.push((contact, pending));
+                continue;
+            }
+            let sort_key = keys::index_sk(contact.created_at, contact.created_micros, &contact.id);
+            expected.insert(
+                (keys::list_pk(channel), sort_key),
+                (contact.id.clone(), LIST.to_string()),
+            );
             for (name, value) in &contact.fields {
                 if let Some(def) = fields.get(name) {
                     let key = (
@@ -119,18 +137,23 @@ impl DynamoStore {
                     expected.insert(key, (contact.id.clone(), name.clone()));
                 }
             }
-            let pending = !index::pending_of(&found).is_empty();
             contacts.push((contact, pending));
         }
         let mut stored = BTreeSet::new();
         let mut shards: BTreeMap<String, Shards> = BTreeMap::new();
+        let list_pk = keys::list_pk(channel);
+        let index_prefix = format!("{}#F#", keys::channel_pk(channel));
         for found in self
-            .scan_prefix(&format!("{}#F#", keys::channel_pk(channel)))
+            .scan_prefix(&format!("{}#", keys::channel_pk(channel)))
             .await?
         {
             let pk = item::get_s(&found, keys::PK)?.to_string();
             let sk = item::get_s(&found, keys::SK)?.to_string();
-            if sk.starts_with(keys::COUNT_SHARD_PREFIX) {
+            if pk == list_pk {
+                stored.insert((pk, sk));
+            } else if !pk.starts_with(&index_prefix) {
+                // Idempotency records: not the index's.
+            } else if sk.starts_with(keys::COUNT_SHARD_PREFIX) {
                 let count = item::get_n(&found, item::COUNT).unwrap_or(0);
                 let changes = item::get_n(&found, item::CHANGES).unwrap_or(0);
                 shards.entry(pk).or_default().insert(sk, (count, changes));
@@ -143,6 +166,7 @@ impl DynamoStore {
             expected,
             stored,
             shards,
+            list_pk,
         })
     }
 
@@ -358,12 +382,14 @@ fn report(snapshot: &Snapshot) -> CheckReport {
     }
 }
 
-/// The value partitions whose count differs from their entries, with their shards.
+/// The value partitions whose count differs from their entries, with their shards (the
+/// list has no count).
 fn counts_off(snapshot: &Snapshot) -> Vec<(String, Shards)> {
     let partitions: BTreeSet<&String> = snapshot
         .stored
         .iter()
         .map(|(pk, _)| pk)
+        .filter(|pk| **pk != snapshot.list_pk)
         .chain(snapshot.shards.keys())
         .collect();
     partitions

@@ -206,6 +206,111 @@ fn imports_on_whatsapp_take_the_id_from_the_phone() {
     admin.assert_consistent(&channel);
 }
 
+/// Export, import into an empty channel, export again: the same bytes. Then an operator
+/// deletes a contact.
+#[test]
+fn an_export_imports_into_an_identical_channel_and_contacts_can_be_deleted() {
+    let admin = AdminCli::new(&[]);
+    admin.ok(&["table", "create"]);
+    let mut channels = Vec::new();
+    for name in ["From", "To"] {
+        let created = admin.ok(&["channel", "create", "--name", name, "--type", "gmail"]);
+        let channel = created["channel_id"].as_str().unwrap().to_string();
+        admin.ok(&define(&channel, "score", "number", &[]));
+        admin.ok(&define(&channel, "member", "boolean", &[]));
+        admin.ok(&define(
+            &channel,
+            "tier",
+            "list",
+            &["--values", "Gold,Silver"],
+        ));
+        channels.push(channel);
+    }
+    let (from, to) = (&channels[0], &channels[1]);
+    let mut lines = vec![
+        r#"{"id":"a","custom_fields":{"firstName":"Zoë","score":"05.50","member":true},"tags":["Café","VIP"],"created_at":1575618542}"#.to_string(),
+        // The same second as the line before: it stays after it.
+        r#"{"id":"0-first-by-id","custom_fields":{"tier":"gold"},"created_at":1575618542}"#.to_string(),
+        r#"{"id":"c","custom_fields":{"email":"ANN@Example.com"},"tags":[]}"#.to_string(),
+    ];
+    lines.extend((0..150).map(|i| json!({"id": format!("n{i:03}"), "custom_fields": {"lastName": format!("Name {i}")}, "created_at": 1_600_000_000 + i}).to_string()));
+    let out = admin.run_with_stdin(
+        &["contact", "import", "--channel", from, "--file", "-"],
+        &(lines.join("\n") + "\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (first_path, _) = tempfile();
+    admin.ok(&[
+        "contact",
+        "export",
+        "--channel",
+        from,
+        "--file",
+        first_path.to_str().unwrap(),
+    ]);
+    let first = std::fs::read_to_string(&first_path).unwrap();
+    let exported: Vec<Value> = first
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(exported.len(), 153);
+    let ids: Vec<&str> = exported.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(&ids[..3], &["a", "0-first-by-id", "n000"], "oldest first");
+    assert_eq!(
+        ids[152], "c",
+        "the line without created_at was created at import"
+    );
+    assert_eq!(
+        exported[0]["custom_fields"],
+        json!({"firstName": "Zoë", "score": "5.5", "member": "TRUE"})
+    );
+    // Standard output holds the same.
+    let stdout = admin.run(&["contact", "export", "--channel", from]);
+    assert!(stdout.status.success());
+    assert_eq!(String::from_utf8(stdout.stdout).unwrap(), first);
+
+    let out = admin.run(&[
+        "contact",
+        "import",
+        "--channel",
+        to,
+        "--file",
+        first_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = admin.run(&["contact", "export", "--channel", to]);
+    assert_eq!(
+        String::from_utf8(again.stdout).unwrap(),
+        first,
+        "byte-identical"
+    );
+    let _ = std::fs::remove_file(&first_path);
+
+    // An operator's delete: gone from the export, and a second one fails.
+    assert_eq!(
+        admin.ok(&["contact", "delete", "--channel", to, "--id", "a"]),
+        json!({"deleted": "a"})
+    );
+    let stderr = admin.fails(&["contact", "delete", "--channel", to, "--id", "a"]);
+    assert!(stderr.contains("has no contact 'a'"), "{stderr}");
+    let after = admin.run(&["contact", "export", "--channel", to]);
+    let after = String::from_utf8(after.stdout).unwrap();
+    assert_eq!(after.lines().count(), 152);
+    assert!(!after.contains(r#""id":"a""#));
+    for channel in [from, to] {
+        admin.assert_consistent(channel);
+    }
+}
+
 /// `field define` of `name` as `kind` on `channel`, with more arguments.
 fn define<'a>(channel: &'a str, name: &'a str, kind: &'a str, more: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![

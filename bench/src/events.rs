@@ -1,11 +1,17 @@
 //! The events each function is invoked with: `events/{function}.json` with a live token.
 //! An update alternates between two values of a field, so that every call writes (the
-//! event file sets the values the contact already has, which the store skips).
+//! event file sets the values the contact already has, which the store skips); a delete
+//! deletes another seeded contact each call.
 
 use std::path::Path;
 
+use contacts_shared::demo::{doomed_contact, DEMO_CONTACT};
 use hyper::body::Bytes;
 use serde_json::Value;
+
+/// Copies of the delete event, each deleting a contact of its own: as many as the handler
+/// alone calls it (the most calls any measurement makes on one store).
+pub const DELETES: usize = 2 * crate::handler::CALLS as usize;
 
 /// The token the event files carry in place of a real one.
 const TOKEN_PLACEHOLDER: &str = "ct_replace-with-a-channel-token";
@@ -24,6 +30,13 @@ impl Events {
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let event = text.replace(TOKEN_PLACEHOLDER, token);
+        if function == "delete-contact" {
+            // A contact per call: the copies delete the seeded doomed contacts in turn.
+            let list = (0..DELETES)
+                .map(|n| Bytes::from(event.replace(DEMO_CONTACT, &doomed_contact(n))))
+                .collect();
+            return Ok(Self { list, next: 0 });
+        }
         let mut list = vec![Bytes::from(event.clone())];
         if function == "update-contact" {
             list.push(alternate(&event).ok_or_else(|| {

@@ -6,22 +6,28 @@
 use std::time::Duration;
 
 use contacts_shared::api::{handlers, response};
+use contacts_shared::demo;
 use contacts_shared::store::{ContactStore, MemoryStore};
 use contacts_shared::ContactService;
 use lambda_http::{Body, Request, Response};
 
-use crate::events::Events;
+use crate::events::{Events, DELETES};
 
 /// Calls timed per handler, after as many untimed ones.
-const CALLS: u32 = 20_000;
+pub const CALLS: u32 = 20_000;
 
 /// A service whose store holds, in memory, the demo channel and contact that the tables
 /// are seeded with ([`seed::table`](crate::seed::table)): the same data, defined once in
 /// `contacts_shared::demo`.
-pub async fn service() -> Result<ContactService<MemoryStore>, String> {
-    let store = contacts_shared::demo::memory_store()
-        .await
-        .map_err(|e| format!("the demo channel in memory: {e}"))?;
+/// For the delete, also the contacts its copies delete.
+pub async fn service(function: &str) -> Result<ContactService<MemoryStore>, String> {
+    let fail = |e: &dyn std::fmt::Display| format!("the demo channel in memory: {e}");
+    let store = demo::memory_store().await.map_err(|e| fail(&e))?;
+    if function == "delete-contact" {
+        demo::insert_doomed_contacts(&store, demo::DEMO_CHANNEL, DELETES)
+            .await
+            .map_err(|e| fail(&e))?;
+    }
     Ok(ContactService::new(store))
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use contacts_shared::demo;
 use contacts_shared::domain::field_values::InputValue;
 use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
 use contacts_shared::store::dynamo::Inserted;
@@ -65,6 +66,39 @@ pub async fn crowd(
                 created_at: 1_575_618_543,
                 created_micros: u32::try_from(i).unwrap_or(0),
                 writes,
+                tags: &tags,
+            })
+            .collect();
+        for (contact, outcome) in contacts
+            .iter()
+            .zip(store.insert_many(CHANNEL, &contacts).await)
+        {
+            if outcome != Inserted::Done {
+                return Err(fail(&format!("{}: {outcome:?}", contact.id)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The contacts the copies of the delete event delete, `count` of them, in the demo
+/// channel of `table` (seeded by [`table`]), many to a transaction.
+pub async fn doomed(endpoint: &str, table: &str, count: usize) -> Result<(), String> {
+    let fail = |err: &dyn std::fmt::Display| format!("seeding {table}: {err}");
+    let store = DynamoStore::connect(Some(endpoint), table).await;
+    let fields = store.fields(CHANNEL).await.map_err(|e| fail(&e))?;
+    let writes = demo::demo_writes(&fields, demo::DOOMED_FIRST_NAME).map_err(|e| fail(&e))?;
+    let tags = demo::demo_tags();
+    let ids: Vec<String> = (0..count).map(demo::doomed_contact).collect();
+    for (chunk_number, chunk) in ids.chunks(2_000).enumerate() {
+        let contacts: Vec<NewContact> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, id)| NewContact {
+                id,
+                created_at: demo::DEMO_CREATED_AT + 1 + chunk_number as i64,
+                created_micros: u32::try_from(i).unwrap_or(0),
+                writes: &writes,
                 tags: &tags,
             })
             .collect();

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 
 use crate::domain::channel::ChannelType;
-use crate::domain::field_defs::{FieldDef, FieldType};
+use crate::domain::field_defs::{FieldDef, FieldSet, FieldType};
 use crate::domain::field_values::InputValue;
-use crate::domain::field_writes::{resolve_writes, RawFieldWrite};
+use crate::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
 use crate::store::{ContactStore, MemoryStore, NewContact, StoreError};
 
 /// The channel the events in `events/` act for.
@@ -43,28 +43,47 @@ pub fn demo_fields() -> Vec<(&'static str, FieldDef)> {
     ]
 }
 
+/// The first name of the contacts the copies of the delete event delete: not the demo
+/// contact's, so that the find event keeps finding that one alone.
+pub const DOOMED_FIRST_NAME: &str = "Doomed";
+
+/// The contact the `n`th copy of the delete event deletes (the bench's, which deletes a
+/// contact per call): the demo contact's fields, but [`DOOMED_FIRST_NAME`].
+pub fn doomed_contact(n: usize) -> String {
+    format!("doomed{n:06}")
+}
+
+/// The demo contact's fields with this first name, checked against the channel's fields.
+pub fn demo_writes(fields: &FieldSet, first_name: &str) -> Result<Vec<FieldWrite>, StoreError> {
+    let raw: Vec<RawFieldWrite> = DEMO_CONTACT_FIELDS
+        .into_iter()
+        .map(|(name, value)| RawFieldWrite {
+            name: name.to_string(),
+            value: InputValue::Text(match name {
+                "firstName" => first_name.to_string(),
+                _ => value.to_string(),
+            }),
+        })
+        .collect();
+    resolve_writes(fields, &raw).map_err(|e| StoreError::Failed(e.message().to_string()))
+}
+
+pub fn demo_tags() -> BTreeSet<String> {
+    DEMO_TAGS.into_iter().map(String::from).collect()
+}
+
 /// Inserts the documentation's contact into `channel`, whose fields must be defined.
 pub async fn insert_demo_contact<S: ContactStore>(
     store: &S,
     channel: &str,
 ) -> Result<(), StoreError> {
-    let fields = store.field_set(channel).await?;
-    let raw: Vec<RawFieldWrite> = DEMO_CONTACT_FIELDS
-        .into_iter()
-        .map(|(name, value)| RawFieldWrite {
-            name: name.to_string(),
-            value: InputValue::Text(value.to_string()),
-        })
-        .collect();
-    let writes =
-        resolve_writes(&fields, &raw).map_err(|e| StoreError::Failed(e.message().to_string()))?;
-    let tags: BTreeSet<String> = DEMO_TAGS.into_iter().map(String::from).collect();
+    let writes = demo_writes(&store.field_set(channel).await?, DEMO_FIRST_NAME)?;
     let contact = NewContact {
         id: DEMO_CONTACT,
         created_at: DEMO_CREATED_AT,
         created_micros: 0,
         writes: &writes,
-        tags: &tags,
+        tags: &demo_tags(),
     };
     match store.insert_contact(channel, &contact).await? {
         true => Ok(()),
@@ -72,6 +91,29 @@ pub async fn insert_demo_contact<S: ContactStore>(
             "contact {DEMO_CONTACT} already exists in channel {channel}"
         ))),
     }
+}
+
+/// Inserts the contacts of the first `count` copies of the delete event
+/// ([`doomed_contact`]) into `channel`, one at a time (for a store in memory).
+pub async fn insert_doomed_contacts<S: ContactStore>(
+    store: &S,
+    channel: &str,
+    count: usize,
+) -> Result<(), StoreError> {
+    let writes = demo_writes(&store.field_set(channel).await?, DOOMED_FIRST_NAME)?;
+    let tags = demo_tags();
+    for n in 0..count {
+        let id = doomed_contact(n);
+        let contact = NewContact {
+            id: &id,
+            created_at: DEMO_CREATED_AT + 1,
+            created_micros: u32::try_from(n).unwrap_or(0),
+            writes: &writes,
+            tags: &tags,
+        };
+        store.insert_contact(channel, &contact).await?;
+    }
+    Ok(())
 }
 
 /// A fresh in-memory store holding the demo channel, its fields and its contact.

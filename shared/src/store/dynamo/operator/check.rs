@@ -25,6 +25,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {
     pub contacts: usize,
+    /// Index and list entries stored.
     pub index_entries: usize,
     /// `(contact id, field)` pairs with no index entry; the field [`LIST`] for a contact
     /// with no list entry.

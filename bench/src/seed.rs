@@ -69,14 +69,7 @@ pub async fn crowd(
                 tags: &tags,
             })
             .collect();
-        for (contact, outcome) in contacts
-            .iter()
-            .zip(store.insert_many(CHANNEL, &contacts).await)
-        {
-            if outcome != Inserted::Done {
-                return Err(fail(&format!("{}: {outcome:?}", contact.id)));
-            }
-        }
+        insert_all(&store, &contacts).await.map_err(|e| fail(&e))?;
     }
     Ok(())
 }
@@ -102,13 +95,19 @@ pub async fn doomed(endpoint: &str, table: &str, count: usize) -> Result<(), Str
                 tags: &tags,
             })
             .collect();
-        for (contact, outcome) in contacts
-            .iter()
-            .zip(store.insert_many(CHANNEL, &contacts).await)
-        {
-            if outcome != Inserted::Done {
-                return Err(fail(&format!("{}: {outcome:?}", contact.id)));
-            }
+        insert_all(&store, &contacts).await.map_err(|e| fail(&e))?;
+    }
+    Ok(())
+}
+
+/// Inserts `contacts` into the demo channel, many to a transaction; which one failed.
+async fn insert_all(store: &DynamoStore, contacts: &[NewContact<'_>]) -> Result<(), String> {
+    for (contact, outcome) in contacts
+        .iter()
+        .zip(store.insert_many(CHANNEL, contacts).await)
+    {
+        if outcome != Inserted::Done {
+            return Err(format!("{}: {outcome:?}", contact.id));
         }
     }
     Ok(())

@@ -93,6 +93,23 @@ pub fn dynamodb_endpoint() -> &'static str {
     endpoint
 }
 
+/// Field writes from `(name, value)` pairs (`None`: clear), checked against `fields`.
+pub fn writes(
+    fields: &contacts_shared::domain::field_defs::FieldSet,
+    pairs: &[(&str, Option<&str>)],
+) -> Vec<contacts_shared::domain::field_writes::FieldWrite> {
+    use contacts_shared::domain::field_values::InputValue;
+    use contacts_shared::domain::field_writes::{resolve_writes, RawFieldWrite};
+    let raw: Vec<RawFieldWrite> = pairs
+        .iter()
+        .map(|(name, value)| RawFieldWrite {
+            name: name.to_string(),
+            value: value.map_or(InputValue::Null, |v| InputValue::Text(v.to_string())),
+        })
+        .collect();
+    resolve_writes(fields, &raw).expect("valid writes")
+}
+
 /// A raw DynamoDB client of the tests' DynamoDB Local: what a test uses to leave the table
 /// as a writer that died half-way would.
 pub fn raw_client() -> aws_sdk_dynamodb::Client {

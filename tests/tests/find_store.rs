@@ -6,27 +6,15 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use contacts_shared::domain::field_defs::{FieldSet, FieldType};
-use contacts_shared::domain::field_values::{match_key, InputValue};
-use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
+use contacts_shared::domain::field_values::match_key;
 use contacts_shared::domain::service::update_fields;
 use contacts_shared::store::dynamo::keys;
 use contacts_shared::store::{ContactStore, NewContact};
 use contacts_shared::{ChannelType, DynamoStore};
 use contacts_tests::{
     assert_consistent, create_channel, define_field, find_page, fresh_store, item_key, matches,
-    raw_client, runtime,
+    raw_client, runtime, writes,
 };
-
-fn writes(fields: &FieldSet, pairs: &[(&str, Option<&str>)]) -> Vec<FieldWrite> {
-    let raw: Vec<RawFieldWrite> = pairs
-        .iter()
-        .map(|(name, value)| RawFieldWrite {
-            name: name.to_string(),
-            value: value.map_or(InputValue::Null, |v| InputValue::Text(v.to_string())),
-        })
-        .collect();
-    resolve_writes(fields, &raw).expect("valid writes")
-}
 
 fn field_set(store: &DynamoStore, channel: &str) -> FieldSet {
     runtime().block_on(store.field_set(channel)).unwrap()

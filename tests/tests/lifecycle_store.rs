@@ -8,8 +8,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use contacts_shared::domain::field_defs::{FieldSet, FieldType};
-use contacts_shared::domain::field_values::InputValue;
-use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
+use contacts_shared::domain::field_writes::FieldWrite;
 use contacts_shared::domain::idempotency::IdempotencyRecord;
 use contacts_shared::domain::service::update_fields;
 use contacts_shared::store::dynamo::keys;
@@ -17,18 +16,13 @@ use contacts_shared::store::{ContactStore, Insert, NewContact, TagChange};
 use contacts_shared::{clock, ChannelType, DynamoStore};
 use contacts_tests::{
     assert_consistent, create_channel, define_field, fresh_store, item_key, matches, raw_client,
-    runtime,
+    runtime, writes,
 };
 
-fn writes(fields: &FieldSet, pairs: &[(&str, &str)]) -> Vec<FieldWrite> {
-    let raw: Vec<RawFieldWrite> = pairs
-        .iter()
-        .map(|(name, value)| RawFieldWrite {
-            name: name.to_string(),
-            value: InputValue::Text(value.to_string()),
-        })
-        .collect();
-    resolve_writes(fields, &raw).expect("valid writes")
+/// Field writes setting each `(name, value)`.
+fn setting(fields: &FieldSet, pairs: &[(&str, &str)]) -> Vec<FieldWrite> {
+    let pairs: Vec<(&str, Option<&str>)> = pairs.iter().map(|(n, v)| (*n, Some(*v))).collect();
+    writes(fields, &pairs)
 }
 
 fn fields(store: &DynamoStore, channel: &str) -> FieldSet {
@@ -120,7 +114,7 @@ fn a_delete_removes_everything_kept_for_the_contact_and_nothing_else() {
     let (channel, _) = create_channel(&store, ChannelType::Facebook, None);
     let (other, _) = create_channel(&store, ChannelType::Facebook, None);
     let set = fields(&store, &channel);
-    let w = writes(&set, &[("firstName", "Ann"), ("phone", "+1 555 0100")]);
+    let w = setting(&set, &[("firstName", "Ann"), ("phone", "+1 555 0100")]);
     insert(&store, &other, "same-id", 0, &w);
     // Created by a request with an idempotency key: its record goes too.
     let record = IdempotencyRecord {
@@ -190,8 +184,8 @@ fn a_contact_with_many_fields_is_deleted_completely() {
     let set = fields(&store, &channel);
     let pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "x")).collect();
     // 70 values: 140 index actions, more than one transaction holds.
-    insert(&store, &channel, "wide", 0, &writes(&set, &pairs));
-    insert(&store, &channel, "narrow", 1, &writes(&set, &pairs[..1]));
+    insert(&store, &channel, "wide", 0, &setting(&set, &pairs));
+    insert(&store, &channel, "narrow", 1, &setting(&set, &pairs[..1]));
     assert!(delete(&store, &channel, "wide"));
     for name in &names[1..] {
         assert_eq!(matches(&store, &channel, (name, FieldType::Text, "x")), 0);
@@ -207,7 +201,7 @@ fn a_delete_that_stopped_half_way_hides_the_contact_until_it_is_finished() {
     let (channel, _) = create_channel(&store, ChannelType::Line, None);
     define_field(&store, &channel, "member", FieldType::Boolean, &[]);
     let set = fields(&store, &channel);
-    let w = writes(&set, &[("lastName", "Dar"), ("member", "true")]);
+    let w = setting(&set, &[("lastName", "Dar"), ("member", "true")]);
     for (i, id) in ["half", "other", "kept"].iter().enumerate() {
         insert(&store, &channel, id, i as u32, &w);
     }
@@ -299,7 +293,7 @@ fn a_delete_that_stopped_half_way_hides_the_contact_until_it_is_finished() {
                 &BTreeSet::from(["x".to_string()])
             ))
             .unwrap());
-        let w = writes(&set, &[("firstName", "Back")]);
+        let w = setting(&set, &[("firstName", "Back")]);
         assert!(!runtime()
             .block_on(update_fields(&store, &channel, id, &w))
             .unwrap());
@@ -340,8 +334,8 @@ fn deletes_racing_updates_and_tag_changes_leave_nothing_behind() {
     let store = fresh_store();
     let (channel, _) = create_channel(&store, ChannelType::Webchat, None);
     let set = fields(&store, &channel);
-    let first = writes(&set, &[("firstName", "Ann"), ("lastName", "Lee")]);
-    let moved = writes(&set, &[("firstName", "Bea"), ("email", "bea@example.com")]);
+    let first = setting(&set, &[("firstName", "Ann"), ("lastName", "Lee")]);
+    let moved = setting(&set, &[("firstName", "Bea"), ("email", "bea@example.com")]);
     let tags = BTreeSet::from(["racing".to_string()]);
     for round in 0..12u32 {
         let id = format!("r{round:02}");
@@ -389,7 +383,7 @@ fn the_list_pages_oldest_first_also_while_contacts_are_created() {
     let store = fresh_store();
     let (channel, _) = create_channel(&store, ChannelType::Custom, None);
     let set = fields(&store, &channel);
-    let w = writes(&set, &[("firstName", "Ann")]);
+    let w = setting(&set, &[("firstName", "Ann")]);
     // Ids in reverse of creation order: the list follows creation, not ids.
     let first: Vec<String> = (0..25).rev().map(|i| format!("c{i:02}")).collect();
     for (i, id) in first.iter().enumerate() {
@@ -435,7 +429,7 @@ fn contacts_kept_before_the_list_existed_are_listed_after_repair() {
     let store = fresh_store();
     let (channel, _) = create_channel(&store, ChannelType::Facebook, None);
     let set = fields(&store, &channel);
-    let w = writes(&set, &[("firstName", "Old")]);
+    let w = setting(&set, &[("firstName", "Old")]);
     insert(&store, &channel, "old", 0, &w);
     let contact = runtime()
         .block_on(store.get_contact(&channel, "old"))

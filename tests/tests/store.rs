@@ -4,26 +4,14 @@
 use std::collections::BTreeSet;
 
 use contacts_shared::domain::field_defs::{FieldDef, FieldSet, FieldType};
-use contacts_shared::domain::field_values::InputValue;
-use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
+use contacts_shared::domain::field_writes::FieldWrite;
 use contacts_shared::domain::service::update_fields;
 use contacts_shared::store::{ContactStore, NewContact, StoreError, TagChange};
 use contacts_shared::{ChannelType, DynamoStore};
 use contacts_tests::{
     assert_consistent, create_channel, define_field, find_page, fresh_store, item_key, raw_client,
-    runtime,
+    runtime, writes,
 };
-
-fn writes(fields: &FieldSet, pairs: &[(&str, Option<&str>)]) -> Vec<FieldWrite> {
-    let raw: Vec<RawFieldWrite> = pairs
-        .iter()
-        .map(|(name, value)| RawFieldWrite {
-            name: name.to_string(),
-            value: value.map_or(InputValue::Null, |v| InputValue::Text(v.to_string())),
-        })
-        .collect();
-    resolve_writes(fields, &raw).expect("valid writes")
-}
 
 fn insert(store: &DynamoStore, channel: &str, id: &str, created_at: i64, w: &[FieldWrite]) -> bool {
     let tags = BTreeSet::new();

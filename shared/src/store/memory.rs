@@ -185,17 +185,7 @@ impl MemoryStore {
         if data.contacts.contains_key(new.id) {
             return Ok(Insert::IdTaken);
         }
-        let contact = Contact {
-            id: new.id.to_string(),
-            fields: new
-                .writes
-                .iter()
-                .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
-                .collect(),
-            tags: new.tags.clone(),
-            created_at: new.created_at,
-            created_micros: Some(new.created_micros),
-        };
+        let contact = new.contact();
         check_size(channel, &contact)?;
         for w in new.writes {
             if let Some(value) = &w.value {

@@ -29,6 +29,23 @@ pub struct NewContact<'a> {
     pub tags: &'a BTreeSet<String>,
 }
 
+impl NewContact<'_> {
+    /// The contact as stored: the writes that set a value, its tags and creation time.
+    pub fn contact(&self) -> Contact {
+        Contact {
+            id: self.id.to_string(),
+            fields: self
+                .writes
+                .iter()
+                .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
+                .collect(),
+            tags: self.tags.clone(),
+            created_at: self.created_at,
+            created_micros: Some(self.created_micros),
+        }
+    }
+}
+
 /// What a find looks for: contacts whose `field` (of `field_type`) has `key` as its match
 /// key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

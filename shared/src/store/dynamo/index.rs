@@ -109,17 +109,7 @@ impl IndexChanges {
 /// A new contact as stored, and its index changes: an entry and a count per set field,
 /// and its list entry.
 pub(super) fn for_new(channel: &str, new: &NewContact<'_>) -> (Contact, IndexChanges) {
-    let contact = Contact {
-        id: new.id.to_string(),
-        fields: new
-            .writes
-            .iter()
-            .filter_map(|w| w.value.as_ref().map(|v| (w.name.clone(), v.clone())))
-            .collect(),
-        tags: new.tags.clone(),
-        created_at: new.created_at,
-        created_micros: Some(new.created_micros),
-    };
+    let contact = new.contact();
     let mut changes = IndexChanges::default();
     for w in new.writes {
         if let Some(value) = &w.value {

@@ -13,9 +13,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use crate::seed;
 
 pub const CONTACTS: usize = 20_000;
-/// Items a contact of the import is written as: itself and its index entry (the value's
-/// count adds one action per transaction of many contacts).
-pub const ITEMS_PER_CONTACT: usize = 2;
+/// Items a contact of the import is written as: itself, its index entry and its list
+/// entry (the value's count adds one action per transaction of many contacts).
+pub const ITEMS_PER_CONTACT: usize = 3;
 
 pub struct Import {
     pub took: Duration,

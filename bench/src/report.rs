@@ -343,7 +343,7 @@ pub fn scale(scale: &Scale, import: Option<&Import>) -> String {
             writeln!(
             out,
             "\n`contacts-admin contact import` of {} contacts (one boolean each, release build): \
-             {:.1} s, {rate:.0} contacts a second, {:.0} items a second (contact and index entry); \
+             {:.1} s, {rate:.0} contacts a second, {:.0} items a second (contact, index entry and list entry); \
              `check` afterwards: {}. DynamoDB Local's ceiling here, the same number of items as \
              plain puts 25 to a `BatchWriteItem`, 16 at once: {ceiling:.0} items a second, so the \
              import runs at {:.0}% of it while writing each contact, its entry and counts in \
@@ -498,7 +498,7 @@ fn method(settings: &Settings) -> String {
          - **Import**: a file of 20,000 lines `{{\"custom_fields\":{{\"vip\":true}}}}` \
          through the release `contacts-admin contact import` into a fresh table of the same \
          DynamoDB Local (in memory), timed as a whole, then `check`; the ceiling is the same \
-         number of items (a contact and an index entry each) put plainly.\n\
+         number of items (a contact, an index entry and a list entry each) put plainly.\n\
          - **Package**: `cargo lambda build --release --arm64` (zig as the cross linker) \
          leaves each function's `bootstrap` in `target/lambda/<function>/`; the bench zips it \
          alone at the archive's root with `zip -X` (deflate, default level, as SAM does) and \

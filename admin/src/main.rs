@@ -61,12 +61,14 @@ enum Command {
     /// Contacts.
     #[command(subcommand)]
     Contact(ContactCommand),
-    /// Checks that a channel's field index, counts and tags agree with its contacts (scans
-    /// the table); exits non-zero if they do not. With --repair, restores them from the
-    /// contacts (safe while the API is in use) and exits non-zero only if that fails.
+    /// Checks that a channel's field index, list, counts and tags agree with its contacts
+    /// (scans the table); exits non-zero if they do not. With --repair, restores them from
+    /// the contacts (safe while the API is in use) and exits non-zero only if that fails.
+    /// Without --channel, looks for items of channels that no longer exist (left by writes
+    /// in flight while their channel was deleted); --repair removes them.
     Check {
         #[arg(long)]
-        channel: String,
+        channel: Option<String>,
         #[arg(long)]
         repair: bool,
     },
@@ -235,7 +237,14 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Outcome {
         Command::Contact(ContactCommand::Delete { channel, id }) => {
             delete_contact(store, &channel, &id).await
         }
-        Command::Check { channel, repair } => check(store, &channel, repair).await,
+        Command::Check {
+            channel: Some(channel),
+            repair,
+        } => check(store, &channel, repair).await,
+        Command::Check {
+            channel: None,
+            repair,
+        } => check_gone_channels(store, repair).await,
     }
 }
 
@@ -462,6 +471,36 @@ async fn check(store: &DynamoStore, channel: &str, repair: bool) -> Outcome {
             true => "the channel is still inconsistent after the repair".into(),
             false => "the channel's index, counts or tags disagree with its contacts (--repair restores them)".into(),
         })
+    }
+}
+
+async fn check_gone_channels(store: &DynamoStore, repair: bool) -> Outcome {
+    let gone = store.gone_channels().await.map_err(failed)?;
+    let listed = |gone: &std::collections::BTreeMap<String, usize>| -> Vec<Value> {
+        gone.iter()
+            .map(|(channel, items)| json!({"channel_id": channel, "items": items}))
+            .collect()
+    };
+    if repair {
+        for channel in gone.keys() {
+            store.remove_gone_channel(channel).await.map_err(failed)?;
+        }
+        let left = store.gone_channels().await.map_err(failed)?;
+        let summary = json!({"gone_channels": listed(&left), "removed": listed(&gone), "consistent": left.is_empty()});
+        return match left.is_empty() {
+            true => Ok(Some(summary)),
+            false => {
+                println!("{summary}");
+                Err("items of deleted channels are left after the repair".into())
+            }
+        };
+    }
+    let summary = json!({"gone_channels": listed(&gone), "consistent": gone.is_empty()});
+    if gone.is_empty() {
+        Ok(Some(summary))
+    } else {
+        println!("{summary}");
+        Err("the table holds items of deleted channels (--repair removes them)".into())
     }
 }
 

@@ -311,6 +311,79 @@ fn an_export_imports_into_an_identical_channel_and_contacts_can_be_deleted() {
     }
 }
 
+/// What a create in flight while its channel was deleted leaves is found by `check`
+/// without `--channel`, and removed by `--repair`; live channels are not touched.
+#[test]
+fn check_finds_and_removes_what_deleted_channels_left() {
+    let admin = AdminCli::new(&[]);
+    admin.ok(&["table", "create"]);
+    let mut channels = Vec::new();
+    for name in ["Gone", "Kept"] {
+        let created = admin.ok(&["channel", "create", "--name", name, "--type", "custom"]);
+        channels.push(created["channel_id"].as_str().unwrap().to_string());
+    }
+    let (gone, kept) = (&channels[0], &channels[1]);
+    let lines = r#"{"id":"k1","custom_fields":{"firstName":"Kay"},"tags":["x"]}"#;
+    for channel in [gone, kept] {
+        let out = admin.run_with_stdin(
+            &["contact", "import", "--channel", channel, "--file", "-"],
+            lines,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        admin.ok(&["check"]),
+        json!({"gone_channels": [], "consistent": true})
+    );
+    let store = admin.store();
+    let fields = runtime().block_on(store.fields(gone)).unwrap();
+    admin.ok(&["channel", "delete", "--channel", gone]);
+    // A create that passed the authorizer before the delete, landing after it.
+    let writes = contacts_tests::writes(
+        &fields,
+        &[("firstName", Some("Late")), ("lastName", Some("Comer"))],
+    );
+    let tags = std::collections::BTreeSet::new();
+    let late = contacts_shared::store::NewContact {
+        id: "late",
+        created_at: contacts_shared::clock::now(),
+        created_micros: 0,
+        writes: &writes,
+        tags: &tags,
+    };
+    assert!(runtime()
+        .block_on(store.insert_contact(gone, &late))
+        .unwrap());
+
+    let out = admin.run(&["check"]);
+    assert!(!out.status.success(), "leftovers are a failed check");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The contact, its two index entries and counts, its list entry.
+    assert_eq!(
+        report,
+        json!({"gone_channels": [{"channel_id": gone, "items": 6}], "consistent": false})
+    );
+    let repaired = admin.ok(&["check", "--repair"]);
+    assert_eq!(
+        repaired["removed"],
+        json!([{"channel_id": gone, "items": 6}])
+    );
+    assert_eq!(repaired["consistent"], true);
+    assert_eq!(
+        admin.ok(&["check"]),
+        json!({"gone_channels": [], "consistent": true})
+    );
+    assert!(runtime()
+        .block_on(store.get_contact(kept, "k1"))
+        .unwrap()
+        .is_some());
+    admin.assert_consistent(kept);
+}
+
 /// `field define` of `name` as `kind` on `channel`, with more arguments.
 fn define<'a>(channel: &'a str, name: &'a str, kind: &'a str, more: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![

@@ -99,17 +99,8 @@ impl DynamoStore {
             Some(AttributeValue::Ss(hashes)) => hashes.iter().map(|h| item::token_key(h)).collect(),
             _ => Vec::new(),
         };
-        // Then the tokens: once they are gone nobody can write to the channel again.
+        // Then the tokens: once they are gone no request of the channel can start again.
         self.delete_items(tokens).await?;
-        // Everything kept beside the contacts (index entries, counts, page marks,
-        // idempotency records), found by its key's prefix: a scan, as the channel's.
-        let beside = self
-            .scan_prefix(&format!("{}#", keys::channel_pk(channel_id)))
-            .await?
-            .iter()
-            .map(item::key_of)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.delete_items(beside).await?;
         let mut contacts = 0;
         let mut start: Option<Item> = None;
         let (pk, contact_prefix) = (keys::channel_pk(channel_id), keys::contact_sk(""));
@@ -126,6 +117,18 @@ impl DynamoStore {
                 break;
             }
         }
+        // Then everything kept beside them (index entries, counts, list entries, page
+        // marks, idempotency records), found by its key's prefix: a scan. Contacts first,
+        // because every update, tag change and delete is conditional on its contact: once
+        // they are gone, none in flight can write an index entry after the scan. (A create
+        // in flight can still land: `check` without --channel finds what it left.)
+        let beside = self
+            .scan_prefix(&format!("{}#", keys::channel_pk(channel_id)), None)
+            .await?
+            .iter()
+            .map(item::key_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.delete_items(beside).await?;
         self.delete_items(vec![item::channel_key(channel_id)])
             .await?;
         Ok(contacts)

@@ -145,7 +145,7 @@ impl DynamoStore {
         let list_pk = keys::list_pk(channel);
         let index_prefix = format!("{}#F#", keys::channel_pk(channel));
         for found in self
-            .scan_prefix(&format!("{}#", keys::channel_pk(channel)))
+            .scan_prefix(&format!("{}#", keys::channel_pk(channel)), None)
             .await?
         {
             let pk = item::get_s(&found, keys::PK)?.to_string();
@@ -315,8 +315,13 @@ impl DynamoStore {
         Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
     }
 
-    /// Every item whose PK starts with `prefix`.
-    pub(super) async fn scan_prefix(&self, prefix: &str) -> Result<Vec<Item>, StoreError> {
+    /// Every item whose PK starts with `prefix` (only the attributes of `projection`, when
+    /// given).
+    pub(super) async fn scan_prefix(
+        &self,
+        prefix: &str,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         for attempt in 0.. {
@@ -326,6 +331,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .filter_expression("begins_with(PK, :prefix)")
                 .expression_attribute_values(":prefix", item::s(prefix))
+                .set_projection_expression(projection.map(str::to_string))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.clone())
                 .send()

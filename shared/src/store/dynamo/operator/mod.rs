@@ -1,11 +1,12 @@
 //! Operator-only storage (the `operator` feature): the table, channels, tokens, field
-//! definitions and the invariant checker. The admin tool, the local stack and the tests
+//! definitions, the invariant checker and what deleted channels left. The admin tool, the local stack and the tests
 //! use it; the functions never do.
 
 mod bulk;
 mod channels;
 mod check;
 mod fields;
+mod leftovers;
 mod table;
 mod tokens;
 

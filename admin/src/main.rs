@@ -475,18 +475,15 @@ async fn check(store: &DynamoStore, channel: &str, repair: bool) -> Outcome {
 }
 
 async fn check_gone_channels(store: &DynamoStore, repair: bool) -> Outcome {
-    let gone = store.gone_channels().await.map_err(failed)?;
     let listed = |gone: &std::collections::BTreeMap<String, usize>| -> Vec<Value> {
         gone.iter()
             .map(|(channel, items)| json!({"channel_id": channel, "items": items}))
             .collect()
     };
     if repair {
-        for channel in gone.keys() {
-            store.remove_gone_channel(channel).await.map_err(failed)?;
-        }
+        let removed = store.remove_gone_channels().await.map_err(failed)?;
         let left = store.gone_channels().await.map_err(failed)?;
-        let summary = json!({"gone_channels": listed(&left), "removed": listed(&gone), "consistent": left.is_empty()});
+        let summary = json!({"gone_channels": listed(&left), "removed": listed(&removed), "consistent": left.is_empty()});
         return match left.is_empty() {
             true => Ok(Some(summary)),
             false => {
@@ -495,6 +492,7 @@ async fn check_gone_channels(store: &DynamoStore, repair: bool) -> Outcome {
             }
         };
     }
+    let gone = store.gone_channels().await.map_err(failed)?;
     let summary = json!({"gone_channels": listed(&gone), "consistent": gone.is_empty()});
     if gone.is_empty() {
         Ok(Some(summary))

@@ -26,8 +26,17 @@ use crate::limits::MAX_PLAIN_MATCH_KEY_BYTES as MAX_PLAIN_MATCH_KEY;
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 
+/// What every key of a channel's items starts with.
+pub const CHANNEL_PK_PREFIX: &str = "CH#";
+
 pub fn channel_pk(channel: &str) -> String {
-    format!("CH#{channel}")
+    format!("{CHANNEL_PK_PREFIX}{channel}")
+}
+
+/// The channel whose item a partition key is (`CH#{id}` or `CH#{id}#...`), if any.
+pub fn channel_of_pk(pk: &str) -> Option<&str> {
+    let rest = pk.strip_prefix(CHANNEL_PK_PREFIX)?;
+    rest.split('#').next().filter(|id| !id.is_empty())
 }
 
 pub const CHANNEL_SK: &str = "CHANNEL";
@@ -148,6 +157,19 @@ mod tests {
         for other in [count_shard_sk(15), page_mark_sk(100, 12345)] {
             assert!(other.as_str() < ENTRIES_AFTER && ENTRIES_AFTER < keys[0].as_str());
         }
+    }
+
+    #[test]
+    fn a_key_names_its_channel() {
+        assert_eq!(channel_of_pk(&channel_pk("abc")), Some("abc"));
+        assert_eq!(
+            channel_of_pk(&index_pk("abc", "firstName", "ann")),
+            Some("abc")
+        );
+        assert_eq!(channel_of_pk(&list_pk("abc")), Some("abc"));
+        assert_eq!(channel_of_pk(&idempotency_pk("abc", "k")), Some("abc"));
+        assert_eq!(channel_of_pk(&token_pk("x")), None);
+        assert_eq!(channel_of_pk("CH#"), None);
     }
 
     #[test]

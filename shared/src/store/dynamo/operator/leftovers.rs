@@ -9,73 +9,52 @@ use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore};
 use crate::store::StoreError;
 
-/// The prefix every channel's keys start with.
-const CHANNEL_PREFIX: &str = "CH#";
-
 impl DynamoStore {
     /// The channels that no longer exist but still have items, each with how many.
     pub async fn gone_channels(&self) -> Result<BTreeMap<String, usize>, StoreError> {
-        let mut items: BTreeMap<String, usize> = BTreeMap::new();
-        let mut existing: BTreeSet<String> = BTreeSet::new();
-        for key in self.channel_keys().await? {
-            let pk = item::get_s(&key, keys::PK)?;
-            let Some(channel) = channel_of(pk) else {
-                continue;
-            };
-            if pk == keys::channel_pk(channel) && item::get_s(&key, keys::SK)? == keys::CHANNEL_SK {
-                existing.insert(channel.to_string());
-            }
-            *items.entry(channel.to_string()).or_default() += 1;
-        }
-        items.retain(|channel, _| !existing.contains(channel));
-        Ok(items)
-    }
-
-    /// Deletes every item a gone channel left; how many. Refused for a channel that exists
-    /// (`channel delete` is how a channel goes).
-    pub async fn remove_gone_channel(&self, channel: &str) -> Result<usize, StoreError> {
-        if self.get(item::channel_key(channel)).await?.is_some() {
-            return Err(StoreError::Rejected(format!(
-                "channel '{channel}' exists: delete it with `channel delete`"
-            )));
-        }
-        let own = keys::channel_pk(channel);
-        let beside = format!("{own}#");
-        let doomed: Vec<Item> = self
-            .channel_keys()
+        Ok(self
+            .gone_channel_keys()
             .await?
             .into_iter()
-            .filter(|key| {
-                item::get_s(key, keys::PK).is_ok_and(|pk| pk == own || pk.starts_with(&beside))
-            })
-            .collect();
-        let removed = doomed.len();
-        self.delete_items(doomed).await?;
+            .map(|(channel, keys)| (channel, keys.len()))
+            .collect())
+    }
+
+    /// Deletes every item the channels that no longer exist left, from one scan; what it
+    /// deleted, per channel. A channel whose item is back by then is left alone.
+    pub async fn remove_gone_channels(&self) -> Result<BTreeMap<String, usize>, StoreError> {
+        let mut removed = BTreeMap::new();
+        for (channel, doomed) in self.gone_channel_keys().await? {
+            if self.get(item::channel_key(&channel)).await?.is_some() {
+                continue;
+            }
+            removed.insert(channel, doomed.len());
+            self.delete_items(doomed).await?;
+        }
         Ok(removed)
     }
 
-    /// The keys of every item under a channel's keys.
-    async fn channel_keys(&self) -> Result<Vec<Item>, StoreError> {
-        self.scan_prefix(CHANNEL_PREFIX, Some("PK, SK")).await
-    }
-}
-
-/// The channel id a key of a channel's item names (channel ids hold no `#`).
-fn channel_of(pk: &str) -> Option<&str> {
-    let rest = pk.strip_prefix(CHANNEL_PREFIX)?;
-    Some(rest.split('#').next().unwrap_or(rest)).filter(|id| !id.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_key_names_its_channel() {
-        assert_eq!(channel_of("CH#abc"), Some("abc"));
-        assert_eq!(channel_of("CH#abc#F#firstName#=ann"), Some("abc"));
-        assert_eq!(channel_of("CH#abc#ALL"), Some("abc"));
-        assert_eq!(channel_of("TOKEN#x"), None);
-        assert_eq!(channel_of("CH#"), None);
+    /// The keys of every item under a channel's keys whose channel item is gone, by
+    /// channel.
+    async fn gone_channel_keys(&self) -> Result<BTreeMap<String, Vec<Item>>, StoreError> {
+        let mut by_channel: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+        let mut existing: BTreeSet<String> = BTreeSet::new();
+        for key in self
+            .scan_prefix(keys::CHANNEL_PK_PREFIX, Some("PK, SK"))
+            .await?
+        {
+            let pk = item::get_s(&key, keys::PK)?;
+            let Some(channel) = keys::channel_of_pk(pk) else {
+                continue;
+            };
+            let channel = channel.to_string();
+            if pk == keys::channel_pk(&channel) && item::get_s(&key, keys::SK)? == keys::CHANNEL_SK
+            {
+                existing.insert(channel.clone());
+            }
+            by_channel.entry(channel).or_default().push(key);
+        }
+        by_channel.retain(|channel, _| !existing.contains(channel));
+        Ok(by_channel)
     }
 }

@@ -13,6 +13,12 @@ use serde_json::Value;
 /// alone calls it (the most calls any measurement makes on one store).
 pub const DELETES: usize = 2 * crate::handler::CALLS as usize;
 
+/// Whether `function`'s event uses up the contact it acts on (a delete): each of its
+/// calls then needs a seeded contact of its own.
+pub fn consumes_contacts(function: &str) -> bool {
+    function == "delete-contact"
+}
+
 /// The token the event files carry in place of a real one.
 const TOKEN_PLACEHOLDER: &str = "ct_replace-with-a-channel-token";
 /// The update event's field value, and the one it alternates with.
@@ -30,7 +36,7 @@ impl Events {
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let event = text.replace(TOKEN_PLACEHOLDER, token);
-        if function == "delete-contact" {
+        if consumes_contacts(function) {
             // A contact per call: the copies delete the seeded doomed contacts in turn.
             let list = (0..DELETES)
                 .map(|n| Bytes::from(event.replace(DEMO_CONTACT, &doomed_contact(n))))

@@ -11,7 +11,7 @@ use contacts_shared::store::{ContactStore, MemoryStore};
 use contacts_shared::ContactService;
 use lambda_http::{Body, Request, Response};
 
-use crate::events::{Events, DELETES};
+use crate::events::{consumes_contacts, Events, DELETES};
 
 /// Calls timed per handler, after as many untimed ones.
 pub const CALLS: u32 = 20_000;
@@ -23,7 +23,7 @@ pub const CALLS: u32 = 20_000;
 pub async fn service(function: &str) -> Result<ContactService<MemoryStore>, String> {
     let fail = |e: &dyn std::fmt::Display| format!("the demo channel in memory: {e}");
     let store = demo::memory_store().await.map_err(|e| fail(&e))?;
-    if function == "delete-contact" {
+    if consumes_contacts(function) {
         demo::insert_doomed_contacts(&store, demo::DEMO_CHANNEL, DELETES)
             .await
             .map_err(|e| fail(&e))?;

@@ -206,7 +206,7 @@ async fn measure_function(
     let (name, settings) = (function.name, &bench.settings);
     let table = format!("bench-{name}");
     let token = seed::table(&bench.endpoint, &table).await?;
-    if name == "delete-contact" {
+    if events::consumes_contacts(name) {
         // Every call the measurements below make: the storage pass makes one unmetered
         // call before its metered ones.
         let calls = settings.cold_starts + settings.invocations + METERED_CALLS + 1;
@@ -269,7 +269,7 @@ async fn through_the_stack(
 ) -> Result<(), String> {
     let table = "bench-stack";
     let token = seed::table(&bench.endpoint, table).await?;
-    if rows.iter().any(|row| row.name == "delete-contact") {
+    if rows.iter().any(|row| events::consumes_contacts(row.name)) {
         seed::doomed(&bench.endpoint, table, STACK_WARMUP + STACK_CALLS).await?;
     }
     let stack = stack::LocalStack::start(&bench.work, &bench.endpoint, table)?;

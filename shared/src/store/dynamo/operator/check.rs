@@ -111,6 +111,7 @@ impl DynamoStore {
 
     async fn snapshot(&self, channel: &str) -> Result<Snapshot, StoreError> {
         let fields = self.fields(channel).await?;
+        let list_pk = keys::list_pk(channel);
         let mut contacts = Vec::new();
         let mut expected = BTreeMap::new();
         for found in self
@@ -125,24 +126,23 @@ impl DynamoStore {
                 continue;
             }
             let sort_key = keys::index_sk(contact.created_at, contact.created_micros, &contact.id);
-            expected.insert(
-                (keys::list_pk(channel), sort_key),
-                (contact.id.clone(), LIST.to_string()),
-            );
             for (name, value) in &contact.fields {
                 if let Some(def) = fields.get(name) {
                     let key = (
                         keys::index_pk(channel, name, &match_key(def.field_type, value)),
-                        keys::index_sk(contact.created_at, contact.created_micros, &contact.id),
+                        sort_key.clone(),
                     );
                     expected.insert(key, (contact.id.clone(), name.clone()));
                 }
             }
+            expected.insert(
+                (list_pk.clone(), sort_key),
+                (contact.id.clone(), LIST.to_string()),
+            );
             contacts.push((contact, pending));
         }
         let mut stored = BTreeSet::new();
         let mut shards: BTreeMap<String, Shards> = BTreeMap::new();
-        let list_pk = keys::list_pk(channel);
         let index_prefix = format!("{}#F#", keys::channel_pk(channel));
         for found in self
             .scan_prefix(&format!("{}#", keys::channel_pk(channel)), None)

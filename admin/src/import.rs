@@ -9,6 +9,7 @@ use std::path::Path;
 use contacts_shared::api::bodies::{input_value, value_shape_error};
 use contacts_shared::domain::contact_id;
 use contacts_shared::domain::field_defs::FieldSet;
+use contacts_shared::domain::field_values::match_key;
 use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
 use contacts_shared::domain::tags;
 use contacts_shared::limits::{MAX_CREATED_AT, MAX_FIELDS_PER_IMPORTED_CONTACT};
@@ -132,6 +133,7 @@ fn read_lines(mut source: Source, kind: ChannelType, fields: FieldSet) -> mpsc::
     let (sender, receiver) = mpsc::channel(READ_AHEAD);
     std::thread::spawn(move || {
         let mut claimed: HashMap<String, usize> = HashMap::new();
+        let mut values: HashMap<(String, String), usize> = HashMap::new();
         let mut clock = Creation::default();
         let mut buffer = Vec::new();
         for number in 1.. {
@@ -159,6 +161,20 @@ fn read_lines(mut source: Source, kind: ChannelType, fields: FieldSet) -> mpsc::
                     if let Some(first) = claimed.get(&id) {
                         return Err(format!("duplicate of line {first}"));
                     }
+                    // Unique values too: the first line holding one keeps it.
+                    let unique: Vec<(String, String)> = contact
+                        .writes
+                        .iter()
+                        .filter(|w| w.def.claims())
+                        .filter_map(|w| {
+                            let value = w.value.as_deref()?;
+                            Some((w.name.clone(), match_key(w.def.field_type, value)))
+                        })
+                        .collect();
+                    if let Some(first) = unique.iter().find_map(|v| values.get(v)) {
+                        return Err(format!("a unique value of line {first} again"));
+                    }
+                    values.extend(unique.into_iter().map(|v| (v, number)));
                     claimed.insert(id.clone(), number);
                     contact.id = Some(id);
                     let (created_at, micros) = clock.of_line(contact.created_at, number);

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use contacts_shared::domain::channel::{Channel, ChannelRecord};
 use contacts_shared::domain::contact_id;
-use contacts_shared::domain::field_defs::{FieldDef, FieldType, BUILT_IN_FIELDS};
+use contacts_shared::domain::field_defs::{FieldDef, FieldType, Uniqueness, BUILT_IN_FIELDS};
 use contacts_shared::store::dynamo::CheckReport;
 use contacts_shared::store::{ContactStore, StoreError};
 use contacts_shared::{clock, env, random, ChannelType, DynamoStore};
@@ -98,7 +98,9 @@ enum ChannelCommand {
         #[arg(long)]
         channel: String,
     },
-    /// Deletes a channel: its tokens, API key, contacts and field definitions.
+    /// Deletes a channel: its tokens, API key, contacts and field definitions. Final: its
+    /// requests are refused at once, and its data goes after the settle time
+    /// (FIELD_CACHE_SECONDS + 10 s), when no request of it can still be running.
     Delete {
         #[arg(long)]
         channel: String,
@@ -133,6 +135,22 @@ enum FieldCommand {
         /// The values of a list field, comma-separated.
         #[arg(long, value_delimiter = ',')]
         values: Vec<String>,
+        /// Makes its values unique in the channel (as `field unique` does).
+        #[arg(long)]
+        unique: bool,
+    },
+    /// Makes a field's values unique in the channel (built-in `phone` and `email` too),
+    /// compared by match key: claims every stored value, and refuses, listing the contacts,
+    /// if two share one. Takes the settle time (FIELD_CACHE_SECONDS + 10 s) to reach every
+    /// running function first.
+    Unique {
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        name: String,
+        /// Lifts uniqueness instead.
+        #[arg(long)]
+        off: bool,
     },
     /// Lists a channel's fields, built-in and custom.
     List {
@@ -281,7 +299,14 @@ async fn channel(store: &DynamoStore, keys: &Keys, command: ChannelCommand) -> O
             if let (Some(plan), Some(key_id)) = (plan, &record.api_key_id) {
                 plan.delete_key(key_id).await?;
             }
-            let contacts = store.delete_channel(&channel).await.map_err(failed)?;
+            eprintln!(
+                "deleting channel {channel}: its tokens are revoked; waiting {}s for running functions",
+                settle().as_secs()
+            );
+            let contacts = store
+                .delete_channel(&channel, settle())
+                .await
+                .map_err(failed)?;
             eprintln!(
                 "channel {channel} deleted with its {} token(s) and {contacts} contact(s)",
                 record.tokens
@@ -370,23 +395,66 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
             name,
             kind,
             values,
+            unique,
         } => {
-            let def = FieldDef::checked(kind, values)?;
-            store
-                .define_field(&channel, &name, &def)
-                .await
-                .map_err(failed)?;
-            eprintln!("field {name} ({kind}) defined on channel {channel}");
+            let mut def = FieldDef::checked(kind, values)?;
+            if unique {
+                def.unique = Some(Uniqueness::On);
+                let new = store
+                    .define_unique_field(&channel, &name, &def)
+                    .await
+                    .map_err(failed)?;
+                if !new {
+                    // Defined already: it may hold values, which must be claimed first.
+                    def.unique = None;
+                    store
+                        .define_field(&channel, &name, &def)
+                        .await
+                        .map_err(failed)?;
+                    make_unique(store, &channel, &name).await?;
+                }
+            } else {
+                store
+                    .define_field(&channel, &name, &def)
+                    .await
+                    .map_err(failed)?;
+            }
+            let unique = if unique { ", unique" } else { "" };
+            eprintln!("field {name} ({kind}{unique}) defined on channel {channel}");
+            Ok(None)
+        }
+        FieldCommand::Unique { channel, name, off } => {
+            if off {
+                eprintln!(
+                    "lifting: waiting {}s for running functions",
+                    settle().as_secs()
+                );
+                store
+                    .lift_unique(&channel, &name, settle())
+                    .await
+                    .map_err(failed)?;
+                eprintln!("field {name} of channel {channel} is no longer unique");
+            } else {
+                make_unique(store, &channel, &name).await?;
+                eprintln!("field {name} of channel {channel} is unique");
+            }
             Ok(None)
         }
         FieldCommand::List { channel } => {
             let fields = store.fields(&channel).await.map_err(failed)?;
-            let built_in = BUILT_IN_FIELDS
-                .iter()
-                .map(|(name, kind)| json!({"name": name, "type": kind.as_str(), "built_in": true}));
+            let built_in = BUILT_IN_FIELDS.iter().map(|(name, kind)| {
+                let mut field = json!({"name": name, "type": kind.as_str(), "built_in": true});
+                if let Some(unique) = fields.get(name).and_then(|d| d.unique) {
+                    field["unique"] = json!(unique.as_str());
+                }
+                field
+            });
             let custom = fields.custom().iter().map(|(name, def)| {
                 let mut field =
                     json!({"name": name, "type": def.field_type.as_str(), "built_in": false});
+                if let Some(unique) = fields.get(name).and_then(|d| d.unique) {
+                    field["unique"] = json!(unique.as_str());
+                }
                 if !def.values.is_empty() {
                     field["values"] = json!(def.values);
                 }
@@ -395,6 +463,22 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
             Ok(Some(Value::Array(built_in.chain(custom).collect())))
         }
     }
+}
+
+/// How long a change of the channel's fields takes to reach every running function.
+fn settle() -> std::time::Duration {
+    contacts_shared::env::settle_time()
+}
+
+async fn make_unique(store: &DynamoStore, channel: &str, name: &str) -> Result<(), String> {
+    eprintln!(
+        "making {name} unique: waiting {}s for running functions, then claiming stored values",
+        settle().as_secs()
+    );
+    store
+        .make_unique(channel, name, settle())
+        .await
+        .map_err(failed)
 }
 
 async fn import_contacts(store: &DynamoStore, channel: &str, file: &std::path::Path) -> Outcome {

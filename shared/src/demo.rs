@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::domain::channel::ChannelType;
-use crate::domain::field_defs::{FieldDef, FieldSet, FieldType};
+use crate::domain::field_defs::{FieldDef, FieldSet, FieldType, Uniqueness};
 use crate::domain::field_values::InputValue;
 use crate::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
 use crate::store::{ContactStore, MemoryStore, NewContact, StoreError};
@@ -30,6 +30,9 @@ pub const DEMO_CONTACT_FIELDS: [(&str, &str); 4] = [
 /// Its tags.
 pub const DEMO_TAGS: [&str; 1] = ["Blog Updates"];
 
+/// The demo channel's unique field.
+pub const DEMO_UNIQUE_FIELD: &str = "externalId";
+
 /// The custom fields of the demo channel.
 pub fn demo_fields() -> Vec<(&'static str, FieldDef)> {
     let tiers = ["Gold", "Silver", "Bronze"].map(String::from).to_vec();
@@ -39,6 +42,14 @@ pub fn demo_fields() -> Vec<(&'static str, FieldDef)> {
         (
             "tier",
             FieldDef::checked(FieldType::List, tiers).expect("declared values"),
+        ),
+        // The key an outside system knows its contacts by: what the upsert event upserts.
+        (
+            DEMO_UNIQUE_FIELD,
+            FieldDef {
+                unique: Some(Uniqueness::On),
+                ..FieldDef::new(FieldType::Text)
+            },
         ),
     ]
 }

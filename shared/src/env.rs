@@ -26,3 +26,26 @@ pub const APIGATEWAY_ENDPOINT: &str = "APIGATEWAY_ENDPOINT";
 pub fn get(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
+
+/// How long, in seconds, a warm function trusts the field definitions it loaded
+/// (default [`DEFAULT_FIELD_CACHE_SECONDS`](crate::limits::DEFAULT_FIELD_CACHE_SECONDS)).
+/// The operator tool reads it too, to know how long to wait before a change of
+/// uniqueness or a channel's deletion has reached every function.
+pub const FIELD_CACHE_SECONDS: &str = "FIELD_CACHE_SECONDS";
+
+/// The field cache's lifetime, from [`FIELD_CACHE_SECONDS`] (read once).
+pub fn field_cache_ttl() -> std::time::Duration {
+    static TTL: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *TTL.get_or_init(|| {
+        let seconds = get(FIELD_CACHE_SECONDS)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(crate::limits::DEFAULT_FIELD_CACHE_SECONDS);
+        std::time::Duration::from_secs(seconds)
+    })
+}
+
+/// How long after the operator tool changes a channel's fields or deletes the channel
+/// every request sees it: the field cache's lifetime plus the longest a request runs.
+pub fn settle_time() -> std::time::Duration {
+    field_cache_ttl() + std::time::Duration::from_secs(crate::limits::FUNCTION_TIMEOUT_SECONDS)
+}

@@ -12,6 +12,12 @@ pub enum ApiError {
     /// The contact id is not known in this channel (a 403, as the original answers it:
     /// v1 clients look for "no such contact" in a 403).
     ContactNotFound,
+    /// A unique field's value is held by another contact (409, the owner's id in `data`).
+    ValueTaken {
+        field: String,
+        owner: String,
+        message: String,
+    },
     /// No such route.
     RouteNotFound,
     /// Known path, method not supported; holds the methods the path supports.
@@ -29,12 +35,26 @@ impl ApiError {
         ApiError::Invalid(message.into())
     }
 
+    pub fn value_taken(field: &str, value: &str, owner: String) -> Self {
+        ApiError::ValueTaken {
+            field: field.to_string(),
+            message: format!(
+                "Custom field '{}' value '{}' belongs to contact '{}'.",
+                printable(field),
+                printable(value),
+                printable(&owner)
+            ),
+            owner,
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Unauthorized => 401,
             ApiError::Invalid(_) | ApiError::ContactNotFound => 403,
             ApiError::RouteNotFound => 404,
             ApiError::MethodNotAllowed(_) => 405,
+            ApiError::ValueTaken { .. } => 409,
             ApiError::TooManyRequests => 429,
             ApiError::Internal => 500,
             ApiError::Unavailable => 503,
@@ -44,7 +64,7 @@ impl ApiError {
     pub fn message(&self) -> &str {
         match self {
             ApiError::Unauthorized => "API Token is invalid.",
-            ApiError::Invalid(message) => message,
+            ApiError::Invalid(message) | ApiError::ValueTaken { message, .. } => message,
             ApiError::ContactNotFound => "There is no such contact.",
             ApiError::RouteNotFound => "404 Not Found.",
             ApiError::MethodNotAllowed(_) => "405 Method Not Allowed.",
@@ -56,7 +76,11 @@ impl ApiError {
 
     /// The contract's error envelope.
     pub fn envelope(&self) -> serde_json::Value {
-        serde_json::json!({"status": "error", "message": self.message(), "data": []})
+        let data = match self {
+            ApiError::ValueTaken { owner, .. } => serde_json::json!({ "id": owner }),
+            _ => serde_json::json!([]),
+        };
+        serde_json::json!({"status": "error", "message": self.message(), "data": data})
     }
 }
 
@@ -141,6 +165,14 @@ mod tests {
                 "Service temporarily unavailable.",
             ),
         ];
+        let taken = ApiError::value_taken("phone", "+92 324 4077087", "abc".into());
+        assert_eq!(taken.status(), 409);
+        assert_eq!(
+            taken.envelope(),
+            serde_json::json!({"status": "error",
+                "message": "Custom field 'phone' value '+92 324 4077087' belongs to contact 'abc'.",
+                "data": {"id": "abc"}})
+        );
         for (error, status, message) in cases {
             assert_eq!(error.status(), status);
             assert_eq!(

@@ -42,3 +42,12 @@ pub const MAX_CREATED_AT: i64 = 999_999_999_999;
 /// Match keys longer than this (in bytes) are indexed by their SHA-256, which keeps the
 /// partition key under DynamoDB's 2,048-byte limit.
 pub const MAX_PLAIN_MATCH_KEY_BYTES: usize = 1024;
+/// Unique fields per channel: each unique value a write sets or clears is one more action
+/// in the write's first transaction, which must hold them all.
+pub const MAX_UNIQUE_FIELDS: usize = 10;
+/// How long a function may run (template.yaml's `Timeout`): a change the operator tool
+/// makes reaches every request after the field cache's lifetime plus this.
+pub const FUNCTION_TIMEOUT_SECONDS: u64 = 10;
+/// How long a warm function trusts the field definitions it loaded, unless
+/// `FIELD_CACHE_SECONDS` says otherwise (the tests' local stacks shorten it).
+pub const DEFAULT_FIELD_CACHE_SECONDS: u64 = 60;

@@ -83,6 +83,7 @@ impl Rigged {
         let change = FieldChange {
             name: &name,
             field_type: FieldType::Number,
+            unique: false,
             old: read.contact.fields.get(&name).map(String::as_str),
             new: Some(&value),
         };
@@ -195,6 +196,15 @@ impl ContactStore for Rigged {
         fields: &FieldSet,
     ) -> Result<bool, StoreError> {
         self.inner.delete_contact(channel, id, fields).await
+    }
+
+    async fn claim_owner(
+        &self,
+        channel: &str,
+        field: &str,
+        match_key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.inner.claim_owner(channel, field, match_key).await
     }
 
     async fn list(

@@ -27,7 +27,11 @@ pub async fn demo(store: &DynamoStore, channel: &str) -> Result<String, StoreErr
             })
             .await?;
         for (name, def) in demo_fields() {
-            store.define_field(channel, name, &def).await?;
+            if def.unique.is_some() {
+                store.define_unique_field(channel, name, &def).await?;
+            } else {
+                store.define_field(channel, name, &def).await?;
+            }
         }
         contacts_shared::demo::insert_demo_contact(store, channel).await?;
     }

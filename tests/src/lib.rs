@@ -3,6 +3,7 @@
 //! gateway, each on a free loopback port. Everything it starts dies with the test process,
 //! even when that one is killed.
 
+use contacts_shared::env::FIELD_CACHE_SECONDS;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -248,6 +249,11 @@ pub struct Stack {
     extra_gateways: Mutex<Vec<Gateway>>,
 }
 
+/// The field cache's lifetime in the tests' functions and admin tool: short, so that a
+/// field made unique or a channel deleted settles in seconds (the settle time is this
+/// plus the function timeout, as on AWS).
+pub const TEST_FIELD_CACHE_SECONDS: &str = "1";
+
 /// A response, its body parsed as JSON (`Value::Null` if it is not JSON).
 #[derive(Debug)]
 pub struct Reply {
@@ -285,8 +291,9 @@ impl Stack {
             gateway_port: None,
             release: false,
             reload: false,
-            function_env: function_env
+            function_env: [(FIELD_CACHE_SECONDS, TEST_FIELD_CACHE_SECONDS)]
                 .iter()
+                .chain(function_env)
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             gateway_args: gateway_args.iter().map(|a| a.to_string()).collect(),
@@ -452,6 +459,7 @@ impl AdminCli {
             .args(args)
             .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
             .env("CONTACTS_TABLE", &self.table)
+            .env(FIELD_CACHE_SECONDS, TEST_FIELD_CACHE_SECONDS)
             .env_remove("USAGE_PLAN_ID")
             .env_remove("APIGATEWAY_ENDPOINT")
             .envs(self.env.iter().map(|(k, v)| (k, v)));

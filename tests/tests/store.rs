@@ -386,7 +386,9 @@ fn a_channel_has_an_api_key_while_it_has_a_live_token() {
     runtime().block_on(store.issue_token(&channel)).unwrap();
     assert!(exists(&store), "issuing is idempotent for the key");
 
-    runtime().block_on(store.delete_channel(&channel)).unwrap();
+    runtime()
+        .block_on(store.delete_channel(&channel, std::time::Duration::ZERO))
+        .unwrap();
     assert!(!exists(&store), "deleting the channel deletes its key");
 }
 

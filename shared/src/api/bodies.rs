@@ -16,13 +16,23 @@ type Object<'a> = HashMap<String, &'a RawValue>;
 
 /// The body of a create or update: `{"custom_fields":[{"name":..,"value":..}, ...]}`.
 pub fn custom_fields_body(body: &[u8]) -> Result<Vec<RawFieldWrite>, ApiError> {
+    fields_body(body, true)
+}
+
+/// The body of an upsert: as an update's, but `custom_fields` may be empty (the query's
+/// field is what a new contact gets).
+pub fn upsert_body(body: &[u8]) -> Result<Vec<RawFieldWrite>, ApiError> {
+    fields_body(body, false)
+}
+
+fn fields_body(body: &[u8], at_least_one: bool) -> Result<Vec<RawFieldWrite>, ApiError> {
     let object = json_object(body)?;
     let entries = array(
         &object,
         "custom_fields",
         "an array of {\"name\": ..., \"value\": ...} objects",
     )?;
-    if entries.is_empty() {
+    if at_least_one && entries.is_empty() {
         return Err(ApiError::invalid("At least one custom field is required."));
     }
     if entries.len() > MAX_FIELDS_PER_REQUEST {

@@ -146,6 +146,22 @@ pub const FUNCTIONS: &[Function] = &[
         round_trips: Some((2, false)),
     },
     Function {
+        name: "upsert-contact",
+        role: Role::Endpoint {
+            method: "PUT",
+            path: "/v1/contact/by_custom_field",
+        },
+        // Who holds the value: GetItem on its claim. Then an update (GetItem, and one
+        // transaction moving claims, entries and counts) or a create (one transaction).
+        dynamodb: &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        ],
+        round_trips: Some((3, false)),
+    },
+    Function {
         name: "responder",
         role: Role::Responder,
         dynamodb: &[],
@@ -201,6 +217,10 @@ mod tests {
             Some(vec!["GET", "PUT", "DELETE"])
         );
         assert_eq!(methods("/v1/contact"), Some(vec!["POST", "GET"]));
+        assert_eq!(
+            methods("/v1/contact/by_custom_field"),
+            Some(vec!["GET", "PUT"])
+        );
         assert_eq!(methods("/v1/nothing"), None);
         assert_eq!(resources().len(), 4);
         let mut routes: Vec<(&str, &str)> = endpoints().map(|(_, m, p)| (m, p)).collect();

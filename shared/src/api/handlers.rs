@@ -28,6 +28,7 @@ pub async fn handle<S: ContactStore>(
         "remove-tags" => remove_tags(app, request).await,
         "delete-contact" => delete_contact(app, request).await,
         "list-contacts" => list_contacts(app, request).await,
+        "upsert-contact" => upsert_contact(app, request).await,
         _ => return None,
     })
 }
@@ -93,6 +94,19 @@ pub async fn find_contacts<S: ContactStore>(
         &keep,
         found.next_cursor.as_deref(),
     ))
+}
+
+/// `PUT /v1/contact/by_custom_field?name=&value=`: updates the contact holding the unique
+/// field's value, or creates it.
+pub async fn upsert_contact<S: ContactStore>(
+    app: &ContactService<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let channel = request::channel(request)?;
+    let (name, value) = request::name_and_value(request)?;
+    let writes = bodies::upsert_body(request::body(request))?;
+    let done = app.upsert(&channel, &name, &value, &writes).await?;
+    Ok(json!({"data": {"id": done.id, "created": done.created}}))
 }
 
 /// `DELETE /v1/contact/{contact_id}`: removes a contact and everything stored for it.

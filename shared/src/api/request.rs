@@ -64,14 +64,7 @@ pub fn body(request: &Request) -> &[u8] {
 /// keep its `per_page`).
 pub fn find_query(request: &Request) -> Result<(FindQuery, PageRequest), ApiError> {
     let single = |key: &str| single_param(request, key);
-    let required = |key: &str| -> Result<String, ApiError> {
-        single(key)?
-            .filter(|v| !v.trim().is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| ApiError::invalid(format!("Query parameter '{key}' is required.")))
-    };
-    let name = required("name")?;
-    let value = required("value")?;
+    let (name, value) = name_and_value(request)?;
     let page = PageRequest::parse(single("page")?, single("per_page")?)?;
     let query = FindQuery {
         name,
@@ -81,6 +74,17 @@ pub fn find_query(request: &Request) -> Result<(FindQuery, PageRequest), ApiErro
         cursor: single("cursor")?.map(str::to_string),
     };
     Ok((query, page))
+}
+
+/// The `name` and `value` of a find or an upsert, both required, once each.
+pub fn name_and_value(request: &Request) -> Result<(String, String), ApiError> {
+    let required = |key: &str| -> Result<String, ApiError> {
+        single_param(request, key)?
+            .filter(|v| !v.trim().is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::invalid(format!("Query parameter '{key}' is required.")))
+    };
+    Ok((required("name")?, required("value")?))
 }
 
 /// The list query: `per_page` (1 to 100, default 10) and `cursor`, both optional.

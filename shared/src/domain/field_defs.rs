@@ -82,12 +82,55 @@ impl FromStr for FieldType {
     }
 }
 
+/// Whether a field's values are unique in its channel. Each value of a unique field is
+/// claimed by the contact holding it, in the same transaction as the write that gives it,
+/// so two contacts can never hold one value (compared by match key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uniqueness {
+    /// Being declared on a channel that may already hold values: writes claim the values
+    /// they set, while the operator tool claims the values already stored.
+    Claiming,
+    /// Every value is claimed by its contact.
+    On,
+}
+
+impl Uniqueness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Uniqueness::Claiming => "claiming",
+            Uniqueness::On => "on",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Uniqueness::Claiming, Uniqueness::On]
+            .into_iter()
+            .find(|u| u.as_str() == text)
+    }
+
+    /// Whether values of this type can be made unique: not booleans, dates, times or list
+    /// values, which few contacts could hold each.
+    pub fn allowed(field_type: FieldType) -> bool {
+        matches!(
+            field_type,
+            FieldType::Text
+                | FieldType::Number
+                | FieldType::Email
+                | FieldType::Phone
+                | FieldType::Url
+        )
+    }
+}
+
 /// One field's definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldDef {
     pub field_type: FieldType,
     /// The declared values of a `list` field, in declaration order; empty otherwise.
     pub values: Vec<String>,
+    /// Whether its values are unique in the channel (kept apart from the definition,
+    /// since built-in fields can be unique too: see [`FieldSet`]).
+    pub unique: Option<Uniqueness>,
 }
 
 impl FieldDef {
@@ -95,7 +138,13 @@ impl FieldDef {
         FieldDef {
             field_type,
             values: Vec::new(),
+            unique: None,
         }
+    }
+
+    /// Whether a write of this field claims its value.
+    pub fn claims(&self) -> bool {
+        self.unique.is_some()
     }
 
     /// A definition the admin tool may store: list fields declare 1 to 100 distinct
@@ -124,7 +173,11 @@ impl FieldDef {
                 return Err(format!("list value '{value}' is declared twice"));
             }
         }
-        Ok(FieldDef { field_type, values })
+        Ok(FieldDef {
+            field_type,
+            values,
+            unique: None,
+        })
     }
 }
 
@@ -158,22 +211,40 @@ pub fn is_valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
-/// The fields a channel can use: the built-ins plus the operator's definitions.
+/// The fields a channel can use: the built-ins plus the operator's definitions, and which
+/// of them are unique.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSet {
     custom: BTreeMap<String, FieldDef>,
+    unique: BTreeMap<String, Uniqueness>,
 }
 
 impl FieldSet {
     pub fn new(custom: BTreeMap<String, FieldDef>) -> Self {
-        FieldSet { custom }
+        FieldSet {
+            custom,
+            unique: BTreeMap::new(),
+        }
+    }
+
+    /// The set with these fields unique (names it lacks are ignored).
+    pub fn with_unique(mut self, unique: BTreeMap<String, Uniqueness>) -> Self {
+        self.unique = unique;
+        self
     }
 
     pub fn get(&self, name: &str) -> Option<FieldDef> {
-        if let Some((_, t)) = BUILT_IN_FIELDS.iter().find(|(n, _)| *n == name) {
-            return Some(FieldDef::new(*t));
-        }
-        self.custom.get(name).cloned()
+        let mut def = match BUILT_IN_FIELDS.iter().find(|(n, _)| *n == name) {
+            Some((_, t)) => FieldDef::new(*t),
+            None => self.custom.get(name).cloned()?,
+        };
+        def.unique = self.unique.get(name).copied();
+        Some(def)
+    }
+
+    /// The fields declared unique (or being declared), by name.
+    pub fn unique(&self) -> &BTreeMap<String, Uniqueness> {
+        &self.unique
     }
 
     pub fn contains(&self, name: &str) -> bool {

@@ -12,22 +12,33 @@ use crate::domain::channel::Channel;
 use crate::domain::contact::Contact;
 use crate::domain::contact_id;
 use crate::domain::cursor;
-use crate::domain::field_defs::{undefined_field, FieldSet};
-use crate::domain::field_values::query_key;
+use crate::domain::field_defs::{undefined_field, FieldSet, FieldType, Uniqueness};
+use crate::domain::field_values::{canonical, match_key, query_key, InputValue};
 use crate::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
 use crate::domain::idempotency::{self, IdempotencyRecord, IdempotentRequest};
-use crate::error::ApiError;
+use crate::env;
+use crate::error::{printable, ApiError};
 use crate::limits::{MAX_ID_ATTEMPTS, MAX_WRITE_ATTEMPTS};
 use crate::store::{
     ContactStore, FieldChange, Insert, Match, NewContact, PageSpec, StoreError, TagChange,
     Versioned,
 };
 
-/// How long a warm function trusts the field definitions it loaded. A name it does not
-/// know is always looked up again, so new fields are usable at once; a changed list of
-/// values takes at most this long to reach every warm function. (On tokio's clock, which
-/// tests can pause and advance.)
-pub const FIELD_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a warm function trusts the field definitions it loaded
+/// ([`env::field_cache_ttl`]). A name it does not know is always looked up again, so new
+/// fields are usable at once; a changed list of values, a field made unique or a channel
+/// deleted takes at most this long to reach every warm function (the operator tool waits
+/// it out). On tokio's clock, which tests can pause and advance.
+fn field_cache_ttl() -> Duration {
+    env::field_cache_ttl()
+}
+
+/// How an upsert ended: the contact's id, and whether it was created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upserted {
+    pub id: String,
+    pub created: bool,
+}
 
 /// A find-by-field query: the field, the value sought, and which of the matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +100,7 @@ impl<S: ContactStore> ContactService<S> {
             let cache = self.fields.lock().unwrap_or_else(|e| e.into_inner());
             cache
                 .get(channel)
-                .filter(|(at, _)| at.elapsed() < FIELD_CACHE_TTL)
+                .filter(|(at, _)| at.elapsed() < field_cache_ttl())
                 .map(|(_, f)| f.clone())
         };
         if let Some(fields) = cached {
@@ -130,8 +141,23 @@ impl<S: ContactStore> ContactService<S> {
             }
         }
         let writes = self.writes(channel, raw).await?;
+        let record = match (key, body_hash) {
+            (Some(key), Some(body_hash)) => Some((key, body_hash)),
+            _ => None,
+        };
+        self.insert_new(channel, &writes, record.as_ref()).await
+    }
+
+    /// Inserts a new contact with `writes`, under the id its channel gives it, with the
+    /// idempotency record of `(key, body hash)` when given; its id.
+    async fn insert_new(
+        &self,
+        channel: &Channel,
+        writes: &[FieldWrite],
+        idempotent: Option<&(String, String)>,
+    ) -> Result<String, ApiError> {
         // On WhatsApp and SMS channels the id is the phone's digits, so it can be taken.
-        let native_id = contact_id::native(channel.kind, &writes)?;
+        let native_id = contact_id::native(channel.kind, writes)?;
         let (created_at, created_micros) = clock::now_micros();
         let no_tags = BTreeSet::new();
         for _ in 0..MAX_ID_ATTEMPTS {
@@ -143,11 +169,11 @@ impl<S: ContactStore> ContactService<S> {
                 id: &id,
                 created_at,
                 created_micros,
-                writes: &writes,
+                writes,
                 tags: &no_tags,
             };
-            let outcome = match (&key, &body_hash) {
-                (Some(key), Some(hash)) => {
+            let outcome = match idempotent {
+                Some((key, hash)) => {
                     let record = IdempotencyRecord {
                         key: key.clone(),
                         body_hash: hash.clone(),
@@ -158,7 +184,7 @@ impl<S: ContactStore> ContactService<S> {
                         .insert_contact_once(&channel.id, &contact, &record)
                         .await?
                 }
-                _ => match self.store.insert_contact(&channel.id, &contact).await? {
+                None => match self.store.insert_contact(&channel.id, &contact).await? {
                     true => Insert::Done,
                     false => Insert::IdTaken,
                 },
@@ -168,7 +194,7 @@ impl<S: ContactStore> ContactService<S> {
             }
             // A concurrent request with the same key may have won the race (its contact
             // then has this very id on a phone channel): answer as it did.
-            if let (Some(key), Some(hash)) = (&key, &body_hash) {
+            if let Some((key, hash)) = idempotent {
                 if let Some(first) = self.replay(channel, key, hash).await? {
                     return first;
                 }
@@ -179,6 +205,71 @@ impl<S: ContactStore> ContactService<S> {
         }
         tracing::error!("no unused contact id after {MAX_ID_ATTEMPTS} attempts");
         Err(ApiError::Internal)
+    }
+
+    /// Updates the contact holding `value` in the unique field `name` with `raw`, or, if
+    /// none does, creates one with `name` = `value` and `raw`. Atomic: the value's claim
+    /// decides, so racing upserts of one value create one contact and all answer its id.
+    pub async fn upsert(
+        &self,
+        channel: &Channel,
+        name: &str,
+        value: &str,
+        raw: &[RawFieldWrite],
+    ) -> Result<Upserted, ApiError> {
+        let names = raw.iter().map(|w| w.name.as_str()).chain([name]);
+        let fields = self.fields(&channel.id, names).await?;
+        let def = fields.require(name)?;
+        if def.unique != Some(Uniqueness::On) {
+            return Err(ApiError::invalid(format!(
+                "Custom field '{}' is not unique: an upsert finds its contact by a unique field.",
+                printable(name)
+            )));
+        }
+        let value = canonical(name, &def, &InputValue::Text(value.to_string()))?
+            .ok_or_else(|| ApiError::invalid("Query parameter 'value' is required."))?;
+        let key = match_key(def.field_type, &value);
+        let mut writes = resolve_writes(&fields, raw)?;
+        match writes.iter().find(|w| w.name == name) {
+            Some(w)
+                if w.value.as_deref().map(|v| match_key(def.field_type, v))
+                    != Some(key.clone()) =>
+            {
+                return Err(ApiError::invalid(format!(
+                    "Custom field '{}' is what the upsert finds the contact by: the body may not change it.",
+                    printable(name)
+                )));
+            }
+            Some(_) => {}
+            None => writes.push(FieldWrite {
+                name: name.to_string(),
+                def: def.clone(),
+                value: Some(value),
+            }),
+        }
+        let holding = Holding {
+            field: name,
+            field_type: def.field_type,
+            key: &key,
+        };
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            match self.store.claim_owner(&channel.id, name, &key).await? {
+                Some(id) => {
+                    if write_fields(&self.store, &channel.id, &id, &writes, Some(&holding)).await? {
+                        return Ok(Upserted { id, created: false });
+                    }
+                    // The holder let the value go meanwhile: look again.
+                }
+                None => match self.insert_new(channel, &writes, None).await {
+                    Ok(id) => return Ok(Upserted { id, created: true }),
+                    // A racing upsert created it first: update that one.
+                    Err(ApiError::ValueTaken { field, .. }) if field == name => {}
+                    Err(err) => return Err(err),
+                },
+            }
+            backoff(attempt).await;
+        }
+        Err(ApiError::Unavailable)
     }
 
     /// The answer a live idempotency record gives a request with this body, if any.
@@ -336,10 +427,35 @@ pub async fn update_fields<S: ContactStore>(
     id: &str,
     writes: &[FieldWrite],
 ) -> Result<bool, StoreError> {
+    write_fields(store, channel, id, writes, None).await
+}
+
+/// A value a contact must hold for a write to apply to it.
+struct Holding<'a> {
+    field: &'a str,
+    field_type: FieldType,
+    key: &'a str,
+}
+
+/// [`update_fields`], applied only while the contact holds `holding` (`false` if it
+/// does not, as if it were gone).
+async fn write_fields<S: ContactStore>(
+    store: &S,
+    channel: &str,
+    id: &str,
+    writes: &[FieldWrite],
+    holding: Option<&Holding<'_>>,
+) -> Result<bool, StoreError> {
     for attempt in 0..MAX_WRITE_ATTEMPTS {
         let Some(read) = store.get_versioned(channel, id).await? else {
             return Ok(false);
         };
+        if let Some(h) = holding {
+            let held = read.contact.fields.get(h.field);
+            if held.map(|v| match_key(h.field_type, v)).as_deref() != Some(h.key) {
+                return Ok(false);
+            }
+        }
         let changes = field_changes(&read, writes);
         if changes.is_empty() {
             return Ok(true);
@@ -364,6 +480,7 @@ pub fn field_changes<'a>(read: &'a Versioned, writes: &'a [FieldWrite]) -> Vec<F
             (old != new).then_some(FieldChange {
                 name: &w.name,
                 field_type: w.def.field_type,
+                unique: w.def.claims(),
                 old,
                 new,
             })

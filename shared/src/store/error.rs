@@ -8,6 +8,14 @@ pub enum StoreError {
     Unavailable(String),
     /// The item would pass DynamoDB's 400 KB item limit.
     TooLarge,
+    /// A unique field's value is held by another contact (`owner`); nothing was written.
+    ValueTaken {
+        field: String,
+        value: String,
+        owner: String,
+    },
+    /// The channel is gone or being deleted: its requests are refused.
+    ChannelGone,
     /// The operation was refused for a reason the operator can act on (admin tool).
     Rejected(String),
     /// Anything else (500).
@@ -19,6 +27,12 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::Unavailable(why) => write!(f, "storage unavailable: {why}"),
             StoreError::TooLarge => f.write_str("item too large"),
+            StoreError::ValueTaken {
+                field,
+                value,
+                owner,
+            } => write!(f, "{field} value '{value}' belongs to contact {owner}"),
+            StoreError::ChannelGone => f.write_str("no such channel"),
             StoreError::Rejected(why) => f.write_str(why),
             StoreError::Failed(why) => write!(f, "storage failed: {why}"),
         }
@@ -37,6 +51,13 @@ impl From<StoreError> for ApiError {
             StoreError::TooLarge => ApiError::invalid(
                 "The contact would exceed the storage limit of 400 KB: remove tags or clear fields first.",
             ),
+            StoreError::ValueTaken {
+                field,
+                value,
+                owner,
+            } => ApiError::value_taken(&field, &value, owner),
+            // Its tokens are gone, or going with it.
+            StoreError::ChannelGone => ApiError::Unauthorized,
             StoreError::Rejected(why) | StoreError::Failed(why) => {
                 tracing::error!(%why, "storage failed");
                 ApiError::Internal

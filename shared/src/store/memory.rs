@@ -11,7 +11,11 @@
 //!   before it hold;
 //! - tags are sets; a contact whose item would pass DynamoDB's 400 KB limit (counted
 //!   approximately as DynamoDB does) is refused with [`StoreError::TooLarge`];
-//! - field definitions per channel, with the operator store's rules ([`MemoryStore::define_field`]).
+//! - field definitions per channel, with the operator store's rules ([`MemoryStore::define_field`]);
+//!   a channel that does not exist is [`StoreError::ChannelGone`] to the API;
+//! - unique fields ([`MemoryStore::set_unique`]): each value claimed by the contact
+//!   holding it, a write of a value another holds refused with
+//!   [`StoreError::ValueTaken`] and nothing written.
 //!
 //! One mutex guards everything, so every operation is atomic. A clone shares the data, as
 //! a clone of a [`DynamoStore`](super::DynamoStore) shares its table.
@@ -23,7 +27,7 @@ use crate::clock;
 use crate::domain::channel::{invalid_channel_id, is_valid_channel_id};
 use crate::domain::contact::Contact;
 use crate::domain::field_defs::{
-    invalid_field_name, is_built_in, is_valid_name, FieldDef, FieldSet,
+    invalid_field_name, is_built_in, is_valid_name, FieldDef, FieldSet, Uniqueness,
 };
 use crate::domain::field_values::match_key;
 use crate::domain::idempotency::IdempotencyRecord;
@@ -47,6 +51,9 @@ struct ChannelData {
     /// stored without it, as on DynamoDB, where the API never checks.
     exists: bool,
     fields: BTreeMap<String, FieldDef>,
+    unique: BTreeMap<String, Uniqueness>,
+    /// (field, match key) → the contact holding it, for unique fields.
+    claims: HashMap<(String, String), String>,
     contacts: HashMap<String, Versioned>,
     /// Field → match key → the index sort keys (creation order, then id) of the contacts
     /// with it, as the DynamoDB store's index entries have them.
@@ -58,6 +65,25 @@ struct ChannelData {
 }
 
 impl ChannelData {
+    /// Refuses to give `value` of `field` to `id` if another contact holds it.
+    fn check_claim(&self, field: &str, key: &str, value: &str, id: &str) -> Result<(), StoreError> {
+        match self.claims.get(&(field.to_string(), key.to_string())) {
+            Some(owner) if owner != id => Err(StoreError::ValueTaken {
+                field: field.to_string(),
+                value: value.to_string(),
+                owner: owner.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn release(&mut self, field: &str, key: &str, id: &str) {
+        let claim = (field.to_string(), key.to_string());
+        if self.claims.get(&claim).is_some_and(|owner| owner == id) {
+            self.claims.remove(&claim);
+        }
+    }
+
     fn index_add(&mut self, field: &str, key: String, contact: &Contact) {
         self.index
             .entry(field.to_string())
@@ -133,7 +159,55 @@ impl MemoryStore {
                 )));
             }
         }
-        data.fields.insert(name.to_string(), def);
+        // A new field can be unique at once: no contact holds a value of it yet.
+        if def.unique.is_some() && !data.fields.contains_key(name) {
+            data.unique.insert(name.to_string(), Uniqueness::On);
+        }
+        data.fields.insert(
+            name.to_string(),
+            FieldDef {
+                unique: None,
+                ..def
+            },
+        );
+        Ok(())
+    }
+
+    /// Makes a field unique (`None`: no longer), as `contacts-admin field unique` does once
+    /// every value is claimed; refused if two contacts share a value.
+    pub fn set_unique(
+        &self,
+        channel: &str,
+        name: &str,
+        unique: Option<Uniqueness>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let Some(data) = state.get_mut(channel).filter(|d| d.exists) else {
+            return Err(StoreError::Rejected(format!("no channel '{channel}'")));
+        };
+        let fields = FieldSet::new(data.fields.clone());
+        let def = fields
+            .get(name)
+            .ok_or_else(|| StoreError::Rejected(format!("no field '{name}'")))?;
+        data.claims.retain(|(field, _), _| field != name);
+        data.unique.remove(name);
+        let Some(unique) = unique else {
+            return Ok(());
+        };
+        let mut claims = HashMap::new();
+        for stored in data.contacts.values() {
+            if let Some(value) = stored.contact.fields.get(name) {
+                let key = (name.to_string(), match_key(def.field_type, value));
+                if let Some(other) = claims.insert(key, stored.contact.id.clone()) {
+                    return Err(StoreError::Rejected(format!(
+                        "contacts {other} and {} share a value",
+                        stored.contact.id
+                    )));
+                }
+            }
+        }
+        data.claims.extend(claims);
+        data.unique.insert(name.to_string(), unique);
         Ok(())
     }
 
@@ -187,9 +261,18 @@ impl MemoryStore {
         }
         let contact = new.contact();
         check_size(channel, &contact)?;
+        for w in new.writes.iter().filter(|w| w.def.claims()) {
+            if let Some(value) = &w.value {
+                data.check_claim(&w.name, &match_key(w.def.field_type, value), value, new.id)?;
+            }
+        }
         for w in new.writes {
             if let Some(value) = &w.value {
                 let key = match_key(w.def.field_type, value);
+                if w.def.claims() {
+                    data.claims
+                        .insert((w.name.clone(), key.clone()), new.id.to_string());
+                }
                 data.index_add(&w.name, key, &contact);
             }
         }
@@ -242,11 +325,24 @@ fn check_size(channel: &str, contact: &Contact) -> Result<(), StoreError> {
 impl ContactStore for MemoryStore {
     async fn field_set(&self, channel: &str) -> Result<FieldSet, StoreError> {
         let state = self.lock();
-        Ok(state
+        state
             .get(channel)
             .filter(|d| d.exists)
-            .map(|d| FieldSet::new(d.fields.clone()))
-            .unwrap_or_default())
+            .map(|d| FieldSet::new(d.fields.clone()).with_unique(d.unique.clone()))
+            .ok_or(StoreError::ChannelGone)
+    }
+
+    async fn claim_owner(
+        &self,
+        channel: &str,
+        field: &str,
+        match_key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .get(channel)
+            .and_then(|d| d.claims.get(&(field.to_string(), match_key.to_string())))
+            .cloned())
     }
 
     async fn insert_contact_once(
@@ -330,15 +426,26 @@ impl ContactStore for MemoryStore {
             let old_key = old.map(|v| match_key(change.field_type, &v));
             let new_key = change.new.map(|v| match_key(change.field_type, v));
             if old_key != new_key {
-                moves.push((change.name, old_key, new_key));
+                if let (true, Some(key), Some(value)) = (change.unique, &new_key, change.new) {
+                    data.check_claim(change.name, key, value, &read.contact.id)?;
+                }
+                moves.push((change.name, change.unique, old_key, new_key));
             }
         }
         check_size(channel, &next.contact)?;
-        for (field, old_key, new_key) in moves {
+        let id = next.contact.id.clone();
+        for (field, unique, old_key, new_key) in moves {
             if let Some(key) = old_key {
+                if unique {
+                    data.release(field, &key, &id);
+                }
                 data.index_remove(field, &key, &next.contact);
             }
             if let Some(key) = new_key {
+                if unique {
+                    data.claims
+                        .insert((field.to_string(), key.clone()), id.clone());
+                }
                 data.index_add(field, key, &next.contact);
             }
         }
@@ -389,7 +496,9 @@ impl ContactStore for MemoryStore {
                 .or_else(|| data.fields.get(name).cloned())
                 .map(|def| def.field_type);
             if let Some(field_type) = field_type {
-                data.index_remove(name, &match_key(field_type, value), &contact);
+                let key = match_key(field_type, value);
+                data.release(name, &key, &contact.id);
+                data.index_remove(name, &key, &contact);
             }
         }
         data.list.remove(&sort_key(&contact));

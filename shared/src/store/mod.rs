@@ -112,6 +112,8 @@ pub struct Versioned {
 pub struct FieldChange<'a> {
     pub name: &'a str,
     pub field_type: FieldType,
+    /// Whether the field's values are claimed (it is unique, or being made so).
+    pub unique: bool,
     pub old: Option<&'a str>,
     pub new: Option<&'a str>,
 }
@@ -128,8 +130,10 @@ pub trait ContactStore: Send + Sync {
     fn field_set(&self, channel: &str)
         -> impl Future<Output = Result<FieldSet, StoreError>> + Send;
 
-    /// Inserts a contact, its index entries and the idempotency record of the request
-    /// that creates it, atomically.
+    /// Inserts a contact, its index entries, the claims of its unique values and the
+    /// idempotency record of the request that creates it, atomically. A unique value
+    /// another contact holds is [`StoreError::ValueTaken`] (a taken id or key is reported
+    /// first).
     fn insert_contact_once(
         &self,
         channel: &str,
@@ -144,7 +148,8 @@ pub trait ContactStore: Send + Sync {
         key: &str,
     ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
 
-    /// Inserts a contact and its index entries atomically; `false` if the id is taken.
+    /// Inserts a contact, its index entries and claims atomically; `false` if the id is
+    /// taken, [`StoreError::ValueTaken`] if a unique value is.
     fn insert_contact(
         &self,
         channel: &str,
@@ -168,7 +173,8 @@ pub trait ContactStore: Send + Sync {
     /// Applies `changes` (made from `read`) to the contact and moves its index entries,
     /// atomically, if the contact is still at `read.version`, whose version then grows by
     /// one. `false`, with nothing written, if it is not: another writer changed it since,
-    /// or it is gone. The optimistic loop around it is the domain's
+    /// or it is gone. Unique values move their claims in the same transaction; one
+    /// another contact holds is [`StoreError::ValueTaken`]. The optimistic loop around it is the domain's
     /// ([`update_fields`](crate::domain::service::update_fields)).
     fn update_if_version(
         &self,
@@ -198,6 +204,14 @@ pub trait ContactStore: Send + Sync {
         id: &str,
         fields: &FieldSet,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The contact holding `match_key` in the unique field `field`, if any.
+    fn claim_owner(
+        &self,
+        channel: &str,
+        field: &str,
+        match_key: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
     /// A page of the channel's contacts, oldest first, starting after `after` (a
     /// [`ListPage::next`]) or at the first. Reads one page, whatever the depth.

@@ -138,6 +138,10 @@ fn what_it_answers(function: &str, body: &Value) {
         "get-contact" => assert_eq!(body["data"]["custom_fields"]["customerid"], "1"),
         "update-contact" => assert_eq!(body, &json!({"data": {"id": seed::DEMO_CONTACT}})),
         "delete-contact" => assert_eq!(body["message"], "Contact deleted successfully."),
+        "upsert-contact" => {
+            assert!(body["data"]["id"].is_string(), "{body}");
+            assert!(body["data"]["created"].is_boolean(), "{body}");
+        }
         // After the delete: the contacts the create event made.
         "list-contacts" => assert!(body["data"].as_array().is_some_and(|d| !d.is_empty())),
         "find-contacts" => {

@@ -13,6 +13,7 @@ mod isolation;
 mod lifecycle;
 mod phone_ids;
 mod rate_limit;
+mod unique;
 mod viber;
 
 use contacts_shared::domain::field_defs::FieldType;

@@ -461,7 +461,7 @@ async fn a_new_field_is_usable_at_once_and_changed_values_arrive_after_the_ttl()
         app.update(&channel, &id, &platinum).await,
         Err(old_list.clone())
     );
-    tokio::time::advance(FIELD_CACHE_TTL - Duration::from_millis(1)).await;
+    tokio::time::advance(crate::env::field_cache_ttl() - Duration::from_millis(1)).await;
     assert_eq!(app.update(&channel, &id, &platinum).await, Err(old_list));
     // A value the new list dropped is still accepted until then.
     app.update(&channel, &id, &raw(&[("tier", Some("Bronze"))]))

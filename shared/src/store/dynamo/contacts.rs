@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::{
 };
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
+use super::claims::{Claim, ClaimFailure, Claims};
 use super::errors::{build_error, cancelled_by, classify, condition_failed, TOO_LARGE_MESSAGE};
 use super::index::{self, IndexChanges};
 use super::{item, keys};
@@ -36,14 +37,22 @@ impl ContactStore for DynamoStore {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(item::channel_key(channel)))
-            .projection_expression("#defs")
+            .projection_expression("PK, #defs, #unique, #deleting")
             .expression_attribute_names("#defs", item::FIELD_DEFS)
+            .expression_attribute_names("#unique", item::UNIQUE)
+            .expression_attribute_names("#deleting", item::DELETING)
             .consistent_read(true)
             .return_consumed_capacity(CAPACITY)
             .send()
             .await
             .map_err(classify)?;
-        Ok(item::field_set_from_item(out.item()))
+        // A channel being deleted writes nothing more (see `delete_channel`).
+        match out.item() {
+            Some(found) if !found.contains_key(item::DELETING) => {
+                Ok(item::field_set_from_item(Some(found)))
+            }
+            _ => Err(StoreError::ChannelGone),
+        }
     }
 
     async fn insert_contact(
@@ -101,24 +110,50 @@ impl ContactStore for DynamoStore {
         read: &Versioned,
         changes: &[FieldChange<'_>],
     ) -> Result<bool, StoreError> {
-        let Some((actions, pending)) = self.update_actions(channel, read, changes)? else {
-            return Ok(true);
-        };
-        match self.transact(actions).await {
-            Ok(_) if pending => {
-                self.finish_pending(channel, &read.contact.id).await?;
-                Ok(true)
+        let mut claims = Claims::for_changes(channel, changes);
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let Some((actions, pending)) = self.update_actions(channel, read, changes, &claims)?
+            else {
+                return Ok(true);
+            };
+            let err = match self.transact(actions).await {
+                Ok(_) if pending => {
+                    self.finish_pending(channel, &read.contact.id).await?;
+                    return Ok(true);
+                }
+                Ok(_) => return Ok(true),
+                Err(err) => err,
+            };
+            if !cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) {
+                return Err(transaction_error(err));
             }
-            Ok(_) => Ok(true),
-            // Another writer changed the contact since it was read (or it is gone), or a
-            // writer that died half-way left index changes pending: finish them, then the
-            // domain reads again.
-            Err(err) if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) => {
-                self.finish_pending(channel, &read.contact.id).await?;
-                Ok(false)
+            let contact_changed = failed_conditions(&err).is_some_and(|f| f.first() == Some(&true));
+            match self.claim_failure(&err, 1, &claims).await? {
+                ClaimFailure::Taken(taken) => return Err(taken),
+                // Values another contact claimed while the field was being made unique:
+                // nothing of this contact's to release.
+                ClaimFailure::Foreign(dropped) if !contact_changed => {
+                    claims = claims.without(&dropped);
+                }
+                // Another writer changed the contact since it was read (or it is gone),
+                // or a writer that died half-way left index changes pending: finish
+                // them, then the domain reads again.
+                _ => {
+                    self.finish_pending(channel, &read.contact.id).await?;
+                    return Ok(false);
+                }
             }
-            Err(err) => Err(transaction_error(err)),
         }
+        Ok(false)
+    }
+
+    async fn claim_owner(
+        &self,
+        channel: &str,
+        field: &str,
+        match_key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.owner_of_value(channel, field, match_key).await
     }
 
     async fn change_tags(
@@ -162,6 +197,8 @@ impl ContactStore for DynamoStore {
         id: &str,
         fields: &FieldSet,
     ) -> Result<bool, StoreError> {
+        // Claims found to be other contacts' (see `claims.rs`): not this one's to release.
+        let mut foreign: Vec<Claim> = Vec::new();
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             let Some(found) = self.get(item::contact_key(channel, id)).await? else {
                 return Ok(false);
@@ -184,6 +221,8 @@ impl ContactStore for DynamoStore {
                 &loaded
             };
             let mut changes = index::for_removal(channel, &contact, fields);
+            let mut claims = Claims::for_removal(channel, &contact, fields);
+            claims.0.retain(|c| !foreign.contains(c));
             // The record of the create, while it is live: once expired it may have been
             // swept and its key reused by another contact's create, and TTL removes it.
             let live_until = contact.created_at + idempotency::WINDOW_SECONDS - RECORD_MARGIN;
@@ -192,9 +231,10 @@ impl ContactStore for DynamoStore {
                     changes.delete_item(pk.clone(), keys::IDEMPOTENCY_SK.into());
                 }
             }
-            let split = index::split(changes.into_ops(), 1);
+            let split = index::split(changes.into_ops(), 1 + claims.len());
             let version = item::get_n(&found, item::VERSION)?;
             let mut actions = vec![self.delete_action(channel, id, version, &split.pending)?];
+            actions.extend(self.claim_actions(&claims, id)?);
             actions.extend(self.index_actions(&split.now)?);
             match self.transact(actions).await {
                 Ok(_) => {
@@ -207,6 +247,12 @@ impl ContactStore for DynamoStore {
                 Err(err)
                     if cancelled_by(&err, &["ConditionalCheckFailed", "TransactionConflict"]) =>
                 {
+                    if let ClaimFailure::Foreign(dropped) =
+                        self.claim_failure(&err, 1, &claims).await?
+                    {
+                        foreign.extend(dropped.iter().map(|&i| claims.0[i].clone()));
+                        continue;
+                    }
                     backoff(attempt).await;
                 }
                 Err(err) => return Err(transaction_error(err)),
@@ -296,27 +342,42 @@ impl DynamoStore {
         record: Option<&IdempotencyRecord>,
     ) -> Result<Insert, StoreError> {
         let (stored, changes) = index::for_new(channel, contact);
-        let split = index::split(changes.into_ops(), 1 + usize::from(record.is_some()));
+        let claims = Claims::for_new(channel, contact);
+        let first_claim = 1 + usize::from(record.is_some());
+        let split = index::split(changes.into_ops(), first_claim + claims.len());
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             let mut actions = vec![self.insert_action(channel, &stored, &split.pending, record)?];
             if let Some(record) = record {
                 actions.push(self.idempotency_action(channel, record)?);
             }
+            actions.extend(self.claim_actions(&claims, contact.id)?);
             actions.extend(self.index_actions(&split.now)?);
-            match self.transact(actions).await {
+            let err = match self.transact(actions).await {
                 Ok(_) => {
                     if !split.pending.is_empty() {
                         self.finish_pending(channel, contact.id).await?;
                     }
                     return Ok(Insert::Done);
                 }
-                Err(err) => match failed_conditions(&err).as_deref() {
-                    // The key first: a retry racing the request it repeats answers as that did.
-                    Some([_, true, ..]) if record.is_some() => return Ok(Insert::KeyTaken),
-                    Some([true, ..]) => return Ok(Insert::IdTaken),
-                    _ if cancelled_by(&err, &["TransactionConflict"]) => backoff(attempt).await,
-                    _ => return Err(transaction_error(err)),
-                },
+                Err(err) => err,
+            };
+            match failed_conditions(&err).as_deref() {
+                // The key first: a retry racing the request it repeats answers as that did.
+                Some([_, true, ..]) if record.is_some() => return Ok(Insert::KeyTaken),
+                Some([true, ..]) => return Ok(Insert::IdTaken),
+                Some(_) => {
+                    if let ClaimFailure::Taken(taken) =
+                        self.claim_failure(&err, first_claim, &claims).await?
+                    {
+                        return Err(taken);
+                    }
+                    // A count contended, or a claimed value was released meanwhile.
+                    if !cancelled_by(&err, &["TransactionConflict", "ConditionalCheckFailed"]) {
+                        return Err(transaction_error(err));
+                    }
+                    backoff(attempt).await;
+                }
+                None => return Err(transaction_error(err)),
             }
         }
         Err(StoreError::Unavailable(
@@ -399,6 +460,7 @@ impl DynamoStore {
         channel: &str,
         read: &Versioned,
         changes: &[FieldChange<'_>],
+        claims: &Claims,
     ) -> Result<Option<(Vec<TransactWriteItem>, bool)>, StoreError> {
         if changes.is_empty() {
             return Ok(None);
@@ -436,7 +498,7 @@ impl DynamoStore {
                 index.add(channel, change.name, &key, contact);
             }
         }
-        let split = index::split(index.into_ops(), 1);
+        let split = index::split(index.into_ops(), 1 + claims.len());
         if !split.pending.is_empty() {
             sets.push("#pending = :pending".to_string());
             values.insert(":pending".to_string(), index::pending_value(&split.pending));
@@ -458,6 +520,7 @@ impl DynamoStore {
             .build()
             .map_err(build_error)?;
         let mut actions = vec![TransactWriteItem::builder().update(update).build()];
+        actions.extend(self.claim_actions(claims, &contact.id)?);
         actions.extend(self.index_actions(&split.now)?);
         Ok(Some((actions, !split.pending.is_empty())))
     }
@@ -479,7 +542,9 @@ fn transaction_error<R: std::fmt::Debug>(err: SdkError<TransactWriteItemsError, 
 }
 
 /// For a transaction cancelled by failed conditions: which of its actions failed theirs.
-fn failed_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<bool>> {
+pub(super) fn failed_conditions<R>(
+    err: &SdkError<TransactWriteItemsError, R>,
+) -> Option<Vec<bool>> {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(e)) => Some(
             e.cancellation_reasons()

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
 use crate::domain::contact::Contact;
-use crate::domain::field_defs::{FieldDef, FieldSet, FieldType};
+use crate::domain::field_defs::{FieldDef, FieldSet, FieldType, Uniqueness};
 use crate::domain::idempotency::IdempotencyRecord;
 use crate::store::StoreError;
 
@@ -29,6 +29,10 @@ pub const DELETED: &str = "deleted";
 /// delete removes too.
 pub const CREATED_BY: &str = "idem";
 
+// Unique claims.
+/// The id of the contact holding the claimed value.
+pub const OWNER: &str = "owner";
+
 // Count shards and page marks of a field value's partition.
 /// A shard's share of the count (may go below zero: any shard takes a decrement).
 pub const COUNT: &str = "n";
@@ -49,6 +53,10 @@ pub const CHANNEL_TYPE: &str = "channel_type";
 pub const FIELD_DEFS: &str = "fields";
 pub const TOKENS: &str = "tokens";
 pub const VALUES: &str = "values";
+/// The channel's unique fields: name → [`Uniqueness`] as text.
+pub const UNIQUE: &str = "unique";
+/// Set when the channel's deletion has begun: its requests are refused from then on.
+pub const DELETING: &str = "deleting";
 
 // Idempotency records.
 pub const KEY: &str = "key";
@@ -227,7 +235,7 @@ pub fn field_def_value(def: &FieldDef) -> AttributeValue {
 /// (and logged) rather than making the whole channel unusable.
 pub fn field_set_from_item(item: Option<&Item>) -> FieldSet {
     let Some(AttributeValue::M(defs)) = item.and_then(|i| i.get(FIELD_DEFS)) else {
-        return FieldSet::default();
+        return FieldSet::default().with_unique(unique_from_item(item));
     };
     let custom = defs
         .iter()
@@ -244,8 +252,33 @@ pub fn field_set_from_item(item: Option<&Item>) -> FieldSet {
                     .collect(),
                 _ => Vec::new(),
             };
-            Some((name.clone(), FieldDef { field_type, values }))
+            Some((
+                name.clone(),
+                FieldDef {
+                    field_type,
+                    values,
+                    unique: None,
+                },
+            ))
         })
         .collect();
-    FieldSet::new(custom)
+    FieldSet::new(custom).with_unique(unique_from_item(item))
+}
+
+/// The unique fields stored on a channel item.
+pub fn unique_from_item(item: Option<&Item>) -> BTreeMap<String, Uniqueness> {
+    let Some(AttributeValue::M(unique)) = item.and_then(|i| i.get(UNIQUE)) else {
+        return BTreeMap::new();
+    };
+    unique
+        .iter()
+        .filter_map(|(name, state)| Some((name.clone(), Uniqueness::parse(state.as_s().ok()?)?)))
+        .collect()
+}
+
+/// A unique claim: `owner` holds the value.
+pub fn claim_item(pk: &str, sk: &str, owner: &str) -> Item {
+    let mut item = key(pk.to_string(), sk.to_string());
+    item.insert(OWNER.into(), s(owner));
+    item
 }

@@ -8,6 +8,7 @@
 //! | count shard   | `CH#{channel}#F#{field}#{match key}` | `#N#{shard:02}`            |
 //! | page mark     | `CH#{channel}#F#{field}#{match key}` | `#P#{per_page:03}#{page:020}` |
 //! | list entry    | `CH#{channel}#ALL`                   | `{order}#{id}`             |
+//! | unique claim  | `CH#{channel}#U#{field}`             | `={match key}` or `H{sha256}` |
 //! | token         | `TOKEN#{sha256 of token}`            | `TOKEN`                    |
 //! | idempotency   | `CH#{channel}#IDEM#{sha256 of key}`  | `IDEM`                     |
 //! | API key       | `APIKEY#{sha256 of key value}`       | `APIKEY`                   |
@@ -74,6 +75,26 @@ pub fn index_sk(created_at: i64, micros: Option<u32>, id: &str) -> String {
 pub fn list_pk(channel: &str) -> String {
     format!("CH#{channel}#ALL")
 }
+
+/// The partition of a unique field's claims: one item per value, naming the contact that
+/// holds it. One partition per field, so that lifting uniqueness reads its claims with a
+/// query, not a scan.
+pub fn claim_pk(channel: &str, field: &str) -> String {
+    format!("CH#{channel}#U#{field}")
+}
+
+/// A claim's sort key: the match key, or its SHA-256 when it would pass DynamoDB's
+/// 1,024-byte sort key limit.
+pub fn claim_sk(match_key: &str) -> String {
+    if match_key.len() < MAX_PLAIN_CLAIM_KEY {
+        format!("={match_key}")
+    } else {
+        format!("H{}", sha256_hex(match_key.as_bytes()))
+    }
+}
+
+/// Longest match key a claim's sort key holds as it is (the limit is 1,024 bytes).
+const MAX_PLAIN_CLAIM_KEY: usize = 1000;
 
 /// Below every index entry's sort key, above every count shard's and page mark's.
 pub const ENTRIES_AFTER: &str = "/";
@@ -167,6 +188,7 @@ mod tests {
             Some("abc")
         );
         assert_eq!(channel_of_pk(&list_pk("abc")), Some("abc"));
+        assert_eq!(channel_of_pk(&claim_pk("abc", "email")), Some("abc"));
         assert_eq!(channel_of_pk(&idempotency_pk("abc", "k")), Some("abc"));
         assert_eq!(channel_of_pk(&token_pk("x")), None);
         assert_eq!(channel_of_pk("CH#"), None);
@@ -186,5 +208,8 @@ mod tests {
         assert_eq!(short, "CH#c#F#f#=v");
         let long = index_pk("c", "f", &"é".repeat(1000));
         assert!(long.len() < 200 && long.starts_with("CH#c#F#f#H"), "{long}");
+        assert_eq!(claim_sk("a@b.c"), "=a@b.c");
+        assert!(claim_sk(&"x".repeat(1000)).starts_with('H'));
+        assert_eq!(claim_sk(&"x".repeat(999)).len(), 1000);
     }
 }

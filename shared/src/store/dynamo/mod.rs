@@ -6,6 +6,7 @@
 //! functions' binaries do not carry it.
 
 mod api_keys;
+mod claims;
 mod client;
 mod contacts;
 pub(crate) mod errors;
@@ -19,7 +20,7 @@ mod operator;
 mod tokens;
 
 #[cfg(feature = "operator")]
-pub use operator::{CheckReport, Inserted};
+pub use operator::{CheckReport, Clash, Inserted};
 
 use super::StoreError;
 

@@ -200,6 +200,7 @@ async fn updates_are_conditional_on_the_version_and_move_the_index() {
     let change = |name, field_type, old, new| FieldChange {
         name,
         field_type,
+        unique: false,
         old,
         new,
     };
@@ -335,6 +336,7 @@ async fn a_contact_past_400_kb_is_refused_and_unchanged() {
         .map(|(name, value)| FieldChange {
             name,
             field_type: FieldType::Text,
+            unique: false,
             old: None,
             new: Some(value),
         })
@@ -457,7 +459,8 @@ async fn field_definitions_follow_the_operator_rules() {
         vec!["Gold", "Silver", "Bronze"]
     );
     assert_eq!(fields.get("phone").unwrap().field_type, FieldType::Phone);
-    assert!(store.field_set("other").await.unwrap().custom().is_empty());
+    // A channel that does not exist (or no longer does) is refused to the API.
+    assert_eq!(store.field_set("other").await, Err(StoreError::ChannelGone));
 }
 
 #[tokio::test]

@@ -47,7 +47,12 @@ impl DynamoStore {
         let mut current: Vec<usize> = Vec::new();
         let mut alone: Vec<usize> = Vec::new();
         for (i, one) in ready.iter().enumerate() {
-            if cost(&ready, &[], Some(one)) > MAX_TRANSACTION_ACTIONS {
+            // Unique values are claimed by the single insert, which says whose they are.
+            let claims = contacts[i]
+                .writes
+                .iter()
+                .any(|w| w.def.claims() && w.value.is_some());
+            if claims || cost(&ready, &[], Some(one)) > MAX_TRANSACTION_ACTIONS {
                 alone.push(i);
                 continue;
             }

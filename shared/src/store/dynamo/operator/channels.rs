@@ -85,8 +85,16 @@ impl DynamoStore {
 
     /// Deletes a channel and everything it owns: its API key, its tokens, its contacts and
     /// everything kept for them, its field definitions. Returns how many contacts were
-    /// deleted.
-    pub async fn delete_channel(&self, channel_id: &str) -> Result<usize, StoreError> {
+    /// deleted. Final: the channel is marked as being deleted, which every request that
+    /// loads its field definitions from then on refuses, and only after `settle` (the
+    /// field cache's lifetime plus the longest a request runs) is its data deleted, so
+    /// no request still running can write after it. Run again, it finishes a deletion
+    /// that stopped part-way.
+    pub async fn delete_channel(
+        &self,
+        channel_id: &str,
+        settle: Duration,
+    ) -> Result<usize, StoreError> {
         let found = self
             .get(item::channel_key(channel_id))
             .await?
@@ -101,6 +109,19 @@ impl DynamoStore {
         };
         // Then the tokens: once they are gone no request of the channel can start again.
         self.delete_items(tokens).await?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::channel_key(channel_id)))
+            .update_expression("SET #deleting = :yes")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#deleting", item::DELETING)
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(classify)?;
+        // Requests that loaded the definitions before the mark: done within `settle`.
+        tokio::time::sleep(settle).await;
         let mut contacts = 0;
         let mut start: Option<Item> = None;
         let (pk, contact_prefix) = (keys::channel_pk(channel_id), keys::contact_sk(""));
@@ -118,10 +139,7 @@ impl DynamoStore {
             }
         }
         // Then everything kept beside them (index entries, counts, list entries, page
-        // marks, idempotency records), found by its key's prefix: a scan. Contacts first,
-        // because every update, tag change and delete is conditional on its contact: once
-        // they are gone, none in flight can write an index entry after the scan. (A create
-        // in flight can still land: `check` without --channel finds what it left.)
+        // marks, claims, idempotency records), found by its key's prefix: a scan.
         let beside = self
             .scan_prefix(&format!("{}#", keys::channel_pk(channel_id)), None)
             .await?

@@ -279,7 +279,11 @@ impl DynamoStore {
         }
     }
 
-    async fn query_all(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn query_all(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -292,7 +296,8 @@ impl DynamoStore {
         }
     }
 
-    /// One page of the items under `pk` whose SK starts with `sk_prefix`, strongly
+    /// One page of the items under `pk` whose SK starts with `sk_prefix` (all, when it is
+    /// empty), strongly
     /// consistent, and where the next page starts (`None` after the last).
     pub(super) async fn query_page(
         &self,
@@ -300,13 +305,19 @@ impl DynamoStore {
         sk_prefix: &str,
         start: Option<Item>,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
-        let page = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", item::s(pk))
-            .expression_attribute_values(":prefix", item::s(sk_prefix))
+            .expression_attribute_values(":pk", item::s(pk));
+        // DynamoDB refuses an empty prefix: no prefix is the whole partition.
+        let query = match sk_prefix {
+            "" => query.key_condition_expression("PK = :pk"),
+            _ => query
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":prefix", item::s(sk_prefix)),
+        };
+        let page = query
             .consistent_read(true)
             .set_exclusive_start_key(start)
             .send()

@@ -3,8 +3,9 @@
 use super::super::errors::{classify, condition_failed};
 use super::super::item;
 use super::super::DynamoStore;
+use super::unique::check_can_be_unique;
 use crate::domain::field_defs::{
-    invalid_field_name, is_built_in, is_valid_name, FieldDef, FieldSet,
+    invalid_field_name, is_built_in, is_valid_name, FieldDef, FieldSet, Uniqueness,
 };
 use crate::store::StoreError;
 
@@ -55,6 +56,47 @@ impl DynamoStore {
                     "field '{name}' is already defined as {was}; its type cannot change"
                 )))
             }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// Defines a new custom field as unique at once: no contact can hold a value of a
+    /// field that did not exist, and a function that does not know a name loads the
+    /// definitions again, so no write can miss its claims. `false`, with nothing changed,
+    /// if the field exists (then [`make_unique`](DynamoStore::make_unique) does it).
+    pub async fn define_unique_field(
+        &self,
+        channel_id: &str,
+        name: &str,
+        def: &FieldDef,
+    ) -> Result<bool, StoreError> {
+        if !is_valid_name(name) {
+            return Err(StoreError::Rejected(invalid_field_name(name)));
+        }
+        let fields = self.fields(channel_id).await?;
+        if fields.contains(name) {
+            return Ok(false);
+        }
+        check_can_be_unique(name, def, fields.unique().len())?;
+        // Channels made before unique fields existed have no map to set a name in.
+        self.set_uniqueness_map(channel_id).await?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::channel_key(channel_id)))
+            .update_expression("SET #defs.#name = :def, #unique.#name = :on")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#defs.#name)")
+            .expression_attribute_names("#defs", item::FIELD_DEFS)
+            .expression_attribute_names("#unique", item::UNIQUE)
+            .expression_attribute_names("#name", name)
+            .expression_attribute_values(":def", item::field_def_value(def))
+            .expression_attribute_values(":on", item::s(Uniqueness::On.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed(&err) => Ok(false),
             Err(err) => Err(classify(err)),
         }
     }

@@ -9,6 +9,8 @@ mod fields;
 mod leftovers;
 mod table;
 mod tokens;
+mod unique;
 
 pub use bulk::Inserted;
 pub use check::CheckReport;
+pub use unique::Clash;

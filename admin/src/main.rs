@@ -599,6 +599,11 @@ fn check_summary(channel: &str, report: &CheckReport) -> Value {
             .collect::<Vec<_>>(),
         "pending": report.pending,
         "unnormalized_tags": report.unnormalized_tags,
+        "missing_claims": pairs(&report.missing_claims),
+        "stale_claims": pairs(&report.stale_claims),
+        "shared_values": report.shared_values.iter()
+            .map(|(field, ids)| json!({"field": field, "ids": ids}))
+            .collect::<Vec<_>>(),
         "consistent": report.is_consistent(),
     })
 }

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use contacts_shared::domain::field_defs::FieldType;
+use contacts_shared::store::dynamo::keys;
 use contacts_shared::store::ContactStore;
 use contacts_tests::{matches, runtime, AdminCli};
 use serde_json::{json, Value};
@@ -382,6 +383,83 @@ fn check_finds_and_removes_what_deleted_channels_left() {
         .unwrap()
         .is_some());
     admin.assert_consistent(kept);
+}
+
+/// Unique values through the admin tool: an import keeps the first line holding a value,
+/// `check` finds a claim gone missing or left behind, and `check --repair` restores them.
+#[test]
+fn imports_keep_unique_values_once_and_check_repairs_claims() {
+    let admin = AdminCli::new(&[]);
+    admin.ok(&["table", "create"]);
+    let created = admin.ok(&["channel", "create", "--name", "Uniq", "--type", "telegram"]);
+    let channel = created["channel_id"].as_str().unwrap().to_string();
+    admin.ok(&define(&channel, "crmId", "text", &["--unique"]));
+    let lines = [
+        r#"{"id":"a","custom_fields":{"crmId":"X-1","firstName":"Ann"}}"#,
+        r#"{"id":"b","custom_fields":{"crmId":"x-1 "}}"#,
+        r#"{"id":"c","custom_fields":{"crmId":"X-2"}}"#,
+    ];
+    let out = admin.run_with_stdin(
+        &["contact", "import", "--channel", &channel, "--file", "-"],
+        &(lines.join("\n") + "\n"),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("line 2: a unique value of line 1 again"),
+        "{stderr}"
+    );
+    admin.assert_consistent(&channel);
+
+    // A claim lost, and one left by a contact that is gone.
+    let client = contacts_tests::raw_client();
+    let table = admin.store().table().to_string();
+    let pk = keys::claim_pk(&channel, "crmId");
+    runtime()
+        .block_on(
+            client
+                .delete_item()
+                .table_name(&table)
+                .set_key(Some(contacts_tests::item_key(
+                    pk.clone(),
+                    keys::claim_sk("x-2"),
+                )))
+                .send(),
+        )
+        .unwrap();
+    let mut stale = contacts_tests::item_key(pk.clone(), keys::claim_sk("x-9"));
+    stale.insert(
+        "owner".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S("gone".into()),
+    );
+    runtime()
+        .block_on(
+            client
+                .put_item()
+                .table_name(&table)
+                .set_item(Some(stale))
+                .send(),
+        )
+        .unwrap();
+    let out = admin.run(&["check", "--channel", &channel]);
+    assert!(!out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["missing_claims"],
+        json!([["c", "crmId"]]),
+        "{report}"
+    );
+    assert_eq!(report["stale_claims"], json!([[pk, "=x-9"]]), "{report}");
+    admin.ok(&["check", "--channel", &channel, "--repair"]);
+    admin.assert_consistent(&channel);
+    // The repaired claim holds: another contact cannot take X-2.
+    let out = admin.run_with_stdin(
+        &["contact", "import", "--channel", &channel, "--file", "-"],
+        "{\"id\":\"d\",\"custom_fields\":{\"crmId\":\"X-2\"}}\n",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("belongs to contact c"), "{stderr}");
+    admin.assert_consistent(&channel);
 }
 
 /// `field define` of `name` as `kind` on `channel`, with more arguments.

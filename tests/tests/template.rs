@@ -247,6 +247,11 @@ fn functions_routes_binaries_and_least_privilege() {
         vec!["arm64"]
     );
     assert_eq!(text(at(globals, &["Tracing"])), "Active");
+    // The operator tool waits this out before a field change or a channel delete settles.
+    assert_eq!(
+        at(globals, &["Timeout"]).as_u64(),
+        Some(contacts_shared::limits::FUNCTION_TIMEOUT_SECONDS)
+    );
     assert_eq!(text(at(globals, &["LoggingConfig", "LogFormat"])), "JSON");
     assert_eq!(
         text(at(globals, &["Environment", "Variables", "CONTACTS_TABLE"])),

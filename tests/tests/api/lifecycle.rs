@@ -201,3 +201,112 @@ fn the_list_walks_the_channel_oldest_first_by_its_links() {
     }
     assert_consistent(&channel);
 }
+
+/// A channel delete is final: requests already past the gateway (an authorizer answer
+/// cached on AWS) are refused once the channel is marked, and when the delete returns
+/// nothing of the channel is left, however many creates raced it.
+#[test]
+fn a_deleted_channel_keeps_nothing_of_requests_already_past_the_gateway() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let (channel, token) = stack().channel(ChannelType::Telegram);
+    for n in 0..3 {
+        create(&token, &[("firstName", json!(format!("Kept {n}")))]);
+    }
+    // The create event, for this channel, as API Gateway hands it to the function.
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(contacts_tests::repo_root().join("events/create-contact.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    event["requestContext"]["authorizer"]["channel_id"] = json!(channel);
+    event["requestContext"]["authorizer"]["channel_type"] = json!("telegram");
+    let invoke = || {
+        let url = format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/create-contact/invocations",
+            stack().invoke_port
+        );
+        let reply: Value = stack()
+            .client
+            .post(url)
+            .body(event.to_string())
+            .send()
+            .expect("invoke")
+            .json()
+            .expect("a proxy response");
+        reply["statusCode"].as_u64().unwrap()
+    };
+    let stop = AtomicBool::new(false);
+    let statuses = std::thread::scope(|scope| {
+        let racer = scope.spawn(|| {
+            let mut statuses = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                statuses.push(invoke());
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            statuses
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        contacts_tests::AdminCli::for_table(stack().store.table()).ok(&[
+            "channel",
+            "delete",
+            "--channel",
+            &channel,
+        ]);
+        stop.store(true, Ordering::SeqCst);
+        racer.join().unwrap()
+    });
+    assert!(
+        statuses.contains(&200),
+        "creates landed before the delete: {statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&401), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 401].contains(s)),
+        "{statuses:?}"
+    );
+    let client = contacts_tests::raw_client();
+    let left = runtime_scan(&client, &channel);
+    assert_eq!(left, 0, "items of the deleted channel remain");
+    assert_eq!(invoke(), 401);
+    assert_eq!(
+        stack()
+            .call(Method::GET, "/v1/contact", Some(&token), None)
+            .status,
+        401
+    );
+}
+
+/// How many items of `channel` the table holds.
+fn runtime_scan(client: &aws_sdk_dynamodb::Client, channel: &str) -> usize {
+    let own = format!("CH#{channel}");
+    let prefix = format!("{own}#");
+    contacts_tests::runtime().block_on(async {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let page = client
+                .scan()
+                .table_name(stack().store.table())
+                .filter_expression("PK = :own OR begins_with(PK, :prefix)")
+                .expression_attribute_values(
+                    ":own",
+                    aws_sdk_dynamodb::types::AttributeValue::S(own.clone()),
+                )
+                .expression_attribute_values(
+                    ":prefix",
+                    aws_sdk_dynamodb::types::AttributeValue::S(prefix.clone()),
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            count += page.items().len();
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return count;
+            }
+        }
+    })
+}

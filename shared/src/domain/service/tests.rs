@@ -952,3 +952,83 @@ async fn found(
         found.contacts.into_iter().map(|c| c.id).collect(),
     ))
 }
+
+#[tokio::test]
+async fn unique_values_belong_to_one_contact_and_upserts_find_theirs() {
+    let (app, channel) = rigged(ChannelType::Telegram);
+    memory(&app)
+        .set_unique(CH, "email", Some(Uniqueness::On))
+        .unwrap();
+    let ann = app
+        .create(&channel, &raw(&[("email", Some("Ann@X.com"))]), None)
+        .await
+        .unwrap();
+    let taken = app
+        .create(&channel, &raw(&[("email", Some("ann@x.COM"))]), None)
+        .await
+        .unwrap_err();
+    assert_eq!(taken.status(), 409);
+    assert_eq!(
+        taken.message(),
+        format!("Custom field 'email' value 'ann@x.COM' belongs to contact '{ann}'.")
+    );
+    assert_eq!(
+        memory(&app).contact_count(CH),
+        1,
+        "a refused create writes nothing"
+    );
+
+    // The upsert finds Ann by her value in any case, and creates a contact for a new one.
+    let found = app
+        .upsert(
+            &channel,
+            "email",
+            "ANN@x.com",
+            &raw(&[("score", Some("7"))]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        Upserted {
+            id: ann.clone(),
+            created: false
+        }
+    );
+    assert_eq!(app.get(&channel, &ann).await.unwrap().fields["score"], "7");
+    let racing =
+        futures::future::join_all((0..20).map(|_| app.upsert(&channel, "email", "bob@x.com", &[])))
+            .await;
+    let ids: BTreeSet<String> = racing
+        .iter()
+        .map(|r| r.as_ref().unwrap().id.clone())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        racing
+            .iter()
+            .filter(|r| r.as_ref().unwrap().created)
+            .count(),
+        1
+    );
+    assert_eq!(memory(&app).contact_count(CH), 2);
+
+    // Refusals: a field that is not unique, a body changing the key.
+    assert_eq!(
+        app.upsert(&channel, "score", "1", &[]).await.unwrap_err(),
+        invalid(
+            "Custom field 'score' is not unique: an upsert finds its contact by a unique field."
+        )
+    );
+    assert_eq!(
+        app.upsert(&channel, "email", "bob@x.com", &raw(&[("email", Some("carl@x.com"))]))
+            .await
+            .unwrap_err(),
+        invalid("Custom field 'email' is what the upsert finds the contact by: the body may not change it.")
+    );
+    // Deleting Ann frees her value.
+    app.delete(&channel, &ann).await.unwrap();
+    app.create(&channel, &raw(&[("email", Some("ann@x.com"))]), None)
+        .await
+        .unwrap();
+}

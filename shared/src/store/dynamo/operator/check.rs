@@ -16,6 +16,7 @@ use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore};
 use crate::backoff::backoff;
 use crate::domain::contact::Contact;
+use crate::domain::field_defs::{FieldType, Uniqueness};
 use crate::domain::field_values::match_key;
 use crate::domain::tags;
 use crate::limits::MAX_WRITE_ATTEMPTS;
@@ -38,6 +39,12 @@ pub struct CheckReport {
     pub pending: Vec<String>,
     /// Contacts with a tag not in Unicode NFC (stored before tags were normalised).
     pub unnormalized_tags: Vec<String>,
+    /// `(contact id, field)`: a unique value with no claim of its contact.
+    pub missing_claims: Vec<(String, String)>,
+    /// `(PK, SK)` of claims no contact's unique value accounts for.
+    pub stale_claims: Vec<(String, String)>,
+    /// `(field, contact ids)`: a unique field's value more than one contact holds.
+    pub shared_values: Vec<(String, Vec<String>)>,
 }
 
 impl CheckReport {
@@ -47,6 +54,9 @@ impl CheckReport {
             && self.miscounted.is_empty()
             && self.pending.is_empty()
             && self.unnormalized_tags.is_empty()
+            && self.missing_claims.is_empty()
+            && self.stale_claims.is_empty()
+            && self.shared_values.is_empty()
     }
 }
 
@@ -67,6 +77,14 @@ struct Snapshot {
     shards: BTreeMap<String, Shards>,
     /// The channel's list partition.
     list_pk: String,
+    /// Claims the contacts' values of fields that are unique (not still being declared)
+    /// call for → (owner, field); the values more than one contact holds are left out.
+    expected_claims: BTreeMap<(String, String), (String, String)>,
+    /// Claims stored → owner, of every field but those still being declared.
+    stored_claims: BTreeMap<(String, String), String>,
+    shared_values: Vec<(String, Vec<String>)>,
+    /// The unique fields (on) and their types.
+    unique: Vec<(String, FieldType)>,
 }
 
 impl DynamoStore {
@@ -99,6 +117,7 @@ impl DynamoStore {
             let snapshot = self.snapshot(channel).await?;
             self.repair_entries(&snapshot).await?;
             self.repair_tags(channel, &snapshot).await?;
+            self.repair_claims(channel, &snapshot).await?;
             let snapshot = self.snapshot(channel).await?;
             for (pk, shards) in counts_off(&snapshot) {
                 let entries = entries_in(&snapshot, &pk);
@@ -114,6 +133,14 @@ impl DynamoStore {
         let list_pk = keys::list_pk(channel);
         let mut contacts = Vec::new();
         let mut expected = BTreeMap::new();
+        let unique: Vec<(String, FieldType)> = fields
+            .unique()
+            .iter()
+            .filter(|(_, u)| **u == Uniqueness::On)
+            .filter_map(|(name, _)| Some((name.clone(), fields.get(name)?.field_type)))
+            .collect();
+        // Claim key → (field, holders).
+        let mut holders: BTreeMap<(String, String), (String, Vec<String>)> = BTreeMap::new();
         for found in self
             .query_all(&keys::channel_pk(channel), &keys::contact_sk(""))
             .await?
@@ -139,8 +166,37 @@ impl DynamoStore {
                 (list_pk.clone(), sort_key),
                 (contact.id.clone(), LIST.to_string()),
             );
+            for (name, field_type) in &unique {
+                if let Some(value) = contact.fields.get(name) {
+                    let key = (
+                        keys::claim_pk(channel, name),
+                        keys::claim_sk(&match_key(*field_type, value)),
+                    );
+                    let entry = holders
+                        .entry(key)
+                        .or_insert_with(|| (name.clone(), Vec::new()));
+                    entry.1.push(contact.id.clone());
+                }
+            }
             contacts.push((contact, pending));
         }
+        let mut expected_claims = BTreeMap::new();
+        let mut shared_values = Vec::new();
+        for (key, (field, ids)) in holders {
+            if ids.len() > 1 {
+                shared_values.push((field, ids));
+            } else {
+                expected_claims.insert(key, (ids[0].clone(), field));
+            }
+        }
+        let declaring: Vec<String> = fields
+            .unique()
+            .iter()
+            .filter(|(_, u)| **u == Uniqueness::Claiming)
+            .map(|(name, _)| keys::claim_pk(channel, name))
+            .collect();
+        let claim_prefix = keys::claim_pk(channel, "");
+        let mut stored_claims = BTreeMap::new();
         let mut stored = BTreeSet::new();
         let mut shards: BTreeMap<String, Shards> = BTreeMap::new();
         let index_prefix = format!("{}#F#", keys::channel_pk(channel));
@@ -152,6 +208,11 @@ impl DynamoStore {
             let sk = item::get_s(&found, keys::SK)?.to_string();
             if pk == list_pk {
                 stored.insert((pk, sk));
+            } else if pk.starts_with(&claim_prefix) {
+                if !declaring.contains(&pk) {
+                    let owner = item::get_s(&found, item::OWNER).unwrap_or_default();
+                    stored_claims.insert((pk, sk), owner.to_string());
+                }
             } else if !pk.starts_with(&index_prefix) {
                 // Idempotency records: not the index's.
             } else if sk.starts_with(keys::COUNT_SHARD_PREFIX) {
@@ -168,6 +229,10 @@ impl DynamoStore {
             stored,
             shards,
             list_pk,
+            expected_claims,
+            stored_claims,
+            shared_values,
+            unique,
         })
     }
 
@@ -182,6 +247,32 @@ impl DynamoStore {
             .difference(&expected)
             .map(|(pk, sk)| item::key(pk.clone(), sk.clone()));
         self.delete_items(orphans.collect()).await
+    }
+
+    /// Claims what a unique field's values call for (as declaring it does), and deletes
+    /// the claims of fields that are not unique.
+    async fn repair_claims(&self, channel: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let report = report(snapshot);
+        let unique_pks: Vec<String> = snapshot
+            .unique
+            .iter()
+            .map(|(name, _)| keys::claim_pk(channel, name))
+            .collect();
+        for (name, field_type) in &snapshot.unique {
+            let pk = keys::claim_pk(channel, name);
+            let off = report.missing_claims.iter().any(|(_, f)| f == name)
+                || report.stale_claims.iter().any(|(p, _)| *p == pk);
+            if off {
+                self.claim_values(channel, name, *field_type).await?;
+            }
+        }
+        let not_unique: Vec<Item> = report
+            .stale_claims
+            .iter()
+            .filter(|(pk, _)| !unique_pks.contains(pk))
+            .map(|(pk, sk)| item::key(pk.clone(), sk.clone()))
+            .collect();
+        self.delete_items(not_unique).await
     }
 
     async fn repair_tags(&self, channel: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
@@ -397,7 +488,34 @@ fn report(snapshot: &Snapshot) -> CheckReport {
             .filter(|(c, _)| c.tags.iter().any(|t| tags::tag(t).ok().as_ref() != Some(t)))
             .map(|(c, _)| c.id.clone())
             .collect(),
+        missing_claims: snapshot
+            .expected_claims
+            .iter()
+            .filter(|(key, (owner, _))| snapshot.stored_claims.get(*key) != Some(owner))
+            .map(|(_, (owner, field))| (owner.clone(), field.clone()))
+            .collect(),
+        stale_claims: stale_claims(snapshot),
+        shared_values: snapshot.shared_values.clone(),
     }
+}
+
+/// Stored claims no unique value of a contact accounts for (a value shared by several
+/// contacts accounts for the claim of one of them).
+fn stale_claims(snapshot: &Snapshot) -> Vec<(String, String)> {
+    let shared: BTreeSet<&String> = snapshot
+        .shared_values
+        .iter()
+        .flat_map(|(_, ids)| ids)
+        .collect();
+    snapshot
+        .stored_claims
+        .iter()
+        .filter(|(key, owner)| match snapshot.expected_claims.get(*key) {
+            Some((expected, _)) => expected != *owner,
+            None => !shared.contains(owner),
+        })
+        .map(|(key, _)| key.clone())
+        .collect()
 }
 
 /// The value partitions whose count differs from their entries, with their shards (the

@@ -132,18 +132,7 @@ impl DynamoStore {
             .iter()
             .map(|claim| {
                 Ok(if claim.take {
-                    let put = Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(item::claim_item(&claim.pk, &claim.sk, owner)))
-                        .condition_expression(FREE_OR_MINE)
-                        .expression_attribute_names("#owner", item::OWNER)
-                        .expression_attribute_values(":me", item::s(owner))
-                        .return_values_on_condition_check_failure(
-                            ReturnValuesOnConditionCheckFailure::AllOld,
-                        )
-                        .build()
-                        .map_err(build_error)?;
-                    TransactWriteItem::builder().put(put).build()
+                    self.take_action(&claim.pk, &claim.sk, owner)?
                 } else {
                     let delete = Delete::builder()
                         .table_name(&self.table)
@@ -157,6 +146,26 @@ impl DynamoStore {
                 })
             })
             .collect()
+    }
+
+    /// The put of the claim `(pk, sk)` for `owner`, if it is free or `owner`'s already;
+    /// failing, it hands back the claim, whose owner the 409 names.
+    pub(super) fn take_action(
+        &self,
+        pk: &str,
+        sk: &str,
+        owner: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item::claim_item(pk, sk, owner)))
+            .condition_expression(FREE_OR_MINE)
+            .expression_attribute_names("#owner", item::OWNER)
+            .expression_attribute_values(":me", item::s(owner))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// What the cancellation of a transaction whose claims start at action `first` says

@@ -11,10 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem};
 
 use super::super::errors::{build_error, cancelled_by, classify, condition_failed};
 use super::super::item::{self, Item};
@@ -320,20 +317,11 @@ impl DynamoStore {
             .expression_attribute_values(":v", item::n(holder.version))
             .build()
             .map_err(build_error)?;
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item::claim_item(pk, sk, &holder.id)))
-            .condition_expression("attribute_not_exists(PK) OR #owner = :me")
-            .expression_attribute_names("#owner", item::OWNER)
-            .expression_attribute_values(":me", item::s(holder.id.as_str()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(build_error)?;
         let actions = vec![
             TransactWriteItem::builder()
                 .condition_check(unchanged)
                 .build(),
-            TransactWriteItem::builder().put(put).build(),
+            self.take_action(pk, sk, &holder.id)?,
         ];
         match self.settle_transaction(actions).await? {
             Ok(()) => Ok(Taken::Done),

@@ -88,7 +88,7 @@ fn wrong_methods_get_405_with_allow_before_authentication() {
         (Method::DELETE, "/v1/contact/", "POST, GET"),
         (Method::PATCH, "/v1/contact/123", "GET, PUT, DELETE"),
         (Method::POST, "/v1/contact/123", "GET, PUT, DELETE"),
-        (Method::PUT, "/v1/contact/by_custom_field", "GET"),
+        (Method::POST, "/v1/contact/by_custom_field", "GET, PUT"),
         (Method::GET, "/v1/contact/123/tags", "POST, DELETE"),
         (Method::OPTIONS, "/v1/contact/123/tags", "POST, DELETE"),
     ];

@@ -25,6 +25,7 @@ fn event(function: &str) -> Value {
         "remove-tags" => include_str!("../../../../events/remove-tags.json"),
         "delete-contact" => include_str!("../../../../events/delete-contact.json"),
         "list-contacts" => include_str!("../../../../events/list-contacts.json"),
+        "upsert-contact" => include_str!("../../../../events/upsert-contact.json"),
         "responder" => include_str!("../../../../events/responder.json"),
         other => panic!("no event for {other}"),
     };
@@ -135,7 +136,8 @@ async fn every_endpoint_event_is_answered_as_the_contract_says() {
             "add-tags",
             "remove-tags",
             "delete-contact",
-            "list-contacts"
+            "list-contacts",
+            "upsert-contact"
         ]
     );
     for name in names {
@@ -222,9 +224,23 @@ async fn every_endpoint_event_is_answered_as_the_contract_says() {
                     }
                 })
             ),
+            "upsert-contact" => {
+                // No contact holds the event's value: it is created, then found.
+                let id = body["data"]["id"].as_str().expect("an id").to_string();
+                assert_eq!(body, json!({"data": {"id": id, "created": true}}));
+                let created = store.get_contact(DEMO_CHANNEL, &id).await.unwrap().unwrap();
+                assert_eq!(
+                    created.to_json()["custom_fields"],
+                    json!({"externalId": "crm-1001", "lastName": "Dar", "vip": "TRUE"})
+                );
+                let (status, again) = call(&app, name, &event(name)).await;
+                assert_eq!(status, 200);
+                assert_eq!(again, json!({"data": {"id": id, "created": false}}));
+                assert_eq!(store.contact_count(DEMO_CHANNEL), 2);
+            }
             other => panic!("an endpoint without a case here: {other}"),
         }
-        if name != "create-contact" {
+        if !["create-contact", "upsert-contact"].contains(&name) {
             assert_eq!(store.contact_count(DEMO_CHANNEL), 1, "{name}");
         }
     }
@@ -815,7 +831,7 @@ fn refusals_are_405_with_allow_for_known_paths_and_404_otherwise() {
     for (resource, methods) in [
         ("/v1/contact", Some("POST, GET")),
         ("/v1/contact/{contact_id}/tags", Some("POST, DELETE")),
-        ("/v1/contact/by_custom_field", Some("GET")),
+        ("/v1/contact/by_custom_field", Some("GET, PUT")),
         ("/v2/contact", None),
         ("/{proxy+}", None),
     ] {

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use contacts_shared::domain::field_defs::FieldType;
+use contacts_shared::domain::field_defs::{FieldDef, FieldType, Uniqueness};
 use contacts_shared::ChannelType;
 use contacts_tests::{
     assert_consistent, create_channel, define_field, log_dir, repo_root, tool,
@@ -73,13 +73,24 @@ fn fuzz_channel(stack: &Stack, dir: &Path) -> (String, String) {
         };
         define_field(&stack.store, &channel, name, *kind, values);
     }
+    // The unique field the document's upsert example names, so that upserts succeed
+    // (and creates and updates naming it meet 409s).
+    let unique = FieldDef {
+        unique: Some(Uniqueness::On),
+        ..FieldDef::new(FieldType::Text)
+    };
+    let defined = contacts_tests::runtime()
+        .block_on(
+            stack
+                .store
+                .define_unique_field(&channel, "externalId", &unique),
+        )
+        .expect("a unique field");
+    assert!(defined);
 
     let file = dir.join("example-contact.jsonl");
     fs::write(&file, format!("{EXAMPLE_CONTACT}\n")).expect("write the example contact");
-    let admin = AdminCli {
-        table: stack.store.table().to_string(),
-        env: Vec::new(),
-    };
+    let admin = admin_cli(stack);
     let imported = admin.ok(&[
         "contact",
         "import",
@@ -90,6 +101,10 @@ fn fuzz_channel(stack: &Stack, dir: &Path) -> (String, String) {
     ]);
     assert_eq!(imported["imported"], 1, "{imported}");
     (channel, token)
+}
+
+fn admin_cli(stack: &Stack) -> AdminCli {
+    AdminCli::for_table(stack.store.table())
 }
 
 /// One call of every route, so that no function starts cold under the fuzzer.

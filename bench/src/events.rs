@@ -93,9 +93,23 @@ fn alternate(event: &str) -> Option<Bytes> {
 /// The find event with these query parameters instead of its own (the map API Gateway
 /// fills and its multi-value twin).
 pub fn find(root: &Path, token: &str, params: &[(&str, &str)]) -> Result<Bytes, String> {
-    let event = Events::load(root, "find-contacts", token)?;
+    with_query(root, "find-contacts", token, params)
+}
+
+/// The list event with these query parameters instead of its own.
+pub fn list(root: &Path, token: &str, params: &[(&str, &str)]) -> Result<Bytes, String> {
+    with_query(root, "list-contacts", token, params)
+}
+
+fn with_query(
+    root: &Path,
+    function: &str,
+    token: &str,
+    params: &[(&str, &str)],
+) -> Result<Bytes, String> {
+    let event = Events::load(root, function, token)?;
     let mut json: Value =
-        serde_json::from_slice(&event.list[0]).map_err(|e| format!("find event: {e}"))?;
+        serde_json::from_slice(&event.list[0]).map_err(|e| format!("{function} event: {e}"))?;
     let single: serde_json::Map<String, Value> = params
         .iter()
         .map(|(k, v)| (k.to_string(), Value::from(*v)))

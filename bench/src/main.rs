@@ -175,7 +175,11 @@ async fn run() -> Result<(), String> {
     for (function, package) in functions.iter().zip(packages) {
         let (row, launcher) = measure_function(&bench, function, package).await?;
         if function.name == "find-contacts" && bench.settings.runs("scale") {
-            scales = Some(scale::measure(function, &launcher, &bench.root).await?);
+            let list = functions
+                .iter()
+                .find(|f| f.name == "list-contacts")
+                .copied();
+            scales = Some(scale::measure(function, list, &launcher, &bench.root).await?);
         }
         rows.push(row);
     }

@@ -277,7 +277,8 @@ pub fn scale(scale: &Scale, import: Option<&Import>) -> String {
     let _ = writeln!(
         out,
         "All {} matches, {PER_PAGE} a page, in one warm process: by page numbers (`page=1,2,3,...` \
-         until `data` is empty, as v1 sync scripts walk) and by following `links.next`:\n",
+         until `data` is empty, as v1 sync scripts walk) and by following `links.next`; and \
+         the channel's list (`GET /v1/contact?per_page={PER_PAGE}`) by its `links.next`:\n",
         thousands(CONTACTS as u64)
     );
     out += &line(&[
@@ -332,8 +333,9 @@ pub fn scale(scale: &Scale, import: Option<&Import>) -> String {
     }
     let _ = writeln!(
         out,
-        "\nA walk's read units grow with the matches it returns, once each (linear): \
-         target ≤ ×{WALK_RATIO} between its last and its first pages."
+        "\nA walk's read units grow with the contacts it returns, once each (linear): \
+         target ≤ ×{WALK_RATIO} between its last and its first pages (for the list: a page \
+         at any depth costs what the first does)."
     );
     if let Some(import) = import {
         let items = (IMPORTED * ITEMS_PER_CONTACT) as f64;
@@ -494,7 +496,9 @@ fn method(settings: &Settings) -> String {
          warm process behind the metering proxy, one page at a time, each page's time from \
          handing out the event to the end of its answer and its units off the wire; the walk \
          by page numbers builds `page=N` itself and stops at the first empty page, the walk \
-         by links follows `links.next` (with its `cursor`) until there is none.\n\
+         by links follows `links.next` (with its `cursor`) until there is none; the list walk \
+         follows the list's `links.next` through the same channel, in a warm process of \
+         `list-contacts` behind the same proxy.\n\
          - **Import**: a file of 20,000 lines `{{\"custom_fields\":{{\"vip\":true}}}}` \
          through the release `contacts-admin contact import` into a fresh table of the same \
          DynamoDB Local (in memory), timed as a whole, then `check`; the ceiling is the same \

@@ -1,7 +1,8 @@
-//! Find at any scale, in one channel of 100,000 contacts: page 1 of a find with 10
-//! matches against page 1 of one with 100,000; all 100,000 matches walked 100 a page, as a
-//! v1 sync script walks them (`page=1,2,3,...` until `data` is empty) and by following
-//! `links.next`, each page timed and metered.
+//! Find and list at any scale, in one channel of 100,000 contacts: page 1 of a find with
+//! 10 matches against page 1 of one with 100,000; all 100,000 matches walked 100 a page, as
+//! a v1 sync script walks them (`page=1,2,3,...` until `data` is empty) and by following
+//! `links.next`; and the channel's list walked 100 a page by its links; each page timed
+//! and metered.
 
 use std::time::{Duration, Instant};
 
@@ -44,7 +45,7 @@ pub struct Page {
 }
 
 pub struct Walk {
-    /// `page numbers` or `links`.
+    /// `page numbers`, `links` (finds) or `list, links`.
     pub how: &'static str,
     pub pages: Vec<Page>,
     pub took: Duration,
@@ -56,9 +57,11 @@ pub struct Scale {
     pub walks: Vec<Walk>,
 }
 
-/// `launcher` is the find function's; the channel gets a table of its own.
+/// `launcher` is the find function's; the channel gets a table of its own. `list`, when
+/// its binary is built, walks the same channel's list.
 pub async fn measure(
     find: &Function,
+    list: Option<&Function>,
     launcher: &Launcher,
     root: &std::path::Path,
 ) -> Result<Scale, String> {
@@ -107,7 +110,28 @@ pub async fn measure(
     let mut walks = Vec::new();
     for how in ["page numbers", "links"] {
         eprintln!("scaling: a walk of {CONTACTS} matches by {how}");
-        walks.push(walk(find, &launcher, root, &token, how).await?);
+        let first = vec![
+            ("name", WIDE.0.to_string()),
+            ("value", WIDE.1.to_string()),
+            ("per_page", PER_PAGE.to_string()),
+            ("page", "1".to_string()),
+        ];
+        let event = |params: &[(&str, &str)]| events::find(root, &token, params);
+        walks.push(walk(find, &launcher, how, first, event).await?);
+    }
+    if let Some(list) = list {
+        eprintln!("scaling: a walk of the channel's list of {CONTACTS}");
+        let launcher = Launcher {
+            name: list.name,
+            binary: launcher.binary.with_file_name(list.name),
+            log: launcher
+                .log
+                .with_file_name(format!("{}-scale.log", list.name)),
+            ..launcher.clone()
+        };
+        let first = vec![("per_page", PER_PAGE.to_string())];
+        let event = |params: &[(&str, &str)]| events::list(root, &token, params);
+        walks.push(walk(list, &launcher, "list, links", first, event).await?);
     }
     Ok(Scale {
         seeding,
@@ -116,14 +140,14 @@ pub async fn measure(
     })
 }
 
-/// Every page of the wide find, 100 a page, by page numbers or by links, in one warm
-/// metered process.
+/// Every page from `first` on, by page numbers or by links (`how`), 100 a page, in one
+/// warm metered process of `function`, whose events `event` makes from query parameters.
 async fn walk(
-    find: &Function,
+    function: &Function,
     launcher: &Launcher,
-    root: &std::path::Path,
-    token: &str,
     how: &'static str,
+    first: Vec<(&'static str, String)>,
+    event: impl Fn(&[(&str, &str)]) -> Result<Bytes, String>,
 ) -> Result<Walk, String> {
     let upstream = launcher.endpoint.trim_start_matches("http://").to_string();
     let meter = Meter::start(upstream)
@@ -134,24 +158,15 @@ async fn walk(
         ..launcher.clone()
     };
     let mut instance = metered.start().await?;
-    let per_page = PER_PAGE.to_string();
-    let first = [
-        ("name", WIDE.0.to_string()),
-        ("value", WIDE.1.to_string()),
-        ("per_page", per_page.clone()),
-        ("page", "1".to_string()),
-    ];
-    // A first call loads the channel's field definitions: not part of the walk.
-    let warm = events::find(root, token, &as_refs(&first))?;
-    instance.invoke(&warm).await?;
+    // A first call loads what a process loads once (field definitions): not the walk's.
+    instance.invoke(&event(&as_refs(&first))?).await?;
     meter.take();
-    let mut params: Vec<(&str, String)> = first.to_vec();
+    let mut params = first;
     let mut pages = Vec::new();
     let started = Instant::now();
     loop {
-        let event: Bytes = events::find(root, token, &as_refs(&params))?;
-        let invocation = instance.invoke(&event).await?;
-        find.check(&invocation.response)?;
+        let invocation = instance.invoke(&event(&as_refs(&params))?).await?;
+        function.check(&invocation.response)?;
         let trips = meter.take();
         let body = response_body(&invocation.response)?;
         let contacts = body["data"].as_array().map_or(0, Vec::len);
@@ -162,18 +177,18 @@ async fn walk(
             contacts,
         });
         params = match how {
-            "links" => match body["links"]["next"].as_str() {
-                Some(next) => query_of(next),
-                None => break,
-            },
-            _ if contacts == 0 => break,
-            _ => {
+            "page numbers" if contacts == 0 => break,
+            "page numbers" => {
                 let page = pages.len() + 1;
                 let mut next = params.clone();
                 next.retain(|(k, _)| *k != "page");
                 next.push(("page", page.to_string()));
                 next
             }
+            _ => match body["links"]["next"].as_str() {
+                Some(next) => query_of(next),
+                None => break,
+            },
         };
     }
     let took = started.elapsed();
@@ -181,7 +196,7 @@ async fn walk(
     let walked: usize = pages.iter().map(|p| p.contacts).sum();
     if walked != CONTACTS {
         return Err(format!(
-            "a walk by {how} returned {walked} contacts, not {CONTACTS}"
+            "a walk ({how}) returned {walked} contacts, not {CONTACTS}"
         ));
     }
     Ok(Walk { how, pages, took })

@@ -309,7 +309,8 @@ pub fn scale(scale: &Scale, import: Option<&Import>) -> String {
         let (first_ms, first_units) = mean(&first);
         let (last_ms, last_units) = mean(&last);
         let read: f64 = walk.pages.iter().map(|p| p.read_units).sum();
-        let write: f64 = walk.pages.iter().map(|p| p.write_units).sum();
+        // `+ 0.0`: a sum of no units is -0.0, which would print as "-0".
+        let write: f64 = walk.pages.iter().map(|p| p.write_units).sum::<f64>() + 0.0;
         out += &line(&[
             walk.how.to_string(),
             thousands(walk.pages.len() as u64),

@@ -4,7 +4,7 @@
 //! keeps contacts in DynamoDB (the one module that knows the table layout) or, for tests
 //! and the bench, in memory. Beside them: the demo channel, the error table, the limits,
 //! the environment's variable names, hashing, random ids, the clock, retry backoff and
-//! logging.
+//! logging; and `webhooks/`, the change events subscribers receive and their signing.
 
 pub mod api;
 pub mod backoff;
@@ -20,6 +20,7 @@ pub mod random;
 pub mod store;
 #[cfg(test)]
 mod testing;
+pub mod webhooks;
 
 pub use domain::channel::{Channel, ChannelType};
 pub use domain::contact::Contact;

@@ -90,7 +90,7 @@ fn fuzz_channel(stack: &Stack, dir: &Path) -> (String, String) {
 
     let file = dir.join("example-contact.jsonl");
     fs::write(&file, format!("{EXAMPLE_CONTACT}\n")).expect("write the example contact");
-    let admin = admin_cli(stack);
+    let admin = AdminCli::for_table(stack.store.table());
     let imported = admin.ok(&[
         "contact",
         "import",
@@ -101,10 +101,6 @@ fn fuzz_channel(stack: &Stack, dir: &Path) -> (String, String) {
     ]);
     assert_eq!(imported["imported"], 1, "{imported}");
     (channel, token)
-}
-
-fn admin_cli(stack: &Stack) -> AdminCli {
-    AdminCli::for_table(stack.store.table())
 }
 
 /// One call of every route, so that no function starts cold under the fuzzer.

@@ -133,28 +133,25 @@ impl<S: ContactStore> ContactService<S> {
         raw: &[RawFieldWrite],
         idempotent: Option<&IdempotentRequest>,
     ) -> Result<String, ApiError> {
-        let key = idempotent.map(|r| r.key.clone());
-        let body_hash = idempotent.map(|r| r.body_hash.clone());
-        if let (Some(key), Some(hash)) = (&key, &body_hash) {
-            if let Some(first) = self.replay(channel, key, hash).await? {
+        if let Some(request) = idempotent {
+            if let Some(first) = self
+                .replay(channel, &request.key, &request.body_hash)
+                .await?
+            {
                 return first;
             }
         }
         let writes = self.writes(channel, raw).await?;
-        let record = match (key, body_hash) {
-            (Some(key), Some(body_hash)) => Some((key, body_hash)),
-            _ => None,
-        };
-        self.insert_new(channel, &writes, record.as_ref()).await
+        self.insert_new(channel, &writes, idempotent).await
     }
 
     /// Inserts a new contact with `writes`, under the id its channel gives it, with the
-    /// idempotency record of `(key, body hash)` when given; its id.
+    /// idempotency record of `idempotent` when given; its id.
     async fn insert_new(
         &self,
         channel: &Channel,
         writes: &[FieldWrite],
-        idempotent: Option<&(String, String)>,
+        idempotent: Option<&IdempotentRequest>,
     ) -> Result<String, ApiError> {
         // On WhatsApp and SMS channels the id is the phone's digits, so it can be taken.
         let native_id = contact_id::native(channel.kind, writes)?;
@@ -173,10 +170,10 @@ impl<S: ContactStore> ContactService<S> {
                 tags: &no_tags,
             };
             let outcome = match idempotent {
-                Some((key, hash)) => {
+                Some(request) => {
                     let record = IdempotencyRecord {
-                        key: key.clone(),
-                        body_hash: hash.clone(),
+                        key: request.key.clone(),
+                        body_hash: request.body_hash.clone(),
                         contact_id: id.clone(),
                         expires_at: created_at + idempotency::WINDOW_SECONDS,
                     };
@@ -194,8 +191,11 @@ impl<S: ContactStore> ContactService<S> {
             }
             // A concurrent request with the same key may have won the race (its contact
             // then has this very id on a phone channel): answer as it did.
-            if let Some((key, hash)) = idempotent {
-                if let Some(first) = self.replay(channel, key, hash).await? {
+            if let Some(request) = idempotent {
+                if let Some(first) = self
+                    .replay(channel, &request.key, &request.body_hash)
+                    .await?
+                {
                     return first;
                 }
             }

@@ -1,9 +1,11 @@
 //! `contacts-admin`: the operator's tool. Creates the table, channels and their tokens,
-//! defines custom fields, imports, exports and deletes contacts, and checks a channel.
+//! defines custom fields, imports, exports and deletes contacts, subscribes webhooks to a
+//! channel's change events, and checks a channel.
 
 mod api_keys;
 mod export;
 mod import;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -19,7 +21,7 @@ use serde_json::{json, Value};
 #[derive(Parser)]
 #[command(
     version,
-    about = "Operate the Contacts API: table, channels, tokens, fields, contacts"
+    about = "Operate the Contacts API: table, channels, tokens, fields, contacts, webhooks"
 )]
 struct Cli {
     /// DynamoDB endpoint (DynamoDB Local); without it, AWS with the usual credentials.
@@ -61,6 +63,9 @@ enum Command {
     /// Contacts.
     #[command(subcommand)]
     Contact(ContactCommand),
+    /// Webhooks: a channel's change events, signed, POSTed to a URL.
+    #[command(subcommand)]
+    Webhook(webhooks::WebhookCommand),
     /// Checks that a channel's field index, list, counts and tags agree with its contacts
     /// (scans the table); exits non-zero if they do not. With --repair, restores them from
     /// the contacts (safe while the API is in use) and exits non-zero only if that fails.
@@ -238,7 +243,7 @@ async fn main() -> ExitCode {
 }
 
 /// What a command prints on success (`None`: nothing), or why it failed.
-type Outcome = Result<Option<Value>, String>;
+pub(crate) type Outcome = Result<Option<Value>, String>;
 
 async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Outcome {
     match command {
@@ -246,6 +251,7 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Outcome {
         Command::Channel(command) => channel(store, keys, command).await,
         Command::Token(command) => token(store, keys, command).await,
         Command::Field(command) => field(store, command).await,
+        Command::Webhook(command) => webhooks::run(store, command).await,
         Command::Contact(ContactCommand::Import { channel, file }) => {
             import_contacts(store, &channel, &file).await
         }
@@ -266,7 +272,7 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Outcome {
     }
 }
 
-fn failed(err: StoreError) -> String {
+pub(crate) fn failed(err: StoreError) -> String {
     err.to_string()
 }
 

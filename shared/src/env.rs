@@ -49,3 +49,25 @@ pub fn field_cache_ttl() -> std::time::Duration {
 pub fn settle_time() -> std::time::Duration {
     field_cache_ttl() + std::time::Duration::from_secs(crate::limits::FUNCTION_TIMEOUT_SECONDS)
 }
+
+/// The webhook delivery queue (SQS): the stream function sends deliveries to it, the
+/// delivery function puts failed ones back with a delay.
+pub const WEBHOOK_QUEUE_URL: &str = "WEBHOOK_QUEUE_URL";
+/// An SQS endpoint to use instead of AWS's (moto's server, locally).
+pub const SQS_ENDPOINT: &str = "SQS_ENDPOINT";
+/// The key that seals webhook secrets in the table (at least 32 characters; on AWS a
+/// Secrets Manager secret the template generates). The delivery function unseals with it,
+/// the admin tool seals with it; the table alone never hands a secret out.
+pub const WEBHOOK_SEALING_KEY: &str = "WEBHOOK_SEALING_KEY";
+/// The first retry delay of a failed delivery, in seconds (doubling from there; default
+/// [`DEFAULT_RETRY_BASE_SECONDS`](crate::limits::DEFAULT_RETRY_BASE_SECONDS)).
+pub const WEBHOOK_RETRY_BASE_SECONDS: &str = "WEBHOOK_RETRY_BASE_SECONDS";
+/// The longest retry delay, in seconds (default
+/// [`DEFAULT_RETRY_MAX_SECONDS`](crate::limits::DEFAULT_RETRY_MAX_SECONDS)).
+pub const WEBHOOK_RETRY_MAX_SECONDS: &str = "WEBHOOK_RETRY_MAX_SECONDS";
+
+/// A whole number of seconds from `name`, or `default`.
+pub fn seconds(name: &str, default: u64) -> std::time::Duration {
+    let seconds = get(name).and_then(|s| s.parse().ok()).unwrap_or(default);
+    std::time::Duration::from_secs(seconds)
+}

@@ -7,6 +7,7 @@
 //! logging; and `webhooks/`, the change events subscribers receive and their signing.
 
 pub mod api;
+pub mod aws;
 pub mod backoff;
 pub mod clock;
 pub mod demo;

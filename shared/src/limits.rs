@@ -51,3 +51,26 @@ pub const FUNCTION_TIMEOUT_SECONDS: u64 = 10;
 /// How long a warm function trusts the field definitions it loaded, unless
 /// `FIELD_CACHE_SECONDS` says otherwise (the tests' local stacks shorten it).
 pub const DEFAULT_FIELD_CACHE_SECONDS: u64 = 60;
+
+/// Webhook deliveries: a failed one is tried again after 30 s, 1 min, 2 min, ... doubling
+/// up to 3 h between tries, [`WEBHOOK_MAX_ATTEMPTS`] times in all: 25 h 18 min from the
+/// first try to the last (the contract asks for at least 24 h), then it goes to the dead
+/// letter queue, kept 14 days.
+pub const DEFAULT_RETRY_BASE_SECONDS: u64 = 30;
+pub const DEFAULT_RETRY_MAX_SECONDS: u64 = 3 * 60 * 60;
+/// The delivery queue's `maxReceiveCount` (template.yaml and the local stack's queue).
+pub const WEBHOOK_MAX_ATTEMPTS: u32 = 17;
+/// How long one delivery may take before it counts as failed.
+pub const WEBHOOK_DELIVERY_TIMEOUT_SECONDS: u64 = 5;
+/// Deliveries one call of the delivery function sends, side by side (its queue's
+/// batch size).
+pub const WEBHOOK_DELIVERY_BATCH: usize = 10;
+/// Stream records one call of the stream function turns into deliveries.
+pub const WEBHOOK_STREAM_BATCH: usize = 100;
+/// A received delivery stays hidden this long (the queue's visibility timeout): six times
+/// the delivery function's timeout, as AWS advises for an SQS event source.
+pub const WEBHOOK_VISIBILITY_SECONDS: u64 = 6 * FUNCTION_TIMEOUT_SECONDS;
+/// Subscriptions one channel may have.
+pub const MAX_WEBHOOKS_PER_CHANNEL: usize = 10;
+/// Longest subscription URL.
+pub const MAX_WEBHOOK_URL_CHARS: usize = 2_000;

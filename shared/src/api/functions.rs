@@ -35,6 +35,12 @@ pub enum Role {
     /// The `ANY` route of every endpoint's resource, before authentication: 405 with
     /// `Allow` (its event is a wrong method), 404 for anything else.
     Responder,
+    /// The table's stream consumer (an event source mapping): turns contact changes into
+    /// webhook deliveries on the delivery queue. Its event is a stream batch.
+    Stream,
+    /// The delivery queue's consumer: signs and sends each delivery, and puts a failed
+    /// one back with a growing delay. Its event is a queue batch.
+    Queue,
 }
 
 pub const FUNCTIONS: &[Function] = &[
@@ -160,6 +166,20 @@ pub const FUNCTIONS: &[Function] = &[
             "dynamodb:DeleteItem",
         ],
         round_trips: Some((3, false)),
+    },
+    Function {
+        name: "webhook-dispatch",
+        role: Role::Stream,
+        // The channel's subscriptions: Query.
+        dynamodb: &["dynamodb:Query"],
+        round_trips: None,
+    },
+    Function {
+        name: "webhook-deliver",
+        role: Role::Queue,
+        // The subscription (its URL, events and sealed secret): GetItem.
+        dynamodb: &["dynamodb:GetItem"],
+        round_trips: None,
     },
     Function {
         name: "responder",

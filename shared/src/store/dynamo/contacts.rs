@@ -165,8 +165,8 @@ impl ContactStore for DynamoStore {
     ) -> Result<bool, StoreError> {
         // Set ADD/DELETE are atomic on the server: no read, and no concurrent change is lost.
         let expression = match change {
-            TagChange::Add => "ADD #tags :tags",
-            TagChange::Remove => "DELETE #tags :tags",
+            TagChange::Add => "ADD #tags :tags, #seq :one",
+            TagChange::Remove => "DELETE #tags :tags ADD #seq :one",
         };
         let result = self
             .client
@@ -177,6 +177,8 @@ impl ContactStore for DynamoStore {
             .condition_expression("attribute_exists(PK) AND attribute_not_exists(#deleted)")
             .expression_attribute_names("#tags", item::TAGS)
             .expression_attribute_names("#deleted", item::DELETED)
+            .expression_attribute_names("#seq", item::SEQUENCE)
+            .expression_attribute_values(":one", item::n(1))
             .expression_attribute_values(
                 ":tags",
                 AttributeValue::Ss(tags.iter().cloned().collect()),
@@ -320,11 +322,13 @@ impl DynamoStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key))
-            .update_expression("SET #deleted = :yes, #pending = :pending")
+            .update_expression("SET #deleted = :yes, #pending = :pending ADD #seq :one")
             .condition_expression(unchanged)
             .expression_attribute_names("#pending", item::PENDING)
             .expression_attribute_names("#deleted", item::DELETED)
             .expression_attribute_values(":v", item::n(version))
+            .expression_attribute_names("#seq", item::SEQUENCE)
+            .expression_attribute_values(":one", item::n(1))
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":pending", index::pending_value(pending))
             .build()
@@ -471,10 +475,12 @@ impl DynamoStore {
         let mut names = HashMap::from([
             ("#f".to_string(), item::FIELDS.to_string()),
             ("#pending".to_string(), item::PENDING.to_string()),
+            ("#seq".to_string(), item::SEQUENCE.to_string()),
         ]);
         let mut values = HashMap::from([
             (":v".to_string(), item::n(read.version)),
             (":next".to_string(), item::n(read.version + 1)),
+            (":one".to_string(), item::n(1)),
         ]);
         let mut index = IndexChanges::default();
         for (i, change) in changes.iter().enumerate() {
@@ -507,6 +513,7 @@ impl DynamoStore {
         if !removes.is_empty() {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
+        expression.push_str(" ADD #seq :one");
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(item::contact_key(channel, &contact.id)))

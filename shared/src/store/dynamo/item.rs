@@ -20,6 +20,10 @@ pub const CREATED_AT: &str = "created_at";
 /// The microsecond within `created_at` (absent on contacts stored before it was kept).
 pub const CREATED_MICROS: &str = "us";
 pub const VERSION: &str = "v";
+/// A contact's change counter: every write a subscriber sees adds one (a change event's
+/// `sequence`). Apart from `v`, which only field writes move, so that tags never make a
+/// field update retry.
+pub const SEQUENCE: &str = "seq";
 /// Index changes of a write too large for one transaction, not applied yet.
 pub const PENDING: &str = "pending";
 /// Set when a delete too large for one transaction has begun: the contact is gone for
@@ -63,6 +67,11 @@ pub const KEY: &str = "key";
 pub const BODY_HASH: &str = "body_hash";
 pub const CONTACT_ID: &str = "contact_id";
 /// Unix seconds; the table's TTL attribute.
+/// A webhook subscription's attributes (and `channel_id`, `created_at`).
+pub const WEBHOOK_URL: &str = "url";
+pub const WEBHOOK_EVENTS: &str = "events";
+pub const WEBHOOK_FIELDS: &str = "only_fields";
+pub const SEALED_SECRET: &str = "sealed_secret";
 pub const EXPIRES_AT: &str = "expires_at";
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
@@ -180,7 +189,13 @@ pub fn contact_item(
     item.insert(CREATED_AT.into(), n(created_at));
     item.insert(CREATED_MICROS.into(), n(i64::from(created_micros)));
     item.insert(VERSION.into(), n(1));
+    item.insert(SEQUENCE.into(), n(1));
     item
+}
+
+/// A contact item's change counter (0 for an item written before it was kept).
+pub fn sequence_of(item: &Item) -> i64 {
+    get_n(item, SEQUENCE).unwrap_or(0)
 }
 
 /// Whether a contact item is being deleted (and so, for readers, absent).

@@ -12,6 +12,8 @@
 //! | token         | `TOKEN#{sha256 of token}`            | `TOKEN`                    |
 //! | idempotency   | `CH#{channel}#IDEM#{sha256 of key}`  | `IDEM`                     |
 //! | API key       | `APIKEY#{sha256 of key value}`       | `APIKEY`                   |
+//! | webhook       | `CH#{channel}#WH`                    | `{webhook id}`             |
+//! | webhook's channel | `WH#{webhook id}`                | `WEBHOOK`                  |
 //!
 //! Channel ids and field names cannot contain `#`, so every prefix is unambiguous. The
 //! index sort key orders a field's matches oldest first (to the microsecond), then by id;
@@ -42,9 +44,30 @@ pub fn channel_of_pk(pk: &str) -> Option<&str> {
 
 pub const CHANNEL_SK: &str = "CHANNEL";
 
+const CONTACT_SK_PREFIX: &str = "C#";
+
 pub fn contact_sk(id: &str) -> String {
-    format!("C#{id}")
+    format!("{CONTACT_SK_PREFIX}{id}")
 }
+
+/// The channel and id of a contact item's key; `None` for every other item.
+pub fn contact_of<'a>(pk: &'a str, sk: &'a str) -> Option<(&'a str, &'a str)> {
+    let channel = pk.strip_prefix(CHANNEL_PK_PREFIX)?;
+    let id = sk.strip_prefix(CONTACT_SK_PREFIX)?;
+    (!channel.is_empty() && !channel.contains('#') && !id.is_empty()).then_some((channel, id))
+}
+
+/// A channel's webhook subscriptions, one item each.
+pub fn webhook_pk(channel: &str) -> String {
+    format!("{}#WH", channel_pk(channel))
+}
+
+/// Which channel a webhook is of, for commands that name the webhook only.
+pub fn webhook_ref_pk(id: &str) -> String {
+    format!("WH#{id}")
+}
+
+pub const WEBHOOK_REF_SK: &str = "WEBHOOK";
 
 pub fn index_pk(channel: &str, field: &str, match_key: &str) -> String {
     if match_key.len() <= MAX_PLAIN_MATCH_KEY {

@@ -18,6 +18,7 @@ mod list;
 #[cfg(feature = "operator")]
 mod operator;
 mod tokens;
+mod webhooks;
 
 #[cfg(feature = "operator")]
 pub use operator::{CheckReport, Clash, Inserted};

@@ -109,6 +109,8 @@ impl DynamoStore {
         };
         // Then the tokens: once they are gone no request of the channel can start again.
         self.delete_items(tokens).await?;
+        // Its webhooks before its contacts: a channel's deletion is not a stream of events.
+        self.remove_webhooks(channel_id).await?;
         self.client
             .update_item()
             .table_name(&self.table)

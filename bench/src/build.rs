@@ -2,8 +2,8 @@
 //! (features resolve per package, so a build of several at once would be another binary,
 //! and `cargo lambda watch` would relink each on its first call), for this machine and,
 //! for the package sizes, for arm64 with `cargo lambda build` (which `sam build` runs); and
-//! the release local gateway and `local-stack` for the pass through the local stack, and
-//! the release admin tool, whose import is measured.
+//! the release local gateway, local relay and `local-stack` for the pass through the local
+//! stack, and the release admin tool, whose import is measured.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,6 +22,8 @@ pub fn binaries(root: &Path, functions: &[&Function], settings: &Settings) -> Re
             "--release",
             "-p",
             "local-gateway",
+            "-p",
+            "local-relay",
             "-p",
             "local-stack",
             "-p",

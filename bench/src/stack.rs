@@ -46,6 +46,7 @@ impl LocalStack {
             ]
             .map(String::from)
             .to_vec(),
+            sealing_key: None,
             logs: Logs::Dir(work.to_path_buf()),
         })?;
         Ok(Self { stack })

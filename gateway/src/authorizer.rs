@@ -11,9 +11,9 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde_json::{Map, Value};
 
-use crate::lambda::{InvokeError, Invoker};
 use crate::proxy::Headers;
 use crate::responses::GatewayError;
+use lambda_invoke::{InvokeError, Invoker};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Allowed {

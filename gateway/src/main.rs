@@ -6,7 +6,6 @@
 //! invokes the function through `cargo lambda watch`.
 
 mod authorizer;
-mod lambda;
 mod proxy;
 mod responses;
 mod routing;
@@ -76,7 +75,7 @@ async fn run(args: Args) -> Result<(), String> {
     if args.no_throttle {
         api.throttle = None;
     }
-    let invoker = lambda::Invoker::new(
+    let invoker = lambda_invoke::Invoker::new(
         &args.lambda_endpoint,
         Duration::from_secs(args.integration_timeout),
     )?;

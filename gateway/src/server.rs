@@ -12,12 +12,12 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::authorizer::{Allowed, Authorizer};
-use crate::lambda::{InvokeError, Invoker};
 use crate::proxy::{self, Headers, Incoming, Outgoing};
 use crate::responses::{render, GatewayError};
 use crate::routing::Router;
 use crate::template::{ApiModel, Route};
 use crate::throttle::Buckets;
+use lambda_invoke::{InvokeError, Invoker};
 
 /// API Gateway's payload limit.
 const MAX_PAYLOAD: usize = 10 * 1024 * 1024;

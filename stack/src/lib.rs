@@ -1,6 +1,8 @@
 //! The local stack, in one piece of code for `make dev`, the tests and the bench: Amazon's
-//! DynamoDB Local, the functions under `cargo lambda watch`, and the local gateway in
-//! front of them. Every process it starts dies with the process that started it, however
+//! DynamoDB Local, moto's SQS with the webhook delivery queue, the functions under `cargo
+//! lambda watch`, the local relay that feeds the webhook functions the table's stream and
+//! the queue (as Lambda's event source mappings do), and the local gateway in front of the
+//! API's functions. Every process it starts dies with the process that started it, however
 //! that one ends: Ctrl-C, SIGTERM, SIGHUP or SIGKILL (see [`supervise`]).
 
 pub mod dynamodb;
@@ -9,16 +11,25 @@ pub mod gateway;
 pub mod paths;
 pub mod ports;
 mod procs;
+pub mod receiver;
+pub mod relay;
+pub mod sealing;
 pub mod seed;
+pub mod sqs;
 pub mod supervise;
 
 use std::path::PathBuf;
 
-use contacts_shared::env::{CONTACTS_TABLE as TABLE_ENV, DYNAMODB_ENDPOINT as ENDPOINT_ENV};
+use contacts_shared::env::{
+    CONTACTS_TABLE as TABLE_ENV, DYNAMODB_ENDPOINT as ENDPOINT_ENV, SQS_ENDPOINT,
+    WEBHOOK_QUEUE_URL, WEBHOOK_SEALING_KEY,
+};
 
 pub use dynamodb::{DynamoConfig, DynamoLocal};
 pub use functions::{Functions, FunctionsConfig};
 pub use gateway::{Gateway, GatewayConfig};
+pub use relay::{Relay, RelayConfig};
+pub use sqs::LocalSqs;
 pub use supervise::{Logs, Service};
 
 /// The DynamoDB the functions use.
@@ -46,19 +57,25 @@ pub struct StackConfig {
     pub function_env: Vec<(String, String)>,
     /// More `local-gateway` arguments.
     pub gateway_args: Vec<String>,
-    /// Where the functions' and the gateway's output goes.
+    /// The key sealing webhook secrets (`make dev`'s kept one); `None`: a fresh one.
+    pub sealing_key: Option<String>,
+    /// Where the functions', the relay's, moto's and the gateway's output goes.
     pub logs: Logs,
 }
 
-/// The running stack; dropping it stops it.
+/// The running stack; dropping it stops it, in the order of its fields (each before what
+/// it uses): the gateway, the relay, the functions, SQS, DynamoDB Local.
 pub struct LocalStack {
-    /// Started after `gateway` and `functions` in the struct so that it is dropped last.
     pub gateway: Gateway,
+    pub relay: Relay,
     pub functions: Functions,
+    pub sqs: LocalSqs,
     pub dynamodb: Option<DynamoLocal>,
     /// The DynamoDB endpoint the functions use (`None`: AWS).
     pub endpoint: Option<String>,
     pub table: String,
+    /// The functions' `WEBHOOK_SEALING_KEY`: the admin tool needs the same to add webhooks.
+    pub sealing_key: String,
 }
 
 impl LocalStack {
@@ -72,7 +89,17 @@ impl LocalStack {
             (None, Storage::Endpoint(endpoint)) => endpoint.clone(),
             (None, Storage::Start(_)) => None,
         };
-        let mut env = vec![(TABLE_ENV.to_string(), config.table.clone())];
+        let sqs = LocalSqs::start(&config.logs)?;
+        let sealing_key = match &config.sealing_key {
+            Some(key) => key.clone(),
+            None => sealing::fresh_key()?,
+        };
+        let mut env = vec![
+            (TABLE_ENV.to_string(), config.table.clone()),
+            (SQS_ENDPOINT.to_string(), sqs.endpoint()),
+            (WEBHOOK_QUEUE_URL.to_string(), sqs.queue_url.clone()),
+            (WEBHOOK_SEALING_KEY.to_string(), sealing_key.clone()),
+        ];
         if let Some(endpoint) = &endpoint {
             env.push((ENDPOINT_ENV.to_string(), endpoint.clone()));
         }
@@ -82,6 +109,15 @@ impl LocalStack {
             release: config.release,
             reload: config.reload,
             env,
+            logs: config.logs.clone(),
+        })?;
+        // Ready once it reads the stream: before the gateway takes a request.
+        let relay = Relay::start(&RelayConfig {
+            lambda_port: functions.port,
+            dynamodb_endpoint: endpoint.clone(),
+            table: config.table.clone(),
+            sqs_endpoint: sqs.endpoint(),
+            queue_url: sqs.queue_url.clone(),
             logs: config.logs.clone(),
         })?;
         let gateway_args = config.gateway_args.clone();
@@ -96,10 +132,13 @@ impl LocalStack {
         })?;
         Ok(LocalStack {
             gateway,
+            relay,
             functions,
+            sqs,
             dynamodb,
             endpoint,
             table: config.table,
+            sealing_key,
         })
     }
 
@@ -124,7 +163,12 @@ impl LocalStack {
 
     /// The first service found to have exited, and how.
     pub fn exited(&mut self) -> Option<String> {
-        let mut services = vec![&mut self.gateway.service, &mut self.functions.service];
+        let mut services = vec![
+            &mut self.gateway.service,
+            &mut self.relay.service,
+            &mut self.functions.service,
+            &mut self.sqs.service,
+        ];
         if let Some(service) = self.dynamodb.as_mut().and_then(DynamoLocal::service) {
             services.push(service);
         }
@@ -134,10 +178,12 @@ impl LocalStack {
         })
     }
 
-    /// Stops the gateway, then the functions, then DynamoDB Local.
+    /// Stops the gateway, the relay, the functions, SQS, then DynamoDB Local.
     pub fn stop(&mut self) {
         self.gateway.service.stop(supervise::STOP_GRACE);
+        self.relay.service.stop(supervise::STOP_GRACE);
         self.functions.service.stop(supervise::STOP_GRACE);
+        self.sqs.service.stop(supervise::STOP_GRACE);
         if let Some(dynamodb) = &mut self.dynamodb {
             dynamodb.stop();
         }

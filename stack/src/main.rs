@@ -1,7 +1,8 @@
 //! `local-stack`: the product on this machine (`make dev`). Starts DynamoDB Local (data
-//! kept across restarts), the functions under `cargo lambda watch` (rebuilt as you edit)
-//! and the local gateway; creates the table and the demo channel; prints a token and a
-//! request that works. Ctrl-C, SIGTERM or SIGHUP stop it all in order; if this process is
+//! kept across restarts), moto's SQS (the webhook delivery queue), the functions under
+//! `cargo lambda watch` (rebuilt as you edit), the local relay (the table's stream and
+//! the queue to the webhook functions) and the local gateway; creates the table and the
+//! demo channel; prints a token, a request that works and how to add a webhook. Ctrl-C, SIGTERM or SIGHUP stop it all in order; if this process is
 //! killed outright, its guard kills what it started.
 
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use clap::{Parser, Subcommand};
 use contacts_shared::env::{CONTACTS_TABLE as TABLE_ENV, DEFAULT_TABLE};
 use contacts_shared::DynamoStore;
 use local_stack::supervise::{self, Logs};
-use local_stack::{ports, seed, DynamoConfig, LocalStack, StackConfig, Storage};
+use local_stack::{ports, sealing, seed, DynamoConfig, LocalStack, StackConfig, Storage};
 
 #[derive(Parser)]
 #[command(version, about = "The Contacts API on this machine: make dev")]
@@ -49,6 +50,14 @@ struct Dev {
     /// The demo channel made (once) and given a fresh token.
     #[arg(long, env = "DEMO_CHANNEL", default_value = seed::DEMO_CHANNEL)]
     demo_channel: String,
+    /// Where the webhook sealing key is kept (made the first time), so that the webhooks
+    /// in the data still open after a restart.
+    #[arg(
+        long,
+        env = "WEBHOOK_SEALING_KEY_FILE",
+        default_value = ".local/webhook-sealing-key"
+    )]
+    sealing_key_file: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -107,8 +116,10 @@ async fn start(dev: &Dev) -> Result<LocalStack, String> {
     let token = seed::demo(&store, &dev.demo_channel)
         .await
         .map_err(|e| format!("demo channel: {e}"))?;
+    let sealing_key = sealing::kept_key(&dev.sealing_key_file)?;
     say(&format!(
-        "functions under cargo lambda watch on 127.0.0.1:{}, local gateway on 127.0.0.1:{}",
+        "moto's SQS, functions under cargo lambda watch on 127.0.0.1:{}, local relay, \
+         local gateway on 127.0.0.1:{}",
         dev.lambda_port, dev.gateway_port
     ));
     let mut stack = LocalStack::start(StackConfig {
@@ -120,6 +131,7 @@ async fn start(dev: &Dev) -> Result<LocalStack, String> {
         reload: true,
         function_env: Vec::new(),
         gateway_args: Vec::new(),
+        sealing_key: Some(sealing_key),
         logs: Logs::Inherit,
     })?;
     stack.dynamodb = Some(dynamodb);
@@ -160,10 +172,22 @@ fn print_welcome(dev: &Dev, token: &str) {
     -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\
     -d '{{\"custom_fields\":[{{\"name\":\"phone\",\"value\":\"03244077087\"}},{{\"name\":\"firstName\",\"value\":\"Muhammad Mahin\"}}]}}'
 
+  Its change events, POSTed to a URL of yours (signed; the secret is printed once):
+
+  {table_env}WEBHOOK_SEALING_KEY=$(cat {key_file}) DYNAMODB_ENDPOINT=http://127.0.0.1:{dynamodb_port} \
+    cargo run -q -p contacts-admin -- webhook add --channel {channel} --url http://127.0.0.1:9999/hook
+
   Ctrl-C stops everything.
 ",
         channel = dev.demo_channel,
         contact = seed::DEMO_CONTACT,
+        key_file = dev.sealing_key_file.display(),
+        dynamodb_port = dev.dynamodb_port,
+        table_env = if dev.table == DEFAULT_TABLE {
+            String::new()
+        } else {
+            format!("{TABLE_ENV}={} ", dev.table)
+        },
     );
 }
 

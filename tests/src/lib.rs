@@ -1,9 +1,11 @@
 //! The local stack as a test fixture (the `local-stack` crate's, which `make dev` and the
-//! bench run too): DynamoDB Local, the functions under `cargo lambda watch` and the local
-//! gateway, each on a free loopback port. Everything it starts dies with the test process,
+//! bench run too): DynamoDB Local, moto's SQS, the functions under `cargo lambda watch`, the
+//! local relay and the local gateway, each on a free loopback port. Everything it starts dies with the test process,
 //! even when that one is killed.
 
-use contacts_shared::env::FIELD_CACHE_SECONDS;
+use contacts_shared::env::{
+    FIELD_CACHE_SECONDS, WEBHOOK_RETRY_BASE_SECONDS, WEBHOOK_RETRY_MAX_SECONDS, WEBHOOK_SEALING_KEY,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -243,8 +245,12 @@ pub struct Stack {
     /// Port of the Lambda invoke API (`cargo lambda invoke --invoke-port`).
     pub invoke_port: u16,
     pub client: Client,
-    /// Where the functions (under `cargo lambda watch`) and the gateway log.
+    /// Where the functions (under `cargo lambda watch`), the relay, moto and the gateway log.
     pub logs: Vec<PathBuf>,
+    /// The functions' webhook sealing key, which the admin tool needs to add webhooks.
+    pub sealing_key: String,
+    /// The DynamoDB the stack's table is on.
+    pub dynamodb_endpoint: String,
     local: LocalStack,
     extra_gateways: Mutex<Vec<Gateway>>,
 }
@@ -253,6 +259,11 @@ pub struct Stack {
 /// field made unique or a channel deleted settles in seconds (the settle time is this
 /// plus the function timeout, as on AWS).
 pub const TEST_FIELD_CACHE_SECONDS: &str = "1";
+
+/// A failed webhook delivery is tried again after 1 s, then every 2 s, in the tests'
+/// functions: the contract's retries, in seconds rather than hours.
+pub const TEST_WEBHOOK_RETRY_BASE_SECONDS: &str = "1";
+pub const TEST_WEBHOOK_RETRY_MAX_SECONDS: &str = "2";
 
 /// A response, its body parsed as JSON (`Value::Null` if it is not JSON).
 #[derive(Debug)]
@@ -291,12 +302,17 @@ impl Stack {
             gateway_port: None,
             release: false,
             reload: false,
-            function_env: [(FIELD_CACHE_SECONDS, TEST_FIELD_CACHE_SECONDS)]
-                .iter()
-                .chain(function_env)
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            function_env: [
+                (FIELD_CACHE_SECONDS, TEST_FIELD_CACHE_SECONDS),
+                (WEBHOOK_RETRY_BASE_SECONDS, TEST_WEBHOOK_RETRY_BASE_SECONDS),
+                (WEBHOOK_RETRY_MAX_SECONDS, TEST_WEBHOOK_RETRY_MAX_SECONDS),
+            ]
+            .iter()
+            .chain(function_env)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
             gateway_args: gateway_args.iter().map(|a| a.to_string()).collect(),
+            sealing_key: None,
             logs: logs(),
         })
         .unwrap_or_else(|e| panic!("{e}"));
@@ -306,6 +322,8 @@ impl Stack {
             .expect("http client");
         let logs = [
             logs().file("functions", local.functions.port),
+            logs().file("relay", local.relay.port),
+            logs().file("moto", local.sqs.port),
             logs().file("gateway", local.gateway.port),
         ];
         Stack {
@@ -314,6 +332,8 @@ impl Stack {
             invoke_port: local.functions.port,
             client,
             logs: logs.into_iter().flatten().collect(),
+            sealing_key: local.sealing_key.clone(),
+            dynamodb_endpoint: endpoint.to_string(),
             local,
             extra_gateways: Mutex::new(Vec::new()),
         }
@@ -332,6 +352,20 @@ impl Stack {
             .unwrap_or_else(|e| e.into_inner())
             .push(gateway);
         base
+    }
+
+    /// The admin tool on this stack's table, with its sealing key: what adds webhooks
+    /// whose secrets the stack's functions open.
+    pub fn admin(&self) -> AdminCli {
+        let mut admin = AdminCli::for_table(self.store.table());
+        admin.env.extend([
+            (
+                "DYNAMODB_ENDPOINT".to_string(),
+                self.dynamodb_endpoint.clone(),
+            ),
+            (WEBHOOK_SEALING_KEY.to_string(), self.sealing_key.clone()),
+        ]);
+        admin
     }
 
     pub fn channel(&self, kind: ChannelType) -> (String, String) {

@@ -1,13 +1,18 @@
 //! What `template.yaml` must never lose: the stage, the authorizer and API keys on every
 //! metered route, the usage plan's throttle, the contract's gateway responses, each
 //! function's route and binary, the table's keys, least-privilege IAM, tracing, JSON logs
-//! and log retention.
+//! and log retention; and the change events' plumbing: the table's stream, its mapping to
+//! the dispatch function, the delivery queue with its dead-letter queue and its mapping to
+//! the delivery function, and the sealing key, each held to the limits it is sized by.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use contacts_shared::api::functions::{self, Function, Role, FUNCTIONS};
 use contacts_shared::error::GATEWAY_ERRORS;
-use contacts_shared::ApiError;
+use contacts_shared::store::dynamo::keys;
+use contacts_shared::webhooks::retry::RetrySchedule;
+use contacts_shared::webhooks::seal::MIN_KEY_CHARS;
+use contacts_shared::{env, limits, ApiError};
 use contacts_tests::repo_root;
 use serde_yaml_ng::Value;
 
@@ -51,11 +56,120 @@ fn expected(function: &Function) -> (Vec<(String, String)>, BTreeSet<String>) {
             .into_iter()
             .map(|path| ("ANY".to_string(), path.to_string()))
             .collect(),
-        Role::Authorizer => Vec::new(),
+        Role::Authorizer | Role::Stream | Role::Queue => Vec::new(),
     };
     routes.sort();
     let actions = function.dynamodb.iter().map(|a| a.to_string()).collect();
     (routes, actions)
+}
+
+/// What a function may do besides its DynamoDB actions on the table's items, by its role:
+/// `(action, resource)`.
+fn expected_grants(role: Role) -> BTreeSet<(String, String)> {
+    const STREAM: &str = "!GetAtt ContactsTable.StreamArn";
+    const QUEUE: &str = "!GetAtt WebhookQueue.Arn";
+    let grants: &[(&str, &str)] = match role {
+        Role::Stream => &[
+            ("dynamodb:DescribeStream", STREAM),
+            ("dynamodb:GetRecords", STREAM),
+            ("dynamodb:GetShardIterator", STREAM),
+            ("dynamodb:ListStreams", STREAM),
+            ("sqs:SendMessage", QUEUE),
+            // The stream mapping's on-failure destination.
+            ("sqs:SendMessage", "!GetAtt StreamFailureQueue.Arn"),
+        ],
+        Role::Queue => &[
+            ("sqs:ReceiveMessage", QUEUE),
+            ("sqs:DeleteMessage", QUEUE),
+            ("sqs:GetQueueAttributes", QUEUE),
+            ("sqs:ChangeMessageVisibility", QUEUE),
+        ],
+        Role::Endpoint { .. } | Role::Authorizer | Role::Responder => &[],
+    };
+    grants
+        .iter()
+        .map(|(action, resource)| (action.to_string(), resource.to_string()))
+        .collect()
+}
+
+const SEALING_KEY: &str = "!Sub {{resolve:secretsmanager:${WebhookSealingKey}:SecretString}}";
+
+/// A function's environment, by its role: only the delivery function holds the sealing key.
+fn expected_environment(role: Role) -> BTreeMap<String, String> {
+    let mut variables = vec![(env::CONTACTS_TABLE, "!Ref ContactsTable")];
+    match role {
+        Role::Stream => variables.push((env::WEBHOOK_QUEUE_URL, "!Ref WebhookQueue")),
+        Role::Queue => {
+            variables.push((env::WEBHOOK_QUEUE_URL, "!Ref WebhookQueue"));
+            variables.push((env::WEBHOOK_SEALING_KEY, SEALING_KEY));
+        }
+        Role::Endpoint { .. } | Role::Authorizer | Role::Responder => {}
+    }
+    variables
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+fn variables(value: Option<&Value>) -> BTreeMap<String, String> {
+    value
+        .and_then(|v| v.get("Variables"))
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| (text(name), text(value)))
+        .collect()
+}
+
+/// The resource name of the one function of the table with `role`.
+fn function_with(t: &Value, role: Role) -> String {
+    let names: Vec<String> = resources_of(t, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(_, f)| {
+            let binary = text(at(f, &["Metadata", "BuildProperties", "Binary"]));
+            functions::function(&binary).map(|row| row.role) == Some(role)
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(names.len(), 1, "one {role:?} function: {names:?}");
+    names.into_iter().next().unwrap()
+}
+
+/// The properties of the one event source mapping that invokes `function`.
+fn mapping_of(t: &Value, function: &str) -> Value {
+    let reference = format!("!Ref {function}");
+    let mappings: Vec<Value> = resources_of(t, "AWS::Lambda::EventSourceMapping")
+        .into_values()
+        .filter(|m| text(at(m, &["Properties", "FunctionName"])) == reference)
+        .map(|m| at(&m, &["Properties"]).clone())
+        .collect();
+    assert_eq!(mappings.len(), 1, "one event source mapping for {function}");
+    mappings.into_iter().next().unwrap()
+}
+
+/// The properties of the SQS queue `!GetAtt {name}.Arn` names.
+fn queue_at(t: &Value, arn: &str) -> Value {
+    let name = arn
+        .strip_prefix("!GetAtt ")
+        .and_then(|a| a.strip_suffix(".Arn"))
+        .unwrap_or_else(|| panic!("{arn} is not a !GetAtt of a queue's Arn"));
+    let queue = at(t, &["Resources", name]);
+    assert_eq!(text(at(queue, &["Type"])), "AWS::SQS::Queue", "{name}");
+    let props = at(queue, &["Properties"]);
+    assert_eq!(
+        at(props, &["SqsManagedSseEnabled"]).as_bool(),
+        Some(true),
+        "{name} is encrypted"
+    );
+    props.clone()
+}
+
+const FOURTEEN_DAYS: u64 = 14 * 24 * 60 * 60;
+
+fn only(value: &Value) -> String {
+    let items = value.as_sequence().expect("a list");
+    assert_eq!(items.len(), 1, "{items:?}");
+    text(&items[0])
 }
 
 #[test]
@@ -176,6 +290,8 @@ fn functions_routes_binaries_and_least_privilege() {
             .flatten()
             .map(|(_, e)| e)
         {
+            // Stream and queue consumers have explicit event source mappings: SAM's events
+            // would attach managed policies reading every stream or queue.
             assert_eq!(text(at(event, &["Type"])), "Api", "{name}");
             let e = at(event, &["Properties"]);
             assert_eq!(text(at(e, &["RestApiId"])), "!Ref ContactsApi", "{name}");
@@ -199,6 +315,7 @@ fn functions_routes_binaries_and_least_privilege() {
         assert_eq!(got_routes, routes, "{name}");
 
         let mut granted = BTreeSet::new();
+        let mut other_grants = BTreeSet::new();
         for policy in props
             .get("Policies")
             .and_then(Value::as_sequence)
@@ -207,10 +324,10 @@ fn functions_routes_binaries_and_least_privilege() {
         {
             for statement in at(policy, &["Statement"]).as_sequence().unwrap() {
                 assert_eq!(text(at(statement, &["Effect"])), "Allow");
-                assert_eq!(
-                    text(at(statement, &["Resource"])),
-                    "!GetAtt ContactsTable.Arn",
-                    "{name}: this table only"
+                let resource = text(at(statement, &["Resource"]));
+                assert!(
+                    !resource.contains('*'),
+                    "{name}: no wildcard resources ({resource})"
                 );
                 for action in at(statement, &["Action"]).as_sequence().unwrap() {
                     let action = text(action);
@@ -218,11 +335,24 @@ fn functions_routes_binaries_and_least_privilege() {
                         !action.contains('*'),
                         "{name}: no wildcard actions ({action})"
                     );
-                    granted.insert(action);
+                    if resource == "!GetAtt ContactsTable.Arn" {
+                        granted.insert(action);
+                    } else {
+                        other_grants.insert((action, resource.clone()));
+                    }
                 }
             }
         }
-        assert_eq!(granted, actions, "{name}");
+        assert_eq!(granted, actions, "{name}: the table's items");
+        assert_eq!(other_grants, expected_grants(row.role), "{name}");
+
+        let mut environment = variables(at(&t, &["Globals", "Function"]).get("Environment"));
+        environment.extend(variables(props.get("Environment")));
+        assert_eq!(environment, expected_environment(row.role), "{name}");
+        assert!(
+            props.get("Timeout").is_none(),
+            "{name}: the Globals timeout is every function's"
+        );
 
         // Logs: their own group, with retention.
         let group = text(at(props, &["LoggingConfig", "LogGroup"]));
@@ -304,11 +434,227 @@ fn the_table_is_keyed_by_pk_and_sk() {
         .as_bool(),
         Some(true)
     );
-    for output in ["ApiUrl", "UsagePlanId", "TableName"] {
+    assert_eq!(
+        text(at(props, &["StreamSpecification", "StreamViewType"])),
+        "NEW_AND_OLD_IMAGES",
+        "change events diff a contact's old and new image"
+    );
+    for output in [
+        "ApiUrl",
+        "UsagePlanId",
+        "TableName",
+        "WebhookQueueUrl",
+        "WebhookDeadLetterQueueUrl",
+        "StreamFailureQueueUrl",
+        "WebhookSealingKeyArn",
+    ] {
         assert!(
             at(&t, &["Outputs"]).get(output).is_some(),
             "output {output}"
         );
     }
     assert!(text(at(&t, &["Outputs", "ApiUrl", "Value"])).ends_with("/api"));
+}
+
+#[test]
+fn contact_changes_reach_the_dispatch_function() {
+    let t = template();
+    let dispatch = function_with(&t, Role::Stream);
+    let mapping = mapping_of(&t, &dispatch);
+    assert_eq!(
+        text(at(&mapping, &["EventSourceArn"])),
+        "!GetAtt ContactsTable.StreamArn"
+    );
+    assert_eq!(
+        text(at(&mapping, &["StartingPosition"])),
+        "TRIM_HORIZON",
+        "a new stack's first changes are not lost"
+    );
+    assert_eq!(
+        at(&mapping, &["BatchSize"]).as_u64(),
+        Some(limits::WEBHOOK_STREAM_BATCH as u64)
+    );
+    assert_eq!(
+        at(&mapping, &["MaximumBatchingWindowInSeconds"]).as_u64(),
+        Some(0)
+    );
+    assert_eq!(
+        only(at(&mapping, &["FunctionResponseTypes"])),
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(
+        at(&mapping, &["BisectBatchOnFunctionError"]).as_bool(),
+        Some(true)
+    );
+    // Bounded, so a bad record holds up its shard for a while only, and goes to the
+    // failure queue while the stream (24 hours) still has it.
+    let retries = at(&mapping, &["MaximumRetryAttempts"]).as_i64().unwrap();
+    assert!((0..=100).contains(&retries), "{retries} retries");
+    let age = at(&mapping, &["MaximumRecordAgeInSeconds"])
+        .as_i64()
+        .unwrap();
+    assert!((60..24 * 60 * 60).contains(&age), "{age} s");
+    let failures = text(at(
+        &mapping,
+        &["DestinationConfig", "OnFailure", "Destination"],
+    ));
+    assert_eq!(failures, "!GetAtt StreamFailureQueue.Arn");
+    let failures = queue_at(&t, &failures);
+    assert_eq!(
+        at(&failures, &["MessageRetentionPeriod"]).as_u64(),
+        Some(FOURTEEN_DAYS)
+    );
+
+    // Contact items only: no other item's sort key starts as a contact's does.
+    let filters = at(&mapping, &["FilterCriteria", "Filters"])
+        .as_sequence()
+        .unwrap();
+    assert_eq!(filters.len(), 1);
+    let pattern: serde_json::Value =
+        serde_json::from_str(&text(at(&filters[0], &["Pattern"]))).expect("a JSON pattern");
+    let prefix = keys::contact_sk("");
+    assert_eq!(
+        pattern,
+        serde_json::json!({"dynamodb": {"Keys": {keys::SK: {"S": [{"prefix": prefix}]}}}})
+    );
+    assert!(keys::contact_sk("c1").starts_with(&prefix));
+    for other in [
+        keys::CHANNEL_SK.to_string(),
+        keys::TOKEN_SK.to_string(),
+        keys::IDEMPOTENCY_SK.to_string(),
+        keys::API_KEY_SK.to_string(),
+        keys::index_sk(1_700_000_000, Some(1), "c1"),
+        keys::count_shard_sk(0),
+        keys::page_mark_sk(10, 1),
+        keys::claim_sk("x"),
+    ] {
+        assert!(!other.starts_with(&prefix), "{other} is not a contact");
+    }
+}
+
+#[test]
+fn deliveries_retry_through_the_queue_then_its_dead_letter_queue() {
+    let t = template();
+    let deliver = function_with(&t, Role::Queue);
+    let mapping = mapping_of(&t, &deliver);
+    let queue_arn = text(at(&mapping, &["EventSourceArn"]));
+    assert_eq!(queue_arn, "!GetAtt WebhookQueue.Arn");
+    assert_eq!(
+        at(&mapping, &["BatchSize"]).as_u64(),
+        Some(limits::WEBHOOK_DELIVERY_BATCH as u64)
+    );
+    assert_eq!(
+        at(&mapping, &["MaximumBatchingWindowInSeconds"]).as_u64(),
+        Some(0)
+    );
+    assert_eq!(
+        only(at(&mapping, &["FunctionResponseTypes"])),
+        "ReportBatchItemFailures",
+        "a failed delivery comes back alone, after the delay it set"
+    );
+    let concurrency = at(&mapping, &["ScalingConfig", "MaximumConcurrency"])
+        .as_u64()
+        .unwrap();
+    assert!((2..=1000).contains(&concurrency), "{concurrency}");
+
+    let queue = queue_at(&t, &queue_arn);
+    // The delivery function runs for the Globals timeout (no function sets its own).
+    let timeout = at(&t, &["Globals", "Function", "Timeout"])
+        .as_u64()
+        .unwrap();
+    let visibility = at(&queue, &["VisibilityTimeout"]).as_u64().unwrap();
+    assert_eq!(visibility, limits::WEBHOOK_VISIBILITY_SECONDS);
+    assert!(
+        visibility >= 6 * timeout,
+        "AWS advises 6x the function's timeout"
+    );
+    assert!(limits::WEBHOOK_DELIVERY_TIMEOUT_SECONDS < timeout);
+    assert_eq!(
+        at(&queue, &["RedrivePolicy", "maxReceiveCount"]).as_u64(),
+        Some(u64::from(limits::WEBHOOK_MAX_ATTEMPTS))
+    );
+    // Every retry fits the queue's retention (the retry module holds each delay under the
+    // 12 hours SQS allows).
+    let schedule = RetrySchedule {
+        base: std::time::Duration::from_secs(limits::DEFAULT_RETRY_BASE_SECONDS),
+        max: std::time::Duration::from_secs(limits::DEFAULT_RETRY_MAX_SECONDS),
+    };
+    let retention = at(&queue, &["MessageRetentionPeriod"]).as_u64().unwrap();
+    assert!(retention > schedule.span().as_secs() + visibility);
+
+    let dead = text(at(&queue, &["RedrivePolicy", "deadLetterTargetArn"]));
+    assert_eq!(dead, "!GetAtt WebhookDeadLetterQueue.Arn");
+    let dead = queue_at(&t, &dead);
+    assert!(dead.get("RedrivePolicy").is_none());
+    assert_eq!(
+        at(&dead, &["MessageRetentionPeriod"]).as_u64(),
+        Some(FOURTEEN_DAYS)
+    );
+}
+
+#[test]
+fn the_sealing_key_is_generated_and_only_the_delivery_function_holds_it() {
+    let t = template();
+    let secret = at(&t, &["Resources", "WebhookSealingKey"]);
+    assert_eq!(text(at(secret, &["Type"])), "AWS::SecretsManager::Secret");
+    for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+        assert_eq!(
+            text(at(secret, &[policy])),
+            "Retain",
+            "the retained table's secrets need it"
+        );
+    }
+    let generated = at(secret, &["Properties", "GenerateSecretString"]);
+    let length = at(generated, &["PasswordLength"]).as_u64().unwrap();
+    assert!(length >= MIN_KEY_CHARS as u64, "{length} characters");
+    assert_eq!(at(generated, &["ExcludePunctuation"]).as_bool(), Some(true));
+    assert!(
+        at(secret, &["Properties"]).get("SecretString").is_none(),
+        "generated, never written down"
+    );
+    // The function's environment (checked with every function's) resolves it at deploy.
+    let deliver = function_with(&t, Role::Queue);
+    assert_eq!(
+        text(at(
+            &t,
+            &[
+                "Resources",
+                &deliver,
+                "Properties",
+                "Environment",
+                "Variables",
+                env::WEBHOOK_SEALING_KEY
+            ]
+        )),
+        SEALING_KEY
+    );
+    assert_eq!(
+        text(at(&t, &["Outputs", "WebhookSealingKeyArn", "Value"])),
+        "!Ref WebhookSealingKey",
+        "the admin tool reads it by its ARN"
+    );
+}
+
+#[test]
+fn every_failure_queue_has_an_alarm() {
+    let t = template();
+    let alarmed: BTreeSet<String> = resources_of(&t, "AWS::CloudWatch::Alarm")
+        .values()
+        .map(|alarm| at(alarm, &["Properties"]))
+        .filter(|a| text(at(a, &["MetricName"])) == "ApproximateNumberOfMessagesVisible")
+        .filter(|a| text(at(a, &["ComparisonOperator"])) == "GreaterThanThreshold")
+        .filter(|a| at(a, &["Threshold"]).as_f64() == Some(0.0))
+        .map(|a| {
+            text(at(
+                &at(a, &["Dimensions"]).as_sequence().unwrap()[0],
+                &["Value"],
+            ))
+        })
+        .collect();
+    for queue in ["WebhookDeadLetterQueue", "StreamFailureQueue"] {
+        assert!(
+            alarmed.contains(&format!("!GetAtt {queue}.QueueName")),
+            "{queue}: {alarmed:?}"
+        );
+    }
 }

@@ -140,3 +140,61 @@ fn image(found: &Item) -> Result<Option<Image>, crate::store::StoreError> {
         deleted: item::is_deleted(found),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stream_event() -> Event {
+        serde_json::from_str(include_str!("../../../events/webhook-dispatch.json"))
+            .expect("a DynamoDB stream event")
+    }
+
+    #[test]
+    fn a_contact_change_is_its_events_in_order_with_the_contact_sequence() {
+        let event = stream_event();
+        let (channel, events) = record_events(&event.records[0]).expect("a contact item");
+        assert_eq!(channel, "demo");
+        let bodies: Vec<&serde_json::Value> = events.iter().map(|(_, body)| body).collect();
+        assert_eq!(bodies.len(), 2);
+        assert_eq!(bodies[0]["type"], "contact.updated");
+        assert_eq!(
+            bodies[0]["changes"],
+            json!({"custom_fields": {"firstName": {"from": "Muhammad", "to": "Muhammad Mahin"}}})
+        );
+        assert_eq!(bodies[1]["type"], "contact.tags_changed");
+        assert_eq!(bodies[1]["contact"]["tags"], json!(["vip"]));
+        for body in &bodies {
+            assert_eq!(body["sequence"], 3);
+            assert_eq!(body["occurred_at"], 1_764_633_600);
+            assert_eq!(body["channel_id"], "demo");
+        }
+        assert_ne!(bodies[0]["id"], bodies[1]["id"]);
+    }
+
+    #[test]
+    fn removals_count_on_and_other_items_say_nothing() {
+        let mut event = stream_event();
+        let record = &mut event.records[0];
+        record.event_name = "REMOVE".into();
+        record.change.new_image =
+            serde_dynamo::Item::from(HashMap::<String, AttributeValue>::new());
+        let (_, events) = record_events(record).expect("a contact item");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].1["type"], "contact.deleted");
+        assert_eq!(events[0].1["contact"], json!({"id": "1776025372480910"}));
+        // One more than the last change the contact had (1, in the old image).
+        assert_eq!(events[0].1["sequence"], 2);
+        // An index entry of the same channel: no events.
+        let index_keys: Item = HashMap::from([
+            (
+                keys::PK.to_string(),
+                AttributeValue::S("CH#demo#F#phone#03244077087".into()),
+            ),
+            (keys::SK.to_string(), AttributeValue::S("C#x".into())),
+        ]);
+        record.change.keys = index_keys.into();
+        assert!(record_events(record).is_none());
+    }
+}

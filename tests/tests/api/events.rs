@@ -77,6 +77,11 @@ fn every_event_file_invokes_its_function() {
                 assert_eq!(response["statusCode"], 200, "{name}: {response}");
                 what_it_answers(name, &body(&response));
             }
+            // The stream batch is handled (the demo channel has no webhook here), and the
+            // queued delivery's webhook is gone: nothing to try again.
+            Role::Stream | Role::Queue => {
+                assert_eq!(response, json!({"batchItemFailures": []}), "{name}")
+            }
         }
     }
 

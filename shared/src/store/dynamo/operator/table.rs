@@ -1,11 +1,11 @@
-//! The table itself: created with its keys and its TTL attribute, as template.yaml
-//! declares it.
+//! The table itself: created with its keys, its TTL attribute and its stream (new and old
+//! images, which the webhook function consumes), as template.yaml declares it.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
 
 use super::super::errors::{build_error, classify};
@@ -13,7 +13,8 @@ use super::super::{item, keys, DynamoStore};
 use crate::store::StoreError;
 
 impl DynamoStore {
-    /// Creates the table if it does not exist and waits until it is active.
+    /// Creates the table if it does not exist, gives it its stream if it has none (a table
+    /// made by an earlier version), and waits until it is active.
     /// Returns whether it was created now.
     pub async fn create_table(&self) -> Result<bool, StoreError> {
         let attribute = |name: &str| {
@@ -39,6 +40,7 @@ impl DynamoStore {
             .attribute_definitions(attribute(keys::SK)?)
             .key_schema(key(keys::PK, KeyType::Hash)?)
             .key_schema(key(keys::SK, KeyType::Range)?)
+            .stream_specification(stream()?)
             .send()
             .await;
         let created = match result {
@@ -60,11 +62,19 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(classify)?;
-            if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-                if created {
-                    self.enable_ttl().await?;
+            let table = out.table();
+            if table.and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                let streaming = table
+                    .and_then(|t| t.stream_specification())
+                    .is_some_and(|s| s.stream_enabled());
+                if streaming {
+                    if created {
+                        self.enable_ttl().await?;
+                    }
+                    return Ok(created);
                 }
-                return Ok(created);
+                // Active again once the stream is on: the loop waits for that.
+                self.enable_stream().await?;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -72,6 +82,17 @@ impl DynamoStore {
             "table {} did not become active",
             self.table
         )))
+    }
+
+    async fn enable_stream(&self) -> Result<(), StoreError> {
+        self.client
+            .update_table()
+            .table_name(&self.table)
+            .stream_specification(stream()?)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     /// Lets DynamoDB delete idempotency records once they expire (as template.yaml does).
@@ -90,4 +111,13 @@ impl DynamoStore {
             .map_err(classify)?;
         Ok(())
     }
+}
+
+/// The table's stream: both images of every change, from which the change events are made.
+fn stream() -> Result<StreamSpecification, StoreError> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .map_err(build_error)
 }

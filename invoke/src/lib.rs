@@ -1,4 +1,5 @@
-//! Invoking functions through the Lambda invoke API that `cargo lambda watch` serves.
+//! Invoking functions through the Lambda invoke API that `cargo lambda watch` serves: how
+//! the local gateway calls the API's functions and the local relay the event consumers.
 
 use std::time::Duration;
 
@@ -17,6 +18,16 @@ pub enum InvokeError {
     TimedOut,
     /// The function ran and failed; holds its error message.
     Function(String),
+}
+
+impl std::fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InvokeError::Unreachable(why) => write!(f, "the invoke API is unreachable: {why}"),
+            InvokeError::TimedOut => f.write_str("timed out"),
+            InvokeError::Function(message) => write!(f, "the function failed: {message}"),
+        }
+    }
 }
 
 impl Invoker {

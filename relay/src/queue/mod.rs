@@ -1,0 +1,180 @@
+//! The delivery queue → the delivery function, as Lambda's SQS event source mapping does
+//! it: a few pollers side by side (Lambda scales a queue's consumers out), each receiving
+//! up to `WEBHOOK_DELIVERY_BATCH` messages with long polling, invoking the function with
+//! them, and deleting those not reported failed. A failed invocation deletes nothing: the
+//! messages come back once hidden long enough, and after `WEBHOOK_MAX_ATTEMPTS` receives
+//! the queue moves them to its dead-letter queue.
+
+mod event;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_config::SdkConfig;
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
+};
+use aws_sdk_sqs::Client;
+use contacts_shared::limits::WEBHOOK_DELIVERY_BATCH;
+use lambda_invoke::Invoker;
+
+use crate::batch;
+use crate::errors::error_text;
+
+/// Pollers side by side.
+const POLLERS: usize = 4;
+/// ReceiveMessage waits this long for a message (long polling).
+const WAIT_SECONDS: i32 = 1;
+
+pub struct QueueMapping {
+    pub function: &'static str,
+}
+
+struct Poller {
+    client: Client,
+    url: String,
+    arn: String,
+    region: String,
+    invoker: Arc<Invoker>,
+    function: &'static str,
+}
+
+impl QueueMapping {
+    /// Checks the queue is there and starts polling it.
+    pub async fn start(
+        config: &SdkConfig,
+        url: &str,
+        invoker: Arc<Invoker>,
+        function: &'static str,
+    ) -> Result<Self, String> {
+        let client = Client::new(config);
+        let arn = client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| format!("cannot read queue {url}: {}", error_text(&e)))?
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+            .cloned()
+            .ok_or_else(|| format!("queue {url} has no ARN"))?;
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let poller = Arc::new(Poller {
+            client,
+            url: url.to_string(),
+            arn,
+            region,
+            invoker,
+            function,
+        });
+        for _ in 0..POLLERS {
+            tokio::spawn(poller.clone().poll());
+        }
+        Ok(QueueMapping { function })
+    }
+}
+
+impl Poller {
+    async fn poll(self: Arc<Self>) {
+        let mut failures = 0;
+        loop {
+            let received = self
+                .client
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(WEBHOOK_DELIVERY_BATCH as i32)
+                .wait_time_seconds(WAIT_SECONDS)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await;
+            match received {
+                Ok(out) => {
+                    failures = 0;
+                    let messages = out.messages();
+                    if !messages.is_empty() {
+                        self.consume(messages).await;
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    eprintln!("local-relay: receiving from the queue: {}", error_text(&e));
+                    tokio::time::sleep(batch::retry_pause(failures)).await;
+                }
+            }
+        }
+    }
+
+    /// Invokes the function with `messages`, and deletes those it processed.
+    async fn consume(&self, messages: &[Message]) {
+        let ids: Vec<&str> = messages
+            .iter()
+            .map(|m| m.message_id().unwrap_or_default())
+            .collect();
+        let started = Instant::now();
+        let outcome = match event::queue_event(messages, &self.arn, &self.region) {
+            Ok(event) => self
+                .invoker
+                .invoke(self.function, &event)
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|response| batch::failures(&response, &ids)),
+            Err(why) => Err(why),
+        };
+        let took = started.elapsed().as_millis();
+        let failed = match outcome {
+            Ok(failed) => failed,
+            Err(why) => {
+                // Deletes nothing: they come back after the visibility timeout.
+                eprintln!(
+                    "local-relay: {}: {} messages: failed: {why} ({took} ms)",
+                    self.function,
+                    messages.len()
+                );
+                return;
+            }
+        };
+        eprintln!(
+            "local-relay: {}: {} messages: {} failed ({took} ms)",
+            self.function,
+            messages.len(),
+            failed.len()
+        );
+        let done: Vec<DeleteMessageBatchRequestEntry> = messages
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !failed.contains(i))
+            .filter_map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .set_receipt_handle(m.receipt_handle().map(str::to_string))
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if done.is_empty() {
+            return;
+        }
+        let deleted = self
+            .client
+            .delete_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(done))
+            .send()
+            .await;
+        match deleted {
+            Ok(out) if out.failed().is_empty() => {}
+            // Those not deleted are received again: delivered at least once.
+            Ok(out) => eprintln!(
+                "local-relay: {} processed messages not deleted: {:?}",
+                out.failed().len(),
+                out.failed().first().and_then(|f| f.message())
+            ),
+            Err(e) => eprintln!("local-relay: deleting messages: {}", error_text(&e)),
+        }
+    }
+}

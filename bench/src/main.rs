@@ -20,10 +20,13 @@ mod scale;
 mod seed;
 mod stack;
 mod storage;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use contacts_shared::DynamoStore;
 
 use events::Events;
 use function::{Function, Launcher};
@@ -34,6 +37,9 @@ pub const METERED_CALLS: usize = 200;
 /// Calls timed per endpoint through the local stack, after the untimed ones.
 const STACK_CALLS: usize = 1_000;
 const STACK_WARMUP: usize = 50;
+/// Webhook deliveries timed through the local stack, after a few untimed.
+const WEBHOOK_DELIVERIES: usize = 200;
+const WEBHOOK_WARMUP: usize = 5;
 
 /// How many of each thing to do (`BENCH_*` environment variables, for quick runs).
 pub struct Settings {
@@ -183,9 +189,10 @@ async fn run() -> Result<(), String> {
         }
         rows.push(row);
     }
-    if bench.settings.runs("stack") {
-        through_the_stack(&bench, &all, &mut rows).await?;
-    }
+    let deliveries = match bench.settings.runs("stack") {
+        true => Some(through_the_stack(&bench, &all, &mut rows).await?),
+        false => None,
+    };
     let import = match bench.settings.runs("scale") {
         true => Some(import::measure(&bench.endpoint, &bench.work).await?),
         false => None,
@@ -197,6 +204,7 @@ async fn run() -> Result<(), String> {
         &rows,
         scales.as_ref(),
         import.as_ref(),
+        deliveries.as_deref(),
         started,
     )
 }
@@ -265,12 +273,13 @@ async fn measure_function(
     Ok((row, launcher))
 }
 
-/// Latency of every endpoint through the local gateway and `cargo lambda watch`.
+/// Latency of every endpoint through the local gateway and `cargo lambda watch`; then
+/// that of webhook deliveries, which it returns.
 async fn through_the_stack(
     bench: &Bench,
     all: &[Function],
     rows: &mut [report::Row],
-) -> Result<(), String> {
+) -> Result<Vec<Duration>, String> {
     let table = "bench-stack";
     let token = seed::table(&bench.endpoint, table).await?;
     if rows.iter().any(|row| events::consumes_contacts(row.name)) {
@@ -297,7 +306,11 @@ async fn through_the_stack(
             .map_err(|e| format!("{} through the local stack: {e}", row.name))?;
         row.stack = Some(latencies);
     }
-    Ok(())
+    eprintln!("webhooks: {WEBHOOK_DELIVERIES} deliveries through the local stack");
+    let store = DynamoStore::connect(Some(&bench.endpoint), table).await;
+    webhooks::delivery_latencies(&stack, &store, &token, WEBHOOK_WARMUP, WEBHOOK_DELIVERIES)
+        .await
+        .map_err(|e| format!("webhook deliveries: {e}"))
 }
 
 /// Prints the tables and writes docs/PERFORMANCE.md (or `BENCH_OUTPUT`).
@@ -307,6 +320,7 @@ fn write_report(
     rows: &[report::Row],
     scales: Option<&scale::Scale>,
     import: Option<&import::Import>,
+    deliveries: Option<&[Duration]>,
     started: Instant,
 ) -> Result<(), String> {
     let settings = &bench.settings;
@@ -315,9 +329,13 @@ fn write_report(
         per_call: report::per_call(rows),
         stack: settings.runs("stack").then(|| report::stack(rows)),
         scale: scales.map(|s| report::scale(s, import)),
+        webhooks: deliveries.map(report::webhooks),
     };
     println!("{}\n{}", tables.functions, tables.per_call);
-    for extra in [&tables.stack, &tables.scale].into_iter().flatten() {
+    for extra in [&tables.stack, &tables.webhooks, &tables.scale]
+        .into_iter()
+        .flatten()
+    {
         println!("{extra}");
     }
     let doc = report::document(machine, &tables, settings, started.elapsed());

@@ -226,6 +226,37 @@ pub fn stack(rows: &[Row]) -> String {
     out
 }
 
+/// Webhook delivery latency: from the API's 200 to the receiver.
+pub fn webhooks(latencies: &[Duration]) -> String {
+    let all = ms(latencies);
+    let mut out = String::from(
+        "From the API's 200 for a tag added to a contact to the signed POST of its \
+         `contact.tags_changed` at a receiver on loopback, one change at a time: DynamoDB \
+         Local's stream read by the relay every 250 ms when idle (as Lambda polls a shard \
+         four times a second), the release `webhook-dispatch`, the queue (moto's SQS, \
+         long-polled), the release `webhook-deliver`.\n\n",
+    );
+    out += &line(&[
+        "deliveries".to_string(),
+        "p50".to_string(),
+        "p99".to_string(),
+        "max".to_string(),
+    ]);
+    out += &line(&[
+        "---".to_string(),
+        "---".to_string(),
+        "---".to_string(),
+        "---".to_string(),
+    ]);
+    out += &line(&[
+        latencies.len().to_string(),
+        format!("{:.0} ms", percentile(&all, 50.0)),
+        format!("{:.0} ms", percentile(&all, 99.0)),
+        format!("{:.0} ms", percentile(&all, 100.0)),
+    ]);
+    out
+}
+
 /// The same find in a small and a large channel, and their ratio.
 pub fn scale(scale: &Scale, import: Option<&Import>) -> String {
     let mut out = String::new();
@@ -377,6 +408,7 @@ pub struct Tables {
     pub functions: String,
     pub per_call: String,
     pub stack: Option<String>,
+    pub webhooks: Option<String>,
     pub scale: Option<String>,
 }
 
@@ -420,6 +452,12 @@ pub fn document(
     );
     if let Some(stack) = &tables.stack {
         let _ = write!(doc, "## Through the local stack\n\n{stack}\n");
+    }
+    if let Some(webhooks) = &tables.webhooks {
+        let _ = write!(
+            doc,
+            "## Webhook delivery through the local stack\n\n{webhooks}\n"
+        );
     }
     if let Some(scale) = &tables.scale {
         let _ = write!(doc, "## Find at any scale, and import\n\n{scale}\n");

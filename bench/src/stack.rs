@@ -52,6 +52,34 @@ impl LocalStack {
         Ok(Self { stack })
     }
 
+    /// The key the stack's functions open webhook secrets with.
+    pub fn sealing_key(&self) -> &str {
+        &self.stack.sealing_key
+    }
+
+    /// One request on a connection of its own: its status and body.
+    pub async fn call(&self, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), String> {
+        let stream = TcpStream::connect(("127.0.0.1", self.stack.gateway.port))
+            .await
+            .map_err(|e| format!("local gateway: {e}"))?;
+        let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("local gateway: {e}"))?;
+        let driver = tokio::spawn(connection);
+        let call = async {
+            let response = sender.send_request(request).await?;
+            let code = response.status().as_u16();
+            let body = response.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((code, body))
+        };
+        let outcome = tokio::time::timeout(FIRST_CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| format!("no answer within {FIRST_CALL_TIMEOUT:?}"))?
+            .map_err(|e| format!("local gateway: {e}"));
+        driver.abort();
+        outcome
+    }
+
     /// `warmup` untimed calls, then `calls` timed ones, of the requests `events` describe,
     /// one after another on one keep-alive connection; each must get `status`.
     pub async fn latencies(

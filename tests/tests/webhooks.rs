@@ -92,6 +92,48 @@ fn assert_signed(receiver: &Receiver, secret: &str) {
     assert!(verdicts.iter().all(|v| v == "ok"), "{verdicts:?}");
 }
 
+/// Asserts that every event is valid against `openapi.yaml`'s `ContactEvent` (checked by
+/// the `jsonschema` package, JSON Schema 2020-12 as OpenAPI 3.1 uses it).
+#[track_caller]
+fn assert_documented(events: &[Value]) {
+    let script = r##"
+import json, sys, yaml, jsonschema
+doc = yaml.safe_load(open(sys.argv[1]))
+schema = {"$ref": "#/components/schemas/ContactEvent", "components": doc["components"]}
+validator = jsonschema.Draft202012Validator(schema)
+for line in sys.stdin:
+    errors = [e.message for e in validator.iter_errors(json.loads(line))]
+    print("ok" if not errors else "invalid: %s" % "; ".join(errors))
+"##;
+    let openapi = contacts_tests::repo_root().join("openapi.yaml");
+    let verdicts = python(&["-c", script, &openapi.to_string_lossy()], events);
+    assert_eq!(verdicts.len(), events.len(), "{verdicts:?}");
+    for (verdict, event) in verdicts.iter().zip(events) {
+        assert_eq!(verdict, "ok", "{event}");
+    }
+}
+
+/// Runs the project's Python with `args`, one JSON line of `lines` each on its standard
+/// input; its output lines.
+fn python(args: &[&str], lines: &[Value]) -> Vec<String> {
+    let mut child = Command::new(tool("python").unwrap_or_else(|e| panic!("{e}")))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python");
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// The events of one contact, in their sequence order; asserts the sequence increases.
 fn of_contact(events: &[Value], id: &str) -> Vec<Value> {
     let mut mine: Vec<Value> = events
@@ -254,6 +296,7 @@ fn api_and_admin_changes_arrive_signed_as_the_contract_says() {
 
     assert_signed(&all, &secret);
     assert_signed(&phones, &phone_secret);
+    assert_documented(&events);
     // A few moments more: still nothing that should not be.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(unique_events(&all.received()).len(), 7);
@@ -458,22 +501,7 @@ for line in sys.stdin:
     except Exception as e:
         print("refused: %s" % e)
 "#;
-    let mut child = Command::new(tool("python").unwrap_or_else(|e| panic!("{e}")))
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python");
-    let mut stdin = child.stdin.take().unwrap();
-    for d in deliveries {
-        writeln!(stdin, "{d}").unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    python(&["-c", script], deliveries)
 }
 
 fn delivery(secret: &Secret, id: &str, body: &str, timestamp: i64) -> Value {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use contacts_shared::store::dynamo::item;
+use contacts_shared::store::dynamo::{item, TableStream};
 use contacts_shared::DynamoStore;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -27,7 +27,7 @@ pub struct Import {
 
 pub async fn measure(endpoint: &str, work: &Path) -> Result<Import, String> {
     let table = "bench-import";
-    seed::table(endpoint, table).await?;
+    seed::table(endpoint, table, TableStream::Off).await?;
     let file = work.join("import.jsonl");
     let lines = "{\"custom_fields\":{\"vip\":true}}\n".repeat(CONTACTS);
     std::fs::write(&file, lines).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -75,7 +75,10 @@ pub async fn measure(endpoint: &str, work: &Path) -> Result<Import, String> {
 /// way there is.
 async fn ceiling(endpoint: &str, items: usize) -> Result<Duration, String> {
     let store = DynamoStore::connect(Some(endpoint), "bench-ceiling").await;
-    store.create_table().await.map_err(|e| e.to_string())?;
+    store
+        .create_table_with(TableStream::Off)
+        .await
+        .map_err(|e| e.to_string())?;
     let all: Vec<item::Item> = (0..items)
         .map(|i| {
             let mut one = item::key(format!("CH#ceiling#{}", i % 64), format!("C#{i:08}"));

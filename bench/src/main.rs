@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use contacts_shared::store::dynamo::TableStream;
 use contacts_shared::DynamoStore;
 
 use events::Events;
@@ -217,7 +218,7 @@ async fn measure_function(
 ) -> Result<(report::Row, Launcher), String> {
     let (name, settings) = (function.name, &bench.settings);
     let table = format!("bench-{name}");
-    let token = seed::table(&bench.endpoint, &table).await?;
+    let token = seed::table(&bench.endpoint, &table, TableStream::Off).await?;
     if events::consumes_contacts(name) {
         // Every call the measurements below make: the storage pass makes one unmetered
         // call before its metered ones.
@@ -281,7 +282,7 @@ async fn through_the_stack(
     rows: &mut [report::Row],
 ) -> Result<Vec<Duration>, String> {
     let table = "bench-stack";
-    let token = seed::table(&bench.endpoint, table).await?;
+    let token = seed::table(&bench.endpoint, table, TableStream::On).await?;
     if rows.iter().any(|row| events::consumes_contacts(row.name)) {
         seed::doomed(&bench.endpoint, table, STACK_WARMUP + STACK_CALLS).await?;
     }

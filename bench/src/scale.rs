@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use contacts_shared::store::dynamo::TableStream;
 use hyper::body::Bytes;
 use serde_json::Value;
 
@@ -68,7 +69,7 @@ pub async fn measure(
     let table = "bench-scale".to_string();
     eprintln!("scaling: seeding {CONTACTS} contacts");
     let started = Instant::now();
-    let token = seed::table(&launcher.endpoint, &table).await?;
+    let token = seed::table(&launcher.endpoint, &table, TableStream::Off).await?;
     seed::crowd(&launcher.endpoint, &table, CONTACTS, FEW, WIDE).await?;
     let seeding = started.elapsed();
     let launcher = Launcher {

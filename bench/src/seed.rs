@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use contacts_shared::demo;
 use contacts_shared::domain::field_values::InputValue;
 use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
-use contacts_shared::store::dynamo::Inserted;
+use contacts_shared::store::dynamo::{Inserted, TableStream};
 use contacts_shared::store::NewContact;
 use contacts_shared::DynamoStore;
 use local_stack::seed::{DEMO_CHANNEL as CHANNEL, DEMO_FIRST_NAME as MATCHING_NAME};
@@ -15,11 +15,12 @@ use local_stack::seed::{DEMO_CHANNEL as CHANNEL, DEMO_FIRST_NAME as MATCHING_NAM
 pub use local_stack::seed::DEMO_CHANNEL;
 
 /// Creates `table` on `endpoint` with the demo channel and contact; a token of the channel.
-pub async fn table(endpoint: &str, table: &str) -> Result<String, String> {
+/// With its stream only where webhooks are measured (see `TableStream`).
+pub async fn table(endpoint: &str, table: &str, stream: TableStream) -> Result<String, String> {
     let fail = |what: &str, err: &dyn std::fmt::Display| format!("seeding {table}: {what}: {err}");
     let store = DynamoStore::connect(Some(endpoint), table).await;
     store
-        .create_table()
+        .create_table_with(stream)
         .await
         .map_err(|e| fail("create table", &e))?;
     local_stack::seed::demo(&store, CHANNEL)

@@ -21,7 +21,7 @@ mod tokens;
 mod webhooks;
 
 #[cfg(feature = "operator")]
-pub use operator::{CheckReport, Clash, Inserted};
+pub use operator::{CheckReport, Clash, Inserted, TableStream};
 
 use super::StoreError;
 

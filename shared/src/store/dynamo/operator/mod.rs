@@ -14,4 +14,5 @@ mod webhooks;
 
 pub use bulk::Inserted;
 pub use check::CheckReport;
+pub use table::TableStream;
 pub use unique::Clash;

@@ -17,6 +17,14 @@ impl DynamoStore {
     /// made by an earlier version), and waits until it is active.
     /// Returns whether it was created now.
     pub async fn create_table(&self) -> Result<bool, StoreError> {
+        self.create_table_with(TableStream::On).await
+    }
+
+    /// The table as [`create_table`](Self::create_table) makes it, with or without its
+    /// stream. Without is for the bench's tables that no webhook reads: DynamoDB Local
+    /// keeps every stream record in its database for a day, and its writes slow down as
+    /// they pile up (on AWS a stream costs writes nothing).
+    pub async fn create_table_with(&self, stream: TableStream) -> Result<bool, StoreError> {
         let attribute = |name: &str| {
             AttributeDefinition::builder()
                 .attribute_name(name)
@@ -40,7 +48,10 @@ impl DynamoStore {
             .attribute_definitions(attribute(keys::SK)?)
             .key_schema(key(keys::PK, KeyType::Hash)?)
             .key_schema(key(keys::SK, KeyType::Range)?)
-            .stream_specification(stream()?)
+            .set_stream_specification(match stream {
+                TableStream::On => Some(stream_specification()?),
+                TableStream::Off => None,
+            })
             .send()
             .await;
         let created = match result {
@@ -67,7 +78,7 @@ impl DynamoStore {
                 let streaming = table
                     .and_then(|t| t.stream_specification())
                     .is_some_and(|s| s.stream_enabled());
-                if streaming {
+                if streaming || stream == TableStream::Off {
                     if created {
                         self.enable_ttl().await?;
                     }
@@ -88,7 +99,7 @@ impl DynamoStore {
         self.client
             .update_table()
             .table_name(&self.table)
-            .stream_specification(stream()?)
+            .stream_specification(stream_specification()?)
             .send()
             .await
             .map_err(classify)?;
@@ -113,8 +124,15 @@ impl DynamoStore {
     }
 }
 
+/// Whether a table has its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableStream {
+    On,
+    Off,
+}
+
 /// The table's stream: both images of every change, from which the change events are made.
-fn stream() -> Result<StreamSpecification, StoreError> {
+fn stream_specification() -> Result<StreamSpecification, StoreError> {
     StreamSpecification::builder()
         .stream_enabled(true)
         .stream_view_type(StreamViewType::NewAndOldImages)

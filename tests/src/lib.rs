@@ -260,10 +260,11 @@ pub struct Stack {
 /// plus the function timeout, as on AWS).
 pub const TEST_FIELD_CACHE_SECONDS: &str = "1";
 
-/// A failed webhook delivery is tried again after 1 s, then every 2 s, in the tests'
-/// functions: the contract's retries, in seconds rather than hours.
+/// A failed webhook delivery is tried again after 1, 2, 4 s, then every 5 s (17 tries over
+/// about a minute) in the tests' functions: the contract's retries, in seconds rather than
+/// hours.
 pub const TEST_WEBHOOK_RETRY_BASE_SECONDS: &str = "1";
-pub const TEST_WEBHOOK_RETRY_MAX_SECONDS: &str = "2";
+pub const TEST_WEBHOOK_RETRY_MAX_SECONDS: &str = "5";
 
 /// A response, its body parsed as JSON (`Value::Null` if it is not JSON).
 #[derive(Debug)]

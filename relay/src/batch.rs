@@ -5,7 +5,23 @@
 
 use std::time::Duration;
 
+use lambda_invoke::Invoker;
 use serde_json::Value;
+
+/// Invokes `function` with the batch `event` (or the error that kept it from being made)
+/// and reads its answer: the positions of the records that failed, as [`failures`].
+pub async fn invoke(
+    invoker: &Invoker,
+    function: &str,
+    event: Result<impl serde::Serialize, String>,
+    ids: &[&str],
+) -> Result<Vec<usize>, String> {
+    let response = invoker
+        .invoke(function, &event?)
+        .await
+        .map_err(|e| e.to_string())?;
+    failures(&response, ids)
+}
 
 /// The positions, in the batch whose identifiers are `ids`, of the records that failed
 /// (none: all succeeded); `Err` when the whole batch counts as failed.

@@ -116,15 +116,8 @@ impl Poller {
             .map(|m| m.message_id().unwrap_or_default())
             .collect();
         let started = Instant::now();
-        let outcome = match event::queue_event(messages, &self.arn, &self.region) {
-            Ok(event) => self
-                .invoker
-                .invoke(self.function, &event)
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|response| batch::failures(&response, &ids)),
-            Err(why) => Err(why),
-        };
+        let event = event::queue_event(messages, &self.arn, &self.region);
+        let outcome = batch::invoke(&self.invoker, self.function, event, &ids).await;
         let took = started.elapsed().as_millis();
         let failed = match outcome {
             Ok(failed) => failed,

@@ -302,15 +302,8 @@ impl Reader {
                 })
                 .collect();
             let started = Instant::now();
-            let outcome = match event::stream_event(pending, &self.arn, &self.region) {
-                Ok(event) => self
-                    .invoker
-                    .invoke(self.function, &event)
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|response| batch::failures(&response, &ids)),
-                Err(why) => Err(why),
-            };
+            let event = event::stream_event(pending, &self.arn, &self.region);
+            let outcome = batch::invoke(&self.invoker, self.function, event, &ids).await;
             let took = started.elapsed().as_millis();
             let first_failed = match outcome {
                 Ok(failed) if failed.is_empty() => {

@@ -59,25 +59,26 @@ impl LocalStack {
 
     /// One request on a connection of its own: its status and body.
     pub async fn call(&self, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), String> {
+        let (mut sender, driver) = self.connect().await?;
+        let outcome = send(&mut sender, request, FIRST_CALL_TIMEOUT).await;
+        driver.abort();
+        outcome
+    }
+
+    /// A keep-alive connection to the gateway, and the task that drives it.
+    async fn connect(
+        &self,
+    ) -> Result<(http1::SendRequest<Full<Bytes>>, tokio::task::JoinHandle<()>), String> {
         let stream = TcpStream::connect(("127.0.0.1", self.stack.gateway.port))
             .await
             .map_err(|e| format!("local gateway: {e}"))?;
-        let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| format!("local gateway: {e}"))?;
-        let driver = tokio::spawn(connection);
-        let call = async {
-            let response = sender.send_request(request).await?;
-            let code = response.status().as_u16();
-            let body = response.into_body().collect().await?.to_bytes();
-            Ok::<_, hyper::Error>((code, body))
-        };
-        let outcome = tokio::time::timeout(FIRST_CALL_TIMEOUT, call)
-            .await
-            .map_err(|_| format!("no answer within {FIRST_CALL_TIMEOUT:?}"))?
-            .map_err(|e| format!("local gateway: {e}"));
-        driver.abort();
-        outcome
+        let driver = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok((sender, driver))
     }
 
     /// `warmup` untimed calls, then `calls` timed ones, of the requests `events` describe,
@@ -91,13 +92,7 @@ impl LocalStack {
     ) -> Result<Vec<Duration>, String> {
         let requests: Vec<Request<Full<Bytes>>> =
             events.all().iter().map(request).collect::<Result<_, _>>()?;
-        let stream = TcpStream::connect(("127.0.0.1", self.stack.gateway.port))
-            .await
-            .map_err(|e| format!("local gateway: {e}"))?;
-        let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("local gateway: {e}"))?;
-        let driver = tokio::spawn(connection);
+        let (mut sender, driver) = self.connect().await?;
         let mut latencies = Vec::with_capacity(calls);
         for done in 0..warmup + calls {
             let template = &requests[done % requests.len()];
@@ -107,16 +102,7 @@ impl LocalStack {
                 CALL_TIMEOUT
             };
             let started = Instant::now();
-            let call = async {
-                let response = sender.send_request(clone(template)).await?;
-                let code = response.status().as_u16();
-                let body = response.into_body().collect().await?.to_bytes();
-                Ok::<_, hyper::Error>((code, body))
-            };
-            let (code, body) = tokio::time::timeout(timeout, call)
-                .await
-                .map_err(|_| format!("no answer within {timeout:?}"))?
-                .map_err(|e| format!("local gateway: {e}"))?;
+            let (code, body) = send(&mut sender, clone(template), timeout).await?;
             if code != status {
                 return Err(format!(
                     "{} {}: {code} {}",
@@ -132,6 +118,24 @@ impl LocalStack {
         driver.abort();
         Ok(latencies)
     }
+}
+
+/// Sends `request` on `sender`: its status and body, within `timeout`.
+async fn send(
+    sender: &mut http1::SendRequest<Full<Bytes>>,
+    request: Request<Full<Bytes>>,
+    timeout: Duration,
+) -> Result<(u16, Bytes), String> {
+    let call = async {
+        let response = sender.send_request(request).await?;
+        let code = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok::<_, hyper::Error>((code, body))
+    };
+    tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| format!("no answer within {timeout:?}"))?
+        .map_err(|e| format!("local gateway: {e}"))
 }
 
 /// The HTTP request an API Gateway proxy event was made from.

@@ -37,10 +37,10 @@ pub const FIELD_CACHE_SECONDS: &str = "FIELD_CACHE_SECONDS";
 pub fn field_cache_ttl() -> std::time::Duration {
     static TTL: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
     *TTL.get_or_init(|| {
-        let seconds = get(FIELD_CACHE_SECONDS)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(crate::limits::DEFAULT_FIELD_CACHE_SECONDS);
-        std::time::Duration::from_secs(seconds)
+        seconds(
+            FIELD_CACHE_SECONDS,
+            crate::limits::DEFAULT_FIELD_CACHE_SECONDS,
+        )
     })
 }
 

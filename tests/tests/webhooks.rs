@@ -522,6 +522,12 @@ fn a_hundred_events_a_second_for_a_minute_all_arrive() {
         .map(|n| format!("t{n}"))
         .filter(|tag| !arrived.contains(tag))
         .collect();
+    // Where to look: the functions' log has each delivery's "queued" and "delivered" lines.
+    for tag in &missing {
+        let n: usize = tag[1..].parse().unwrap();
+        let (contact, sequence) = (&ids[n % CONTACTS], n / CONTACTS + 2);
+        eprintln!("missing {tag}: contact {contact}, sequence {sequence}");
+    }
     assert!(
         missing.is_empty(),
         "{} of {total} events arrived; missing the tags {missing:?}",

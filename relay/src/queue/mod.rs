@@ -131,8 +131,9 @@ impl Poller {
                 return;
             }
         };
+        let failed_ids: Vec<&str> = failed.iter().map(|&i| ids[i]).collect();
         eprintln!(
-            "local-relay: {}: {} messages: {} failed ({took} ms)",
+            "local-relay: {}: {} messages: {} failed {failed_ids:?} ({took} ms)",
             self.function,
             messages.len(),
             failed.len()

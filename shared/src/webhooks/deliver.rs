@@ -70,14 +70,14 @@ impl Deliverer {
         if let Outcome::Again(why) = &outcome {
             let id = message.message_id.as_deref().unwrap_or_default();
             if RetrySchedule::is_last(attempt) {
-                tracing::error!(message = id, attempt, reason = %why, "delivery failed for the last time: to the dead letter queue");
+                tracing::error!(sqs_message = id, attempt, reason = %why, "delivery failed for the last time: to the dead letter queue");
             } else {
                 let delay = self.schedule.delay(attempt);
-                tracing::warn!(message = id, attempt, retry_in_s = delay.as_secs(), reason = %why, "delivery failed");
+                tracing::warn!(sqs_message = id, attempt, retry_in_s = delay.as_secs(), reason = %why, "delivery failed");
                 if let Some(receipt) = &message.receipt_handle {
                     if let Err(e) = self.queue.retry_after(receipt, delay).await {
                         // It comes back after the queue's visibility timeout instead.
-                        tracing::warn!(message = id, error = %e, "cannot delay the retry");
+                        tracing::warn!(sqs_message = id, error = %e, "cannot delay the retry");
                     }
                 }
             }
@@ -91,7 +91,7 @@ impl Deliverer {
             .as_deref()
             .and_then(|b| serde_json::from_str::<Delivery>(b).ok())
         else {
-            tracing::error!(message = ?message.message_id, "not a delivery: dropped");
+            tracing::error!(sqs_message = ?message.message_id, "not a delivery: dropped");
             return Outcome::Done;
         };
         let subscription = match self
@@ -127,7 +127,7 @@ impl Deliverer {
         let event = delivery.event_id();
         match result {
             Ok(response) if response.status().is_success() => {
-                tracing::info!(webhook = %subscription.id, event, attempt, status = response.status().as_u16(), "delivered");
+                tracing::info!(webhook = %subscription.id, event, sqs_message = message.message_id.as_deref().unwrap_or_default(), attempt, status = response.status().as_u16(), "delivered");
                 Outcome::Done
             }
             Ok(response) => Outcome::Again(format!(

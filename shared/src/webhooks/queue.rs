@@ -57,6 +57,21 @@ impl DeliveryQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await;
+            if let Ok(out) = &out {
+                // Each delivery's trail, from the contact's change to the queue's message.
+                for ok in out.successful() {
+                    if let Some(d) = ok.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                        tracing::info!(
+                            event = d.event_id(),
+                            webhook = %d.webhook,
+                            contact = %d.event["contact"]["id"],
+                            sequence = %d.event["sequence"],
+                            sqs_message = ok.message_id(),
+                            "queued"
+                        );
+                    }
+                }
+            }
             let failed = match out {
                 Ok(out) => out
                     .failed()

@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use contacts_shared::store::dynamo::capacity::consumed_units;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::client::conn::http1 as client;
@@ -180,17 +181,6 @@ async fn forward(
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
-/// `ConsumedCapacity` is one object, or a list of them (one per table) for batches and
-/// transactions.
-fn consumed_units(body: &[u8]) -> f64 {
-    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let units = |c: &Value| c["CapacityUnits"].as_f64().unwrap_or(0.0);
-    match &json["ConsumedCapacity"] {
-        Value::Array(list) => list.iter().map(units).sum(),
-        one => units(one),
-    }
-}
-
 /// What DynamoDB bills a `TransactWriteItems`: two write units per KB (rounded up) of
 /// each item it writes. DynamoDB Local reports two units for any transaction, so the
 /// meter sizes the items itself: a put's from the request, an update's or delete's as
@@ -324,16 +314,5 @@ mod tests {
         });
         // 2+7, 1+(3+1), 4+5, 1+(3+(1+2+1)).
         assert_eq!(item_size(item.as_object().unwrap()), 9 + 5 + 9 + 8);
-    }
-
-    #[test]
-    fn capacity_is_read_from_objects_and_lists() {
-        assert_eq!(
-            consumed_units(br#"{"ConsumedCapacity":{"CapacityUnits":1.5}}"#),
-            1.5
-        );
-        let list = br#"{"ConsumedCapacity":[{"CapacityUnits":2.0},{"CapacityUnits":3.0}]}"#;
-        assert_eq!(consumed_units(list), 5.0);
-        assert_eq!(consumed_units(b"{}"), 0.0);
     }
 }

@@ -1,9 +1,10 @@
 //! The API Gateway of the local stack: what `sam local start-api` would be without
 //! Docker. It reads the REST API from `template.yaml` (routes, the REQUEST authorizer and
 //! its cache TTL, the usage plan's throttle, the gateway responses), and for each request
-//! runs the authorizer, checks the API key it names (in the local stack's table, where the
-//! usage plan's keys live), applies the per-key throttle, builds the REST proxy event and
-//! invokes the function through `cargo lambda watch`.
+//! gives it a request id (`x-amzn-RequestId` on the response, `requestContext.requestId` in
+//! the events, as API Gateway), runs the authorizer, checks the API key it names (in the
+//! local stack's table, where the usage plan's keys live), applies the per-key throttle,
+//! builds the REST proxy event and invokes the function through `cargo lambda watch`.
 
 mod authorizer;
 mod proxy;

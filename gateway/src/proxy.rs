@@ -385,6 +385,7 @@ mod tests {
         assert_eq!(sent["methodArn"], arn.as_str());
         assert!(sent.get("body").is_none());
         assert_eq!(sent["requestContext"]["identity"]["sourceIp"], "127.0.0.9");
+        assert_eq!(sent["requestContext"]["requestId"], "req-1");
         let read: ApiGatewayCustomAuthorizerRequestTypeRequest =
             serde_json::from_value(sent).unwrap();
         let authorizations: Vec<&str> = read

@@ -160,6 +160,20 @@ mod tests {
             assert_eq!(rendered.status, status, "{error:?}");
             let body: Value = serde_json::from_slice(&rendered.body).unwrap();
             assert_eq!(body, expected, "{error:?}");
+            // Browsers are refused: no CORS header on any gateway response.
+            assert!(
+                !rendered
+                    .headers
+                    .keys()
+                    .any(|name| name.as_str().starts_with("access-control-")),
+                "{error:?}"
+            );
+            let retry_after = rendered.headers.get("retry-after");
+            if status == 429 {
+                assert_eq!(retry_after.unwrap(), "1", "{error:?}");
+            } else {
+                assert!(retry_after.is_none(), "{error:?}");
+            }
         }
     }
 
@@ -176,12 +190,14 @@ Resources:
         THROTTLED:
           StatusCode: 429
           ResponseParameters:
-            gatewayresponse.header.Retry-After: "'60'"
+            Headers:
+              Retry-After: "'60'"
         UNAUTHORIZED:
           StatusCode: 401
         DEFAULT_4XX:
           ResponseParameters:
-            gatewayresponse.header.X-Family: "'4xx'"
+            Headers:
+              X-Family: "'4xx'"
 "#,
         )
         .unwrap();

@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use contacts_shared::DynamoStore;
+use contacts_shared::api::response::REQUEST_ID_HEADER;
+use contacts_shared::{random, DynamoStore};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming as Body};
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
@@ -70,14 +71,16 @@ impl Gateway {
         let started = Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_string();
-        let out = match self.process(request, peer).await {
+        // Before anything can fail, so that every response carries it.
+        let request_id = self.request_id();
+        let out = match self.process(request, peer, &request_id).await {
             Ok(out) => out,
             Err(error) => render(&self.api, error),
         };
         if !self.quiet {
             // Method, path and status only: headers (tokens) and queries (contact data) stay out of logs.
             eprintln!(
-                "local-gateway: {method} {path} -> {} ({} ms)",
+                "local-gateway: {request_id} {method} {path} -> {} ({} ms)",
                 out.status,
                 started.elapsed().as_millis()
             );
@@ -86,6 +89,13 @@ impl Gateway {
         *response.status_mut() =
             StatusCode::from_u16(out.status).unwrap_or(StatusCode::BAD_GATEWAY);
         *response.headers_mut() = out.headers;
+        // API Gateway's own, whatever the function set.
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(REQUEST_ID_HEADER.as_bytes()),
+            HeaderValue::from_str(&request_id),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
         if !response.headers().contains_key(CONTENT_TYPE) {
             response
                 .headers_mut()
@@ -100,6 +110,7 @@ impl Gateway {
         &self,
         request: Request<Body>,
         peer: SocketAddr,
+        request_id: &str,
     ) -> Result<Outgoing, GatewayError> {
         let (parts, body) = request.into_parts();
         let body = Limited::new(body, MAX_PAYLOAD)
@@ -114,7 +125,6 @@ impl Gateway {
             .find(parts.method.as_str(), path)
             .ok_or(GatewayError::MissingAuthenticationToken)?;
         let headers = self.headers(&parts.headers, peer);
-        let request_id = self.request_id();
         let params = matched.params;
         let incoming = Incoming {
             method: &parts.method,
@@ -124,7 +134,7 @@ impl Gateway {
             headers: &headers,
             body: &body,
             source_ip: peer.ip().to_string(),
-            request_id: &request_id,
+            request_id,
             epoch_ms: epoch_ms(),
             stage: &self.api.stage,
             resource: &matched.route.path,
@@ -262,13 +272,23 @@ impl Gateway {
         headers
     }
 
+    /// A fresh id in API Gateway's format: a random (version 4) UUID.
     fn request_id(&self) -> String {
-        let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        let epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        format!("{:016x}-{n:08x}", epoch as u64)
+        let bytes = random::bytes::<16>().unwrap_or_else(|_| {
+            // The system's generator does not fail in practice; if it did, the time and a
+            // counter still tell requests apart.
+            let n = self.requests.fetch_add(1, Ordering::Relaxed);
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            let mut bytes = [0; 16];
+            bytes[..8].copy_from_slice(&nanos.to_be_bytes());
+            bytes[8..].copy_from_slice(&n.to_be_bytes());
+            bytes
+        });
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
     }
 }
 
@@ -283,20 +303,43 @@ fn epoch_ms() -> i64 {
 mod tests {
     use super::*;
 
-    /// A key lookup that cannot reach DynamoDB fails the call with a 5xx, never lets it
-    /// through.
-    #[tokio::test]
-    async fn a_failed_key_lookup_fails_the_call() {
+    /// The product's gateway, with nothing behind it.
+    async fn unconnected() -> Gateway {
         let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
         let api = ApiModel::load(&template).unwrap();
         let dead = "http://127.0.0.1:9";
         let invoker = Invoker::new(dead, Duration::from_secs(1)).unwrap();
         let keys = DynamoStore::connect(Some(dead), "contacts").await;
         let listen: SocketAddr = "127.0.0.1:3000".parse().unwrap();
-        let gateway = Gateway::new(api, invoker, keys, listen, None, true);
+        Gateway::new(api, invoker, keys, listen, None, true)
+    }
+
+    /// A key lookup that cannot reach DynamoDB fails the call with a 5xx, never lets it
+    /// through.
+    #[tokio::test]
+    async fn a_failed_key_lookup_fails_the_call() {
+        let gateway = unconnected().await;
         let refused = gateway.check_api_key("key1").await;
         assert_eq!(refused, Err(GatewayError::AuthorizerFailure));
         let rendered = render(&gateway.api, GatewayError::AuthorizerFailure);
         assert_eq!(rendered.status, 503);
+    }
+
+    /// API Gateway's format (a version 4 UUID), fresh for every request.
+    #[tokio::test]
+    async fn request_ids_are_distinct_random_uuids() {
+        let gateway = unconnected().await;
+        let ids: std::collections::BTreeSet<String> =
+            (0..100).map(|_| gateway.request_id()).collect();
+        assert_eq!(ids.len(), 100);
+        for id in &ids {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert_eq!(
+                *id,
+                parsed.hyphenated().to_string(),
+                "lowercase, hyphenated"
+            );
+        }
     }
 }

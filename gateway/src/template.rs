@@ -44,7 +44,7 @@ pub struct Throttle {
 pub struct GatewayResponse {
     pub status: Option<u16>,
     pub template: Option<String>,
-    /// Headers its `ResponseParameters` set (`gatewayresponse.header.NAME: "'value'"`).
+    /// Headers its `ResponseParameters` set (SAM's `Headers: {NAME: "'value'"}`).
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -364,42 +364,82 @@ fn gateway_response(template: &Template<'_>, response: &Value) -> Result<Gateway
         Some(s) => return Err(format!("StatusCode {s} is not an HTTP status")),
         None => None,
     };
-    let mut headers = Vec::new();
-    if let Some(parameters) = template.value(response, &["ResponseParameters"])? {
-        let parameters = parameters
-            .as_mapping()
-            .ok_or("ResponseParameters must be a mapping")?;
-        for (name, value) in parameters {
-            let name = name.as_str().ok_or("a response parameter must be text")?;
-            let value = text(template.resolve(value, name)?, name)?;
-            headers.push(response_header(name, &value)?);
-        }
-    }
     Ok(GatewayResponse {
         status,
         template: template.text(response, &["ResponseTemplates", "application/json"])?,
-        headers,
+        headers: response_headers(template, response)?,
     })
 }
 
-/// `gatewayresponse.header.NAME: "'value'"` → the header NAME: value. Only static values
-/// (single-quoted): a mapping from the request (`method.request.header.X`, ...) is refused
-/// here rather than answered differently from API Gateway at run time.
-fn response_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let header = name
-        .strip_prefix("gatewayresponse.header.")
-        .ok_or_else(|| format!("{name}: only gatewayresponse.header.NAME is supported"))?;
+/// The headers of SAM's `ResponseParameters: {Headers: {NAME: "'value'"}}` (SAM prefixes
+/// each with `gatewayresponse.header.`). Anything else is refused here rather than
+/// answered differently from API Gateway at run time: `Paths` and `QueryStrings` (which
+/// the local gateway does not emulate), API Gateway's own `gatewayresponse.header.NAME`
+/// keys (SAM's translator rejects them, though cfn-lint lets them pass), and values that
+/// are not static.
+fn response_headers(
+    template: &Template<'_>,
+    response: &Value,
+) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+    let Some(parameters) = template.value(response, &["ResponseParameters"])? else {
+        return Ok(Vec::new());
+    };
+    let parameters = parameters
+        .as_mapping()
+        .ok_or("ResponseParameters must be a mapping")?;
+    let mut headers = Vec::new();
+    for (kind, entries) in parameters {
+        let kind = kind
+            .as_str()
+            .ok_or("a ResponseParameters key must be text")?;
+        match kind {
+            "Headers" => {}
+            "Paths" | "QueryStrings" => {
+                return Err(format!(
+                    "ResponseParameters.{kind}: the local gateway sends headers only"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "ResponseParameters.{other}: not SAM's form; write \
+                     ResponseParameters: {{Headers: {{NAME: \"'value'\"}}}}"
+                ))
+            }
+        }
+        let entries = template
+            .resolve(entries, "ResponseParameters.Headers")?
+            .as_mapping()
+            .ok_or("ResponseParameters.Headers must be a mapping")?;
+        for (name, value) in entries {
+            let name = name
+                .as_str()
+                .ok_or("a ResponseParameters.Headers name must be text")?;
+            let what = format!("ResponseParameters.Headers.{name}");
+            let value = text(template.resolve(value, &what)?, &what)?;
+            headers.push(response_header(&what, name, &value)?);
+        }
+    }
+    Ok(headers)
+}
+
+/// `NAME: "'value'"` → the header NAME: value. Only static values (single-quoted): a
+/// mapping from the request (`method.request.header.X`, ...) is refused.
+fn response_header(
+    what: &str,
+    name: &str,
+    value: &str,
+) -> Result<(HeaderName, HeaderValue), String> {
     let literal = value
         .strip_prefix('\'')
         .and_then(|v| v.strip_suffix('\''))
         .ok_or_else(|| {
             format!(
-                "{name}: {value} is not a static value ('...'); the local gateway maps no \
+                "{what}: {value} is not a static value ('...'); the local gateway maps no \
                  request values into gateway responses"
             )
         })?;
-    let header = HeaderName::from_bytes(header.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
-    let literal = HeaderValue::from_str(literal).map_err(|e| format!("{name}: {e}"))?;
+    let header = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{what}: {e}"))?;
+    let literal = HeaderValue::from_str(literal).map_err(|e| format!("{what}: {e}"))?;
     Ok((header, literal))
 }
 
@@ -530,7 +570,7 @@ Resources:
     fn response_parameters_become_headers() {
         let api = small_api(
             "1",
-            r#"{"gatewayresponse.header.Retry-After": "'60'", "gatewayresponse.header.X-Wait": !Ref Wait}"#,
+            r#"{Headers: {Retry-After: "'60'", X-Wait: !Ref Wait}}"#,
         )
         .unwrap();
         let headers = &api.gateway_responses["THROTTLED"].headers;
@@ -542,24 +582,37 @@ Resources:
     }
 
     #[test]
-    fn response_parameters_that_are_not_static_headers_fail_the_load() {
+    fn the_products_429s_carry_retry_after() {
+        let api = model();
+        for kind in ["THROTTLED", "QUOTA_EXCEEDED"] {
+            let response = &api.gateway_responses[kind];
+            assert_eq!(response.status, Some(429), "{kind}");
+            let retry_after: Vec<(&str, &str)> = response
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+                .collect();
+            assert_eq!(retry_after, vec![("retry-after", "1")], "{kind}");
+        }
+    }
+
+    #[test]
+    fn response_parameters_other_than_static_headers_fail_the_load() {
         for (parameters, named) in [
             (
-                r#"{"gatewayresponse.header.X": "method.request.header.X"}"#,
+                r#"{Headers: {X: "method.request.header.X"}}"#,
                 "not a static value",
             ),
+            (r#"{Headers: {X: "60"}}"#, "not a static value"),
+            // API Gateway's own keys, which SAM's translator refuses.
+            (r#"{"gatewayresponse.header.X": "'1'"}"#, "not SAM's form"),
+            (r#"{QueryStrings: {x: "'1'"}}"#, "headers only"),
+            (r#"{Paths: {x: "'1'"}}"#, "headers only"),
+            (r#"{Headers: "'1'"}"#, "Headers must be a mapping"),
+            (r#"{Headers: {Bad Name: "'1'"}}"#, "Bad Name"),
             (
-                r#"{"gatewayresponse.header.X": "60"}"#,
-                "not a static value",
-            ),
-            (
-                r#"{"gatewayresponse.querystring.x": "'1'"}"#,
-                "only gatewayresponse.header",
-            ),
-            (r#"{"gatewayresponse.header.Bad Name": "'1'"}"#, "Bad Name"),
-            (
-                r#"{"gatewayresponse.header.X": "'a\nb'"}"#,
-                "gatewayresponse.header.X",
+                r#"{Headers: {X: "'a\nb'"}}"#,
+                "ResponseParameters.Headers.X",
             ),
         ] {
             let err = small_api("1", parameters).unwrap_err();

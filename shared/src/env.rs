@@ -22,6 +22,12 @@ pub const USAGE_PLAN_ID: &str = "USAGE_PLAN_ID";
 /// An API Gateway endpoint to use instead of AWS's (moto, in tests).
 pub const APIGATEWAY_ENDPOINT: &str = "APIGATEWAY_ENDPOINT";
 
+/// The CloudWatch namespace of the functions' metrics (template.yaml sets it; unset, no
+/// metrics are written).
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+/// The function's name, as Lambda sets it.
+pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+
 /// A variable's value, if it is set and not empty.
 pub fn get(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())

@@ -17,6 +17,7 @@ pub mod error;
 pub mod hash;
 pub mod limits;
 pub mod logging;
+pub mod metrics;
 pub mod random;
 pub mod store;
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub mod supervise;
 use std::path::PathBuf;
 
 use contacts_shared::env::{
-    CONTACTS_TABLE as TABLE_ENV, DYNAMODB_ENDPOINT as ENDPOINT_ENV, SQS_ENDPOINT,
+    self, CONTACTS_TABLE as TABLE_ENV, DYNAMODB_ENDPOINT as ENDPOINT_ENV, SQS_ENDPOINT,
     WEBHOOK_QUEUE_URL, WEBHOOK_SEALING_KEY,
 };
 
@@ -99,6 +99,10 @@ impl LocalStack {
             (SQS_ENDPOINT.to_string(), sqs.endpoint()),
             (WEBHOOK_QUEUE_URL.to_string(), sqs.queue_url.clone()),
             (WEBHOOK_SEALING_KEY.to_string(), sealing_key.clone()),
+            (
+                env::METRICS_NAMESPACE.to_string(),
+                contacts_shared::metrics::NAMESPACE.to_string(),
+            ),
         ];
         if let Some(endpoint) = &endpoint {
             env.push((ENDPOINT_ENV.to_string(), endpoint.clone()));

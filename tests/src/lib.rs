@@ -9,7 +9,7 @@ use contacts_shared::env::{
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use contacts_shared::domain::channel::ChannelRecord;
 use contacts_shared::domain::field_defs::{FieldDef, FieldType};
@@ -367,6 +367,30 @@ impl Stack {
             (WEBHOOK_SEALING_KEY.to_string(), self.sealing_key.clone()),
         ]);
         admin
+    }
+
+    /// The log of the stack's `service` (`functions`, `relay`, `moto`, `gateway`), once a
+    /// line for which `wanted` holds is in it (or after 10 s, whatever is there): the
+    /// functions write after they answer, so a test reads behind them.
+    pub fn log_once(&self, service: &str, wanted: impl Fn(&str) -> bool) -> String {
+        let prefix = format!("{service}-");
+        let path = self
+            .logs
+            .iter()
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .unwrap_or_else(|| panic!("no log of {service}"));
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = std::fs::read_to_string(path).unwrap_or_default();
+            if log.lines().any(&wanted) || Instant::now() > until {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn channel(&self, kind: ChannelType) -> (String, String) {

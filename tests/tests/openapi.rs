@@ -1,7 +1,8 @@
 //! `openapi.yaml` and `template.yaml` describe the same API: every route a function serves
 //! (every `Api` event but the `ANY` routes of the 405 responder) is an operation of the
 //! document and the other way round, and every operation documents the contract's error
-//! envelope for each status it can produce (and the `Allow` header of 405).
+//! envelope for each status it can produce (and the `Allow` header of 405, the
+//! `Retry-After` of 429).
 
 use std::collections::BTreeSet;
 
@@ -247,28 +248,50 @@ fn operation_problems(doc: &Value, method: &str, path: &str) -> Vec<String> {
                 ));
             }
         }
-        if status == "405" {
-            let allow = response.get("headers").and_then(|h| {
+        for &(header_name, schema_type) in required_headers(&status) {
+            let header = response.get("headers").and_then(|h| {
                 h.as_mapping()?
                     .iter()
                     .find(|(name, _)| {
                         name.as_str()
-                            .is_some_and(|n| n.eq_ignore_ascii_case("allow"))
+                            .is_some_and(|n| n.eq_ignore_ascii_case(header_name))
                     })
                     .map(|(_, header)| resolve(doc, header))
             });
-            if allow
+            let required = header
                 .and_then(|h| h.get("required"))
-                .and_then(Value::as_bool)
-                != Some(true)
-            {
+                .and_then(Value::as_bool);
+            let schema = header
+                .and_then(|h| h.get("schema"))
+                .map(|s| resolve(doc, s));
+            let typed = schema.and_then(|s| s.get("type")).and_then(Value::as_str);
+            if required != Some(true) || typed != Some(schema_type) {
                 problems.push(format!(
-                    "{label}: 405 must document a required Allow header"
+                    "{label}: {status} must document a required {header_name} header of type \
+                     {schema_type}"
+                ));
+            }
+            // Whole seconds, at least one: never "retry at once".
+            let minimum = schema
+                .and_then(|s| s.get("minimum"))
+                .and_then(Value::as_u64);
+            if header_name == "Retry-After" && minimum.is_none_or(|m| m < 1) {
+                problems.push(format!(
+                    "{label}: {status}'s Retry-After must be at least 1"
                 ));
             }
         }
     }
     problems
+}
+
+/// The headers (name, schema type) the contract requires on responses of `status`.
+fn required_headers(status: &str) -> &'static [(&'static str, &'static str)] {
+    match status {
+        "405" => &[("Allow", "string")],
+        "429" => &[("Retry-After", "integer")],
+        _ => &[],
+    }
 }
 
 #[test]
@@ -337,6 +360,24 @@ fn a_missing_error_status_is_reported() {
     assert_eq!(
         operation_problems(&doc, "GET", "/v1/contact/{contact_id}"),
         vec!["GET /v1/contact/{contact_id}: 403 is not documented with an application/json body"]
+    );
+}
+
+#[test]
+fn a_429_without_retry_after_is_reported() {
+    let mut doc = load("openapi.yaml");
+    doc["components"]["responses"]["TooManyRequests"]
+        .as_mapping_mut()
+        .expect("the TooManyRequests response")
+        .remove("headers");
+    let problems = operation_problems(&doc, "GET", "/v1/contact/{contact_id}");
+    assert_eq!(
+        problems,
+        vec![
+            "GET /v1/contact/{contact_id}: 429 must document a required Retry-After header of \
+             type integer",
+            "GET /v1/contact/{contact_id}: 429's Retry-After must be at least 1",
+        ]
     );
 }
 

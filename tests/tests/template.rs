@@ -3,7 +3,9 @@
 //! function's route and binary, the table's keys, least-privilege IAM, tracing, JSON logs
 //! and log retention; and the change events' plumbing: the table's stream, its mapping to
 //! the dispatch function, the delivery queue with its dead-letter queue and its mapping to
-//! the delivery function, and the sealing key, each held to the limits it is sized by.
+//! the delivery function, and the sealing key, each held to the limits it is sized by; and
+//! operations: `Retry-After` on 429, the stage's access logs and method settings, the
+//! alarms and their topic, the dashboard, and no CORS.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -96,7 +98,10 @@ const SEALING_KEY: &str = "!Sub {{resolve:secretsmanager:${WebhookSealingKey}:Se
 
 /// A function's environment, by its role: only the delivery function holds the sealing key.
 fn expected_environment(role: Role) -> BTreeMap<String, String> {
-    let mut variables = vec![(env::CONTACTS_TABLE, "!Ref ContactsTable")];
+    let mut variables = vec![
+        (env::CONTACTS_TABLE, "!Ref ContactsTable"),
+        (env::METRICS_NAMESPACE, "!Ref MetricsNamespace"),
+    ];
     match role {
         Role::Stream => variables.push((env::WEBHOOK_QUEUE_URL, "!Ref WebhookQueue")),
         Role::Queue => {
@@ -641,7 +646,9 @@ fn every_failure_queue_has_an_alarm() {
     let alarmed: BTreeSet<String> = resources_of(&t, "AWS::CloudWatch::Alarm")
         .values()
         .map(|alarm| at(alarm, &["Properties"]))
-        .filter(|a| text(at(a, &["MetricName"])) == "ApproximateNumberOfMessagesVisible")
+        .filter(|a| {
+            a.get("MetricName").map(text).as_deref() == Some("ApproximateNumberOfMessagesVisible")
+        })
         .filter(|a| text(at(a, &["ComparisonOperator"])) == "GreaterThanThreshold")
         .filter(|a| at(a, &["Threshold"]).as_f64() == Some(0.0))
         .map(|a| {
@@ -657,4 +664,541 @@ fn every_failure_queue_has_an_alarm() {
             "{queue}: {alarmed:?}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Operations: Retry-After, access logs, method settings, alarms, the dashboard, no CORS.
+
+/// The API's Properties.
+fn api(t: &Value) -> &Value {
+    at(t, &["Resources", "ContactsApi", "Properties"])
+}
+
+/// Every function's resource name and binary, by the template.
+fn function_binaries(t: &Value) -> BTreeMap<String, String> {
+    resources_of(t, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(name, f)| {
+            let binary = text(at(&f, &["Metadata", "BuildProperties", "Binary"]));
+            (name, binary)
+        })
+        .collect()
+}
+
+#[test]
+fn every_429_says_when_to_retry() {
+    let t = template();
+    let plan = resources_of(&t, "AWS::ApiGateway::UsagePlan");
+    let plan = at(plan.values().next().unwrap(), &["Properties", "Throttle"]);
+    let rate = at(plan, &["RateLimit"]).as_f64().unwrap();
+    // The wait after which the bucket surely holds a call again, in whole seconds.
+    let refill = (1.0 / rate).ceil() as u64;
+    assert_eq!(refill, 1);
+    let throttled: Vec<&str> = GATEWAY_ERRORS
+        .iter()
+        .filter(|(_, error)| error.status() == 429)
+        .map(|(kind, _)| *kind)
+        .collect();
+    assert_eq!(throttled, ["THROTTLED", "QUOTA_EXCEEDED"]);
+    for kind in throttled {
+        let response = at(api(&t), &["GatewayResponses", kind]);
+        assert_eq!(at(response, &["StatusCode"]).as_u64(), Some(429), "{kind}");
+        // SAM's form: its translator refuses API Gateway's gatewayresponse.header.* keys.
+        let headers = at(response, &["ResponseParameters", "Headers"]);
+        assert_eq!(
+            text(at(headers, &["Retry-After"])),
+            format!("'{refill}'"),
+            "{kind}: a static, whole number of seconds"
+        );
+    }
+}
+
+#[test]
+fn the_stage_writes_one_json_access_log_line_per_call() {
+    let t = template();
+    let setting = at(api(&t), &["AccessLogSetting"]);
+    assert_eq!(
+        text(at(setting, &["DestinationArn"])),
+        "!Sub arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${ApiAccessLogGroup}",
+        "the log group's ARN without GetAtt's trailing :*"
+    );
+    let group = at(&t, &["Resources", "ApiAccessLogGroup"]);
+    assert_eq!(text(at(group, &["Type"])), "AWS::Logs::LogGroup");
+    assert_eq!(
+        text(at(group, &["Properties", "RetentionInDays"])),
+        "!Ref LogRetentionDays"
+    );
+
+    let format = text(at(setting, &["Format"]));
+    assert!(!format.contains('\n'), "one line per call");
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&format).expect("the format is a JSON object");
+    let variable = |key: &str| {
+        fields
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("the access log has no {key}"))
+    };
+    let channel = format!(
+        "$context.authorizer.{}",
+        contacts_shared::api::authorizer::CHANNEL_ID
+    );
+    for (key, expected) in [
+        ("requestId", "$context.requestId"),
+        ("channelId", channel.as_str()),
+        ("ip", "$context.identity.sourceIp"),
+        ("httpMethod", "$context.httpMethod"),
+        ("resourcePath", "$context.resourcePath"),
+        ("status", "$context.status"),
+        ("responseLatency", "$context.responseLatency"),
+        ("integrationLatency", "$context.integrationLatency"),
+        ("errorType", "$context.error.responseType"),
+        ("errorMessage", "$context.error.message"),
+        ("authorizerError", "$context.authorizer.error"),
+    ] {
+        assert_eq!(variable(key), expected, "{key}");
+    }
+    for (key, value) in &fields {
+        let value = value
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} is not quoted"));
+        // Quoted whole: API Gateway writes "-" for a missing value.
+        assert!(
+            value.starts_with("$context.") && !value[1..].contains('$'),
+            "{key}: {value}"
+        );
+        // Never the token (a header), contact ids (the path) or searched values (the query).
+        for private in [
+            "header",
+            "querystring",
+            "$context.path",
+            "$input",
+            "$method",
+        ] {
+            assert!(!value.contains(private), "{key} logs {value}");
+        }
+    }
+
+    // Access logs need the account's CloudWatch role, set before the stage.
+    assert_eq!(
+        text(at(&t, &["Resources", "ContactsApi", "DependsOn"])),
+        "ApiGatewayAccount"
+    );
+    let account = at(&t, &["Resources", "ApiGatewayAccount"]);
+    assert_eq!(text(at(account, &["Type"])), "AWS::ApiGateway::Account");
+    assert_eq!(
+        text(at(account, &["Properties", "CloudWatchRoleArn"])),
+        "!GetAtt ApiGatewayCloudWatchRole.Arn"
+    );
+    let role = at(&t, &["Resources", "ApiGatewayCloudWatchRole"]);
+    assert_eq!(text(at(role, &["Type"])), "AWS::IAM::Role");
+    assert_eq!(
+        text(at(role, &["DeletionPolicy"])),
+        "Retain",
+        "the region's setting outlives the stack"
+    );
+    assert_eq!(
+        only(at(role, &["Properties", "ManagedPolicyArns"])),
+        "!Sub arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+    );
+    let trust = &at(
+        role,
+        &["Properties", "AssumeRolePolicyDocument", "Statement"],
+    )
+    .as_sequence()
+    .unwrap()[0];
+    assert_eq!(
+        text(at(trust, &["Principal", "Service"])),
+        "apigateway.amazonaws.com"
+    );
+    assert_eq!(
+        text(at(&t, &["Outputs", "ApiAccessLogGroupName", "Value"])),
+        "!Ref ApiAccessLogGroup"
+    );
+}
+
+#[test]
+fn method_settings_are_chosen_deliberately() {
+    let t = template();
+    let settings = at(api(&t), &["MethodSettings"]).as_sequence().unwrap();
+    assert_eq!(settings.len(), 1, "one setting, every method");
+    let all = &settings[0];
+    assert_eq!(text(at(all, &["ResourcePath"])), "/*");
+    assert_eq!(text(at(all, &["HttpMethod"])), "*");
+    assert_eq!(
+        at(all, &["MetricsEnabled"]).as_bool(),
+        Some(false),
+        "per-endpoint metrics are the functions' own; per-method ones would be paid twice"
+    );
+    assert_eq!(
+        text(at(all, &["LoggingLevel"])),
+        "OFF",
+        "execution logs write the request's headers, its token among them"
+    );
+    assert_eq!(
+        at(all, &["DataTraceEnabled"]).as_bool(),
+        Some(false),
+        "full bodies and tokens in the logs"
+    );
+    for key in ["ThrottlingBurstLimit", "ThrottlingRateLimit"] {
+        assert!(
+            all.get(key).is_none(),
+            "{key}: the usage plan's per-channel bucket is the limit"
+        );
+    }
+    assert_eq!(
+        text(at(api(&t), &["Name"])),
+        "!Ref AWS::StackName",
+        "the alarms and the dashboard name the API by it"
+    );
+}
+
+#[test]
+fn every_alarm_notifies_the_alarm_topic() {
+    let t = template();
+    let alarms = resources_of(&t, "AWS::CloudWatch::Alarm");
+    assert!(alarms.len() >= 8, "{:?}", alarms.keys());
+    for (name, alarm) in &alarms {
+        let props = at(alarm, &["Properties"]);
+        for actions in ["AlarmActions", "OKActions"] {
+            assert_eq!(only(at(props, &[actions])), "!Ref AlarmTopic", "{name}");
+        }
+        assert_eq!(
+            text(at(props, &["TreatMissingData"])),
+            "notBreaching",
+            "{name}: no calls is no problem"
+        );
+    }
+    assert_eq!(
+        text(at(&t, &["Resources", "AlarmTopic", "Type"])),
+        "AWS::SNS::Topic"
+    );
+    // The email subscription exists only when an address is given.
+    assert_eq!(text(at(&t, &["Parameters", "AlarmEmail", "Default"])), "");
+    assert_eq!(
+        serde_yaml_ng::to_string(at(&t, &["Conditions", "HasAlarmEmail"]))
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        "!Not - !Equals - !Ref AlarmEmail - ''"
+    );
+    let subscription = at(&t, &["Resources", "AlarmEmailSubscription"]);
+    assert_eq!(text(at(subscription, &["Type"])), "AWS::SNS::Subscription");
+    assert_eq!(text(at(subscription, &["Condition"])), "HasAlarmEmail");
+    let props = at(subscription, &["Properties"]);
+    assert_eq!(text(at(props, &["TopicArn"])), "!Ref AlarmTopic");
+    assert_eq!(text(at(props, &["Protocol"])), "email");
+    assert_eq!(text(at(props, &["Endpoint"])), "!Ref AlarmEmail");
+    assert_eq!(
+        text(at(&t, &["Outputs", "AlarmTopicArn", "Value"])),
+        "!Ref AlarmTopic"
+    );
+}
+
+/// The alarms' properties whose single metric is `namespace` `metric`.
+fn alarms_on(t: &Value, namespace: &str, metric: &str) -> Vec<Value> {
+    resources_of(t, "AWS::CloudWatch::Alarm")
+        .into_values()
+        .map(|a| at(&a, &["Properties"]).clone())
+        .filter(|a| {
+            a.get("Namespace").map(text).as_deref() == Some(namespace)
+                && a.get("MetricName").map(text).as_deref() == Some(metric)
+        })
+        .collect()
+}
+
+/// The alarms' properties whose Metrics Insights query names `metric` of `namespace`.
+fn query_alarms_on(t: &Value, namespace: &str, metric: &str) -> Vec<String> {
+    let select = format!("SELECT SUM({metric}) FROM SCHEMA(\"{namespace}\"");
+    resources_of(t, "AWS::CloudWatch::Alarm")
+        .into_values()
+        .filter_map(|a| a.get("Properties")?.get("Metrics").cloned())
+        .flat_map(|metrics| metrics.as_sequence().cloned().unwrap_or_default())
+        .filter_map(|m| m.get("Expression").map(text))
+        .filter(|e| e.contains(&select))
+        .collect()
+}
+
+#[test]
+fn alarms_watch_the_api_the_functions_and_the_table() {
+    let t = template();
+    // The API: over 1% of a 5-minute window's calls answered 5xx.
+    let errors = alarms_on(&t, "AWS/ApiGateway", "5XXError");
+    assert_eq!(errors.len(), 1);
+    let errors = &errors[0];
+    assert_eq!(text(at(errors, &["Statistic"])), "Average", "a rate");
+    assert_eq!(at(errors, &["Period"]).as_u64(), Some(300));
+    assert_eq!(at(errors, &["Threshold"]).as_f64(), Some(0.01));
+    assert_eq!(
+        text(at(errors, &["ComparisonOperator"])),
+        "GreaterThanThreshold"
+    );
+    let dimensions: BTreeMap<String, String> = at(errors, &["Dimensions"])
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| (text(at(d, &["Name"])), text(at(d, &["Value"]))))
+        .collect();
+    assert_eq!(
+        dimensions,
+        BTreeMap::from([
+            ("ApiName".to_string(), "!Ref AWS::StackName".to_string()),
+            ("Stage".to_string(), "api".to_string()),
+        ])
+    );
+
+    // Every function's unhandled errors, summed in alarms of at most 10 metrics each.
+    let mut covered = BTreeSet::new();
+    for alarm in resources_of(&t, "AWS::CloudWatch::Alarm").values() {
+        let Some(metrics) = at(alarm, &["Properties"]).get("Metrics") else {
+            continue;
+        };
+        let metrics = metrics.as_sequence().unwrap();
+        let stats: Vec<&Value> = metrics.iter().filter_map(|m| m.get("MetricStat")).collect();
+        assert!(stats.len() <= 10, "CloudWatch's limit per alarm");
+        let mut ids = Vec::new();
+        for (m, stat) in metrics
+            .iter()
+            .filter_map(|m| Some((m, m.get("MetricStat")?)))
+        {
+            let metric = at(stat, &["Metric"]);
+            if text(at(metric, &["Namespace"])) != "AWS/Lambda"
+                || text(at(metric, &["MetricName"])) != "Errors"
+            {
+                continue;
+            }
+            assert_eq!(text(at(stat, &["Stat"])), "Sum");
+            let function = text(at(&at(metric, &["Dimensions"])[0], &["Value"]));
+            covered.insert(function.strip_prefix("!Ref ").unwrap().to_string());
+            ids.push(text(at(m, &["Id"])));
+        }
+        if ids.is_empty() {
+            continue;
+        }
+        let returned: Vec<&Value> = metrics
+            .iter()
+            .filter(|m| m.get("ReturnData").and_then(Value::as_bool) == Some(true))
+            .collect();
+        assert_eq!(returned.len(), 1);
+        assert_eq!(
+            text(at(returned[0], &["Expression"])),
+            format!("SUM([{}])", ids.join(", ")),
+            "the alarm sums all its functions"
+        );
+    }
+    assert_eq!(
+        covered,
+        function_binaries(&t).into_keys().collect(),
+        "every function's errors raise an alarm"
+    );
+
+    // Throttling, where it really is throttling: Lambda's concurrency (one pool per
+    // account and region) and the table's requests.
+    let throttles = alarms_on(&t, "AWS/Lambda", "Throttles");
+    assert_eq!(throttles.len(), 1);
+    assert!(
+        throttles[0].get("Dimensions").is_none(),
+        "the account's pool"
+    );
+    for metric in ["SystemErrors", "ThrottledRequests"] {
+        let queries = query_alarms_on(&t, "AWS/DynamoDB", metric);
+        assert_eq!(queries.len(), 1, "{metric}");
+        assert!(
+            queries[0].starts_with("!Sub ")
+                && queries[0].ends_with("WHERE TableName = '${ContactsTable}'"),
+            "{metric}: {}",
+            queries[0]
+        );
+    }
+}
+
+/// A metric of a dashboard widget: namespace, name and dimensions.
+type DashboardMetric = (String, String, BTreeMap<String, String>);
+
+#[test]
+fn the_dashboard_shows_the_api_the_functions_the_endpoints_and_the_table() {
+    let t = template();
+    let dashboard = at(&t, &["Resources", "OperationsDashboard"]);
+    assert_eq!(text(at(dashboard, &["Type"])), "AWS::CloudWatch::Dashboard");
+    let body = match at(dashboard, &["Properties", "DashboardBody"]) {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => text(&tagged.value),
+        other => panic!("the body is not a !Sub: {other:?}"),
+    };
+
+    // Every ${...} names a parameter, a resource (or its attribute) or a pseudo parameter.
+    let names = |section: &str| -> BTreeSet<String> {
+        at(&t, &[section])
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(text)
+            .collect()
+    };
+    let (parameters, resources) = (names("Parameters"), names("Resources"));
+    let mut substituted = body.clone();
+    for piece in body.split("${").skip(1) {
+        let name = piece.split('}').next().unwrap();
+        let resource = name.split('.').next().unwrap();
+        assert!(
+            parameters.contains(name)
+                || resources.contains(resource)
+                || ["AWS::Region", "AWS::StackName"].contains(&name),
+            "${{{name}}} names nothing in the template"
+        );
+        substituted = substituted.replace(&format!("${{{name}}}"), &format!("<{name}>"));
+    }
+    let body: serde_json::Value = serde_json::from_str(&substituted).expect("the body is JSON");
+    let widgets = body["widgets"].as_array().expect("widgets");
+
+    let mut metrics: Vec<DashboardMetric> = Vec::new();
+    for widget in widgets {
+        for metric in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let parts: Vec<&str> = metric
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p.as_str())
+                .collect();
+            assert!(
+                parts.len() >= 2 && parts.len().is_multiple_of(2),
+                "{metric}"
+            );
+            let dimensions = parts[2..]
+                .chunks(2)
+                .map(|pair| (pair[0].to_string(), pair[1].to_string()))
+                .collect();
+            metrics.push((parts[0].to_string(), parts[1].to_string(), dimensions));
+        }
+    }
+    let shows = |namespace: &str, name: &str, dimensions: &[(&str, &str)]| {
+        let dimensions: BTreeMap<String, String> = dimensions
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert!(
+            metrics
+                .iter()
+                .any(|m| m.0 == namespace && m.1 == name && m.2 == dimensions),
+            "the dashboard does not show {namespace} {name} {dimensions:?}"
+        );
+    };
+
+    let api = [("ApiName", "<AWS::StackName>"), ("Stage", "api")];
+    for name in [
+        "Count",
+        "4XXError",
+        "5XXError",
+        "Latency",
+        "IntegrationLatency",
+    ] {
+        shows("AWS/ApiGateway", name, &api);
+    }
+    let namespace = "<MetricsNamespace>";
+    shows(namespace, "RateLimited", &[]);
+    for (resource, binary) in function_binaries(&t) {
+        let function = format!("<{resource}>");
+        for name in ["Invocations", "Errors", "Duration", "Throttles"] {
+            shows("AWS/Lambda", name, &[("FunctionName", function.as_str())]);
+        }
+        // The functions behind the API write the Embedded Metric Format, by endpoint.
+        let row = functions::function(&binary).unwrap();
+        if matches!(row.role, Role::Stream | Role::Queue) {
+            continue;
+        }
+        for (name, _) in contacts_shared::metrics::METRICS {
+            shows(
+                namespace,
+                name,
+                &[(contacts_shared::metrics::DIMENSION, binary.as_str())],
+            );
+        }
+    }
+    for name in [
+        "ConsumedReadCapacityUnits",
+        "ConsumedWriteCapacityUnits",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+    ] {
+        shows("AWS/DynamoDB", name, &[("TableName", "<ContactsTable>")]);
+    }
+
+    // Every alarm's state, at the top.
+    let shown: BTreeSet<String> = widgets
+        .iter()
+        .filter(|w| w["type"] == "alarm")
+        .flat_map(|w| {
+            w["properties"]["alarms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let alarms: BTreeSet<String> = resources_of(&t, "AWS::CloudWatch::Alarm")
+        .into_keys()
+        .map(|name| format!("<{name}.Arn>"))
+        .collect();
+    assert_eq!(shown, alarms);
+
+    // The functions' namespace: the template's parameter, in every function's environment
+    // (checked with each function's), defaulting to the functions' own.
+    assert_eq!(
+        text(at(&t, &["Parameters", "MetricsNamespace", "Default"])),
+        contacts_shared::metrics::NAMESPACE
+    );
+    // The 429s, from the access log: no API Gateway metric tells them from other 4xx.
+    let filter = at(&t, &["Resources", "RateLimitedMetricFilter", "Properties"]);
+    assert_eq!(
+        text(at(filter, &["LogGroupName"])),
+        "!Ref ApiAccessLogGroup"
+    );
+    assert_eq!(
+        text(at(filter, &["FilterPattern"])),
+        r#"{ $.status = "429" }"#
+    );
+    let transformation = &at(filter, &["MetricTransformations"])[0];
+    assert_eq!(
+        text(at(transformation, &["MetricNamespace"])),
+        "!Ref MetricsNamespace"
+    );
+    assert_eq!(text(at(transformation, &["MetricName"])), "RateLimited");
+    assert!(at(&t, &["Outputs"]).get("DashboardUrl").is_some());
+}
+
+#[test]
+fn browsers_are_refused_no_cors_anywhere() {
+    // A bearer-token API for servers: no preflight route, no CORS header on any response.
+    let t = template();
+    assert!(api(&t).get("Cors").is_none());
+    for function in resources_of(&t, "AWS::Serverless::Function").values() {
+        for event in at(function, &["Properties"])
+            .get("Events")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .map(|(_, e)| e)
+        {
+            let method = text(at(event, &["Properties", "Method"]));
+            assert!(!method.eq_ignore_ascii_case("OPTIONS"), "an OPTIONS route");
+        }
+    }
+    for (kind, response) in at(api(&t), &["GatewayResponses"]).as_mapping().unwrap() {
+        let headers = response
+            .get("ResponseParameters")
+            .and_then(|p| p.get("Headers"))
+            .and_then(Value::as_mapping);
+        for name in headers.into_iter().flatten().map(|(name, _)| text(name)) {
+            assert!(
+                !name.to_ascii_lowercase().starts_with("access-control-"),
+                "{kind:?} sends {name}"
+            );
+        }
+    }
+    let raw = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    assert!(!raw.to_ascii_lowercase().contains("access-control-"));
 }

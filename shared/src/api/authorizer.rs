@@ -11,6 +11,8 @@ use lambda_http::aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use lambda_http::lambda_runtime::{self, service_fn, Error, LambdaEvent};
 use serde_json::json;
 
+use crate::api::call::Call;
+use crate::api::functions::{self, Role};
 use crate::domain::channel::TokenGrant;
 use crate::domain::token;
 use crate::store::DynamoStore;
@@ -32,10 +34,26 @@ pub async fn serve() -> Result<(), Error> {
     let store = &DynamoStore::from_env().await;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| async move {
-            authorize(store, &event.payload).await.map_err(Error::from)
+            let call = Call {
+                request_id: (event.payload.request_context.request_id.clone())
+                    .unwrap_or_else(|| event.context.request_id.clone()),
+                channel: None,
+                endpoint: functions::named(Role::Authorizer),
+            };
+            let outcome = call.run(authorize(store, &event.payload), status).await;
+            outcome.map_err(Error::from)
         },
     ))
     .await
+}
+
+/// The status API Gateway answers for an outcome, as the authorizer's metrics count it.
+fn status(outcome: &Result<ApiGatewayCustomAuthorizerResponse, Refusal>) -> u16 {
+    match outcome {
+        Ok(_) => 200,
+        Err(refusal) if *refusal == UNAUTHORIZED => 401,
+        Err(_) => 500,
+    }
 }
 
 pub async fn authorize(

@@ -202,6 +202,21 @@ pub fn endpoints() -> impl Iterator<Item = (&'static Function, &'static str, &'s
     })
 }
 
+/// The endpoint serving `method` on the resource `path` (its template path).
+pub fn endpoint(method: &str, path: &str) -> Option<&'static str> {
+    endpoints()
+        .find(|(_, m, p)| *m == method && *p == path)
+        .map(|(f, _, _)| f.name)
+}
+
+/// The name of the function playing `role` (the authorizer's, the responder's).
+pub fn named(role: Role) -> &'static str {
+    FUNCTIONS
+        .iter()
+        .find(|f| f.role == role)
+        .map_or("unknown", |f| f.name)
+}
+
 /// Every resource path the API serves, in the table's order, each once.
 pub fn resources() -> Vec<&'static str> {
     let mut paths: Vec<&str> = Vec::new();

@@ -4,6 +4,7 @@
 
 pub mod authorizer;
 pub mod bodies;
+pub mod call;
 pub mod functions;
 pub mod handlers;
 pub mod paginate;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
+pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
 /// A JSON response.
 pub fn json(status: u16, body: &Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));

@@ -7,9 +7,11 @@
 
 use std::future::Future;
 
-use lambda_http::{service_fn, Error, Request};
+use lambda_http::{service_fn, Body, Error, Request, Response};
 use serde_json::Value;
 
+use crate::api::call::Call;
+use crate::api::functions::{self, Role};
 use crate::api::{handlers, response};
 use crate::domain::service::ContactService;
 use crate::error::ApiError;
@@ -27,7 +29,9 @@ where
         Box::leak(Box::new(ContactService::new(DynamoStore::from_env().await)));
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Error>(response::respond(handler(app, request).await))
+        let call = Call::of(&request, UNKNOWN_ROUTE);
+        let work = async move { response::respond(handler(app, request).await) };
+        Ok::<_, Error>(call.run(work, status).await)
     }))
     .await
 }
@@ -37,7 +41,16 @@ where
 pub async fn serve_refusals() -> Result<(), Error> {
     crate::logging::init();
     lambda_http::run(service_fn(|request: Request| async move {
-        Ok::<_, Error>(response::error_response(&handlers::refusal(&request)))
+        let call = Call::of(&request, functions::named(Role::Responder));
+        let work = async { response::error_response(&handlers::refusal(&request)) };
+        Ok::<_, Error>(call.run(work, status).await)
     }))
     .await
+}
+
+/// The endpoint a call is counted under when its route is not in the table of functions.
+const UNKNOWN_ROUTE: &str = "unknown-route";
+
+fn status(response: &Response<Body>) -> u16 {
+    response.status().as_u16()
 }

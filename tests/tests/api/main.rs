@@ -11,8 +11,10 @@ mod gateway;
 mod idempotency;
 mod isolation;
 mod lifecycle;
+mod metrics;
 mod phone_ids;
 mod rate_limit;
+mod request_ids;
 mod unique;
 mod viber;
 

@@ -1,4 +1,5 @@
-//! 100 calls a minute per channel: the 101st gets 429 while another channel still works.
+//! 100 calls a minute per channel: the 101st gets 429, with `Retry-After`, while another
+//! channel still works.
 
 use std::time::Instant;
 
@@ -30,6 +31,19 @@ fn the_101st_call_in_a_minute_is_refused_for_that_channel_only() {
         "429 after {served} calls (refill allowance {refilled})"
     );
     assert_error(&refused, 429, "Too many requests");
+    // Whole seconds (no date, no fraction), and never "at once".
+    let retry_after = refused
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .expect("a 429 carries Retry-After");
+    let seconds: u64 = retry_after
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| retry_after.parse().ok())
+        .flatten()
+        .unwrap_or_else(|| panic!("Retry-After {retry_after:?} is not whole seconds"));
+    assert!(seconds >= 1, "Retry-After {seconds}");
     assert_eq!(
         s.call(Method::GET, "/v1/contact/someone", Some(&quiet), None)
             .status,

@@ -16,9 +16,13 @@ impl DynamoStore {
         .await
     }
 
-    /// A store on `endpoint` (DynamoDB Local) or, with `None`, on AWS.
+    /// A store on `endpoint` (DynamoDB Local) or, with `None`, on AWS, its calls' capacity
+    /// metered for the functions' metrics.
     pub async fn connect(endpoint: Option<&str>, table: &str) -> Self {
         let config = crate::aws::sdk_config(endpoint).await;
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table)
+        let config = aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(super::capacity::CapacityMeter)
+            .build();
+        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table)
     }
 }

@@ -6,6 +6,7 @@
 //! functions' binaries do not carry it.
 
 mod api_keys;
+pub mod capacity;
 mod claims;
 mod client;
 mod contacts;

@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio::process::Child;
 
 use contacts_shared::api::functions::{Role, FUNCTIONS};
+use contacts_shared::{env, metrics};
 
 use crate::runtime_api::{Invocation, RuntimeApi};
 use crate::seed;
@@ -91,6 +92,9 @@ pub struct Launcher {
     pub table: String,
     pub log: PathBuf,
     pub fixed_trace_id: bool,
+    /// Logs at ERROR and no metrics, instead of the template's INFO and metrics: what
+    /// logging and metrics cost is the difference.
+    pub quiet: bool,
 }
 
 impl Launcher {
@@ -123,7 +127,7 @@ impl Launcher {
     }
 
     /// What Lambda sets for a `provided.al2023` function with template.yaml's settings
-    /// (128 MB, JSON logs at INFO), plus the store's endpoint. The credentials are dummies
+    /// (128 MB, JSON logs at INFO, metrics on), plus the store's endpoint. The credentials are dummies
     /// in Lambda's form: DynamoDB Local accepts any.
     fn environment(&self) -> Vec<(&'static str, String)> {
         let fixed = [
@@ -131,7 +135,6 @@ impl Launcher {
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench"),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-            ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
             ("AWS_REGION", "us-east-1"),
             ("AWS_DEFAULT_REGION", "us-east-1"),
@@ -152,6 +155,12 @@ impl Launcher {
             ("DYNAMODB_ENDPOINT", self.endpoint.clone()),
             ("CONTACTS_TABLE", self.table.clone()),
         ]);
+        if self.quiet {
+            env.push((env::AWS_LAMBDA_LOG_LEVEL, "ERROR".to_string()));
+        } else {
+            env.push((env::AWS_LAMBDA_LOG_LEVEL, "INFO".to_string()));
+            env.push((env::METRICS_NAMESPACE, metrics::NAMESPACE.to_string()));
+        }
         env
     }
 

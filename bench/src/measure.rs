@@ -26,6 +26,10 @@ pub struct Warm {
     /// handler, the runtime and the SDK's client. DynamoDB Local's work is another
     /// process's, and waiting for it takes none.
     pub cpu_per_call: Duration,
+    /// Bytes the process wrote to its log (stdout and stderr: log lines and metrics) per
+    /// invocation after the warm-up: what CloudWatch Logs ingests, Lambda's own START, END
+    /// and REPORT lines aside.
+    pub log_bytes_per_call: f64,
 }
 
 /// `starts` fresh processes, each killed after its first invocation.
@@ -66,6 +70,7 @@ pub async fn warm(
     let mut latencies = Vec::with_capacity(total - warmup);
     let mut rss_warm = 0;
     let mut cpu_warm = Duration::ZERO;
+    let mut log_warm = 0;
     for done in 1..=total {
         let invocation = instance.invoke(events.next()).await?;
         function.check(&invocation.response)?;
@@ -75,10 +80,12 @@ pub async fn warm(
         if done == warmup {
             rss_warm = memory(pid)?.rss;
             cpu_warm = cpu_time(pid)?;
+            log_warm = log_size(launcher);
         }
     }
     let end = memory(pid)?;
     let cpu = cpu_time(pid)?.saturating_sub(cpu_warm);
+    let logged = log_size(launcher).saturating_sub(log_warm);
     instance.stop().await;
     Ok(Warm {
         latencies,
@@ -86,7 +93,13 @@ pub async fn warm(
         rss_end: end.rss,
         peak_end: end.peak,
         cpu_per_call: cpu / u32::try_from(total - warmup).unwrap_or(u32::MAX),
+        log_bytes_per_call: logged as f64 / (total - warmup) as f64,
     })
+}
+
+/// The size of the function's log so far (its lines are written before it answers).
+fn log_size(launcher: &Launcher) -> u64 {
+    std::fs::metadata(&launcher.log).map_or(0, |m| m.len())
 }
 
 struct Memory {

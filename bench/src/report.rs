@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::cost::PerMillion;
+use crate::cost::{PerMillion, LOGS_PER_GB};
 use crate::import::{Import, CONTACTS as IMPORTED, ITEMS_PER_CONTACT};
 use crate::measure::{ColdStarts, Warm};
 use crate::package::Package;
@@ -43,6 +43,8 @@ pub struct Row {
     pub storage: Storage,
     /// The handler's CPU time per call without storage (`None`: the authorizer).
     pub handler_cpu: Option<Duration>,
+    /// The same warm calls with logs at ERROR and no metrics (one endpoint only).
+    pub quiet: Option<Warm>,
     /// Whether clients call it (every function but the authorizer).
     pub endpoint: bool,
     /// Latencies of its endpoint through the local gateway (`None`: no endpoint, or not run).
@@ -128,7 +130,8 @@ pub fn per_call(rows: &[Row]) -> String {
         "round trips (max)",
         "target",
         "read / write units per call",
-        "$ per million calls: API Gateway + Lambda + DynamoDB = total",
+        "log bytes per call",
+        "$ per million calls: API Gateway + Lambda + DynamoDB + logs = total",
     ];
     let mut out = line(&header.map(String::from));
     out += &line(&header.map(|_| "---".to_string()));
@@ -170,12 +173,18 @@ pub fn per_call(rows: &[Row]) -> String {
             true => {
                 let billed =
                     Duration::from_secs_f64(percentile(&ms(&row.warm.latencies), 50.0) / 1e3);
-                let c = PerMillion::new(billed, storage.read_units, storage.write_units);
+                let c = PerMillion::new(
+                    billed,
+                    storage.read_units,
+                    storage.write_units,
+                    row.warm.log_bytes_per_call,
+                );
                 format!(
-                    "${:.2} + ${:.2} + ${:.2} = **${:.2}**",
+                    "${:.2} + ${:.2} + ${:.2} + ${:.2} = **${:.2}**",
                     c.api_gateway,
                     c.lambda,
                     c.dynamodb,
+                    c.logs,
                     c.total()
                 )
             }
@@ -190,10 +199,38 @@ pub fn per_call(rows: &[Row]) -> String {
             trips,
             target,
             format!("{:.2} / {:.2}", storage.read_units, storage.write_units),
+            format!("{:.0}", row.warm.log_bytes_per_call),
             cost,
         ]);
     }
-    out
+    out + &observability(rows)
+}
+
+/// What logs and metrics cost a call: the endpoint measured twice, as deployed and quiet.
+fn observability(rows: &[Row]) -> String {
+    let Some((row, quiet)) = rows.iter().find_map(|r| Some((r, r.quiet.as_ref()?))) else {
+        return String::new();
+    };
+    let us = |warm: &Warm| warm.cpu_per_call.as_secs_f64() * 1e6;
+    let (on, off) = (us(&row.warm), us(quiet));
+    let p50 = |warm: &Warm| percentile(&ms(&warm.latencies), 50.0);
+    format!(
+        "\n**Logs and metrics per call** (`{}`, the same {} warm calls twice): as deployed \
+         (JSON logs at INFO, one metrics line) {on:.1} µs CPU and {:.0} log bytes per call, \
+         warm p50 {:.3} ms; with logs at ERROR and no metrics {off:.1} µs, {:.0} bytes, \
+         p50 {:.3} ms. Logging and metrics cost **{:.1} µs** of CPU and **{:.0} bytes** per \
+         call: ${:.2} of CloudWatch Logs ingestion per million calls at $0.50 per GB, \
+         Lambda's own START, END and REPORT lines (about 300 bytes) aside.\n",
+        row.name,
+        row.warm.latencies.len(),
+        row.warm.log_bytes_per_call,
+        p50(&row.warm),
+        quiet.log_bytes_per_call,
+        p50(quiet),
+        on - off,
+        row.warm.log_bytes_per_call - quiet.log_bytes_per_call,
+        (row.warm.log_bytes_per_call - quiet.log_bytes_per_call) * 1e6 / 1e9 * LOGS_PER_GB,
+    )
 }
 
 /// Warm latency of each endpoint through the local gateway, beside the direct figure.

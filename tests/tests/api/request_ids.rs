@@ -97,20 +97,11 @@ fn every_response_carries_a_request_id_of_its_own() {
     );
 
     // The gateway's own log line of the create names its id (the log is flushed per line).
-    let gateway_log = s
-        .logs
-        .iter()
-        .find(|path| {
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("gateway-"))
-        })
-        .expect("the gateway's log file");
-    let log = std::fs::read_to_string(gateway_log).expect("read the gateway's log");
+    let named =
+        |line: &str| line.contains(&created_id) && line.contains("POST /api/v1/contact -> 200");
+    let log = s.log_once("gateway", named);
     assert!(
-        log.lines()
-            .any(|line| line.contains(&created_id) && line.contains("POST /api/v1/contact -> 200")),
-        "no line of {} names {created_id}",
-        gateway_log.display()
+        log.lines().any(named),
+        "no line of the gateway's log names {created_id}"
     );
 }

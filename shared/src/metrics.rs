@@ -10,6 +10,8 @@
 //! the request id are properties, not dimensions: searchable in Logs Insights at no cost,
 //! where a dimension would make a paid metric of every channel.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{json, Value};
@@ -47,58 +49,68 @@ pub struct CallMetrics<'a> {
 }
 
 impl CallMetrics<'_> {
-    /// The EMF object, stamped `timestamp_ms` (Unix milliseconds).
-    pub fn emf(&self, namespace: &str, timestamp_ms: u128) -> Value {
-        let definitions: Vec<Value> = METRICS
-            .iter()
-            .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
-            .collect();
+    /// The EMF line, stamped `timestamp_ms` (Unix milliseconds), for metrics declared by
+    /// `declaration` ([`declaration`]). Written out rather than built as a JSON value:
+    /// a value tree cost about 20 µs of CPU a call, the line as text about 2.
+    pub fn line(&self, declaration: &str, timestamp_ms: u128) -> String {
         let count = |yes: bool| u8::from(yes);
-        let mut line = json!({
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": namespace,
-                    "Dimensions": [[DIMENSION]],
-                    "Metrics": definitions,
-                }],
-            },
-            DIMENSION: self.endpoint,
-            "Calls": 1,
-            "ClientErrors": count((400..500).contains(&self.status)),
-            "ServerErrors": count(self.status >= 500),
-            "ColdStarts": count(self.cold_start),
-            "Duration": (self.duration_ms * 1000.0).round() / 1000.0,
-            "ReadUnits": self.units.read,
-            "WriteUnits": self.units.write,
-            "status": self.status,
-            "request_id": self.request_id,
-        });
+        let mut line = String::with_capacity(declaration.len() + 320);
+        let _ = write!(
+            line,
+            r#"{{"_aws":{{"Timestamp":{timestamp_ms},"CloudWatchMetrics":[{declaration}]}},"{DIMENSION}":{},"Calls":1,"ClientErrors":{},"ServerErrors":{},"ColdStarts":{},"Duration":{:.3},"ReadUnits":{},"WriteUnits":{},"status":{},"request_id":{}"#,
+            quoted(self.endpoint),
+            count((400..500).contains(&self.status)),
+            count(self.status >= 500),
+            count(self.cold_start),
+            self.duration_ms,
+            self.units.read,
+            self.units.write,
+            self.status,
+            quoted(self.request_id),
+        );
         if let Some(channel) = self.channel {
-            line["channel_id"] = Value::from(channel);
+            let _ = write!(line, r#","channel_id":{}"#, quoted(channel));
         }
+        line.push('}');
         line
     }
 
     /// Writes the line to stdout, where Lambda's logs take it, if metrics are on.
     pub fn write(&self) {
-        let Some(namespace) = namespace() else {
+        let Some(declaration) = declared() else {
             return;
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or_default();
-        println!("{}", self.emf(namespace, now));
+        let mut line = self.line(declaration, now);
+        line.push('\n');
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
     }
 }
 
-/// The namespace, read once; `None` turns metrics off.
-fn namespace() -> Option<&'static str> {
-    static NAMESPACE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    NAMESPACE
-        .get_or_init(|| crate::env::get(crate::env::METRICS_NAMESPACE))
+/// The `CloudWatchMetrics` entry of every line: the namespace, the dimension and each
+/// metric with its unit.
+pub fn declaration(namespace: &str) -> String {
+    let metrics: Vec<Value> = METRICS
+        .iter()
+        .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
+        .collect();
+    json!({"Namespace": namespace, "Dimensions": [[DIMENSION]], "Metrics": metrics}).to_string()
+}
+
+/// The declaration for `METRICS_NAMESPACE`, made once; `None` (unset) turns metrics off.
+fn declared() -> Option<&'static str> {
+    static DECLARED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    DECLARED
+        .get_or_init(|| crate::env::get(crate::env::METRICS_NAMESPACE).map(|n| declaration(&n)))
         .as_deref()
+}
+
+/// `text` as a JSON string.
+fn quoted(text: &str) -> String {
+    Value::from(text).to_string()
 }
 
 /// True for the process's first call only: its cold start.
@@ -125,7 +137,8 @@ mod tests {
             request_id: "r-1",
             channel: Some("ch1"),
         };
-        let line = call.emf("ContactsApi", 1_700_000_000_000);
+        let text = call.line(&declaration("ContactsApi"), 1_700_000_000_000);
+        let line: Value = serde_json::from_str(&text).expect("one JSON object");
         let declared = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "ContactsApi");
         assert_eq!(declared["Dimensions"], json!([["Endpoint"]]));
@@ -140,5 +153,16 @@ mod tests {
         assert_eq!(line["Duration"], 2.346);
         assert_eq!(line["channel_id"], "ch1");
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000u64);
+
+        // Whatever a request id holds, the line stays one JSON object.
+        let odd = CallMetrics {
+            request_id: "a\"b\\c\n",
+            channel: None,
+            ..call
+        };
+        let text = odd.line(&declaration("ContactsApi"), 1);
+        let line: Value = serde_json::from_str(&text).expect("one JSON object");
+        assert_eq!(line["request_id"], "a\"b\\c\n");
+        assert!(line.get("channel_id").is_none());
     }
 }

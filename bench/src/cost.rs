@@ -16,6 +16,11 @@ pub const READ_UNIT_PER_MILLION: f64 = 0.125;
 /// metrics lines (EMF metrics cost nothing more to extract).
 pub const LOGS_PER_GB: f64 = 0.50;
 
+/// What a million calls cost in CloudWatch Logs ingestion at `log_bytes` a call.
+pub fn logs_per_million(log_bytes: f64) -> f64 {
+    log_bytes * 1_000_000.0 / 1e9 * LOGS_PER_GB
+}
+
 /// A million calls of one endpoint.
 pub struct PerMillion {
     pub api_gateway: f64,
@@ -35,7 +40,7 @@ impl PerMillion {
             lambda: LAMBDA_PER_MILLION
                 + 1_000_000.0 * seconds * LAMBDA_MEMORY_GB * LAMBDA_PER_GB_SECOND,
             dynamodb: read_units * READ_UNIT_PER_MILLION + write_units * WRITE_UNIT_PER_MILLION,
-            logs: log_bytes * 1_000_000.0 / 1e9 * LOGS_PER_GB,
+            logs: logs_per_million(log_bytes),
         }
     }
 

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::cost::{PerMillion, LOGS_PER_GB};
+use crate::cost::{logs_per_million, PerMillion};
 use crate::import::{Import, CONTACTS as IMPORTED, ITEMS_PER_CONTACT};
 use crate::measure::{ColdStarts, Warm};
 use crate::package::Package;
@@ -229,7 +229,7 @@ fn observability(rows: &[Row]) -> String {
         p50(quiet),
         on - off,
         row.warm.log_bytes_per_call - quiet.log_bytes_per_call,
-        (row.warm.log_bytes_per_call - quiet.log_bytes_per_call) * 1e6 / 1e9 * LOGS_PER_GB,
+        logs_per_million(row.warm.log_bytes_per_call - quiet.log_bytes_per_call),
     )
 }
 

@@ -9,12 +9,9 @@ use std::time::Instant;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
-use serde_json::Value;
 use tracing::Instrument;
 
-use crate::api::authorizer::CHANNEL_ID;
-use crate::api::functions;
-use crate::domain::channel::is_valid_channel_id;
+use crate::api::{functions, request};
 use crate::metrics::{first_call, CallMetrics};
 use crate::store::dynamo::capacity;
 
@@ -36,11 +33,7 @@ impl Call {
             .and_then(|c| c.request_id.clone())
             .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()))
             .unwrap_or_default();
-        let channel = context
-            .and_then(|c| c.authorizer.fields.get(CHANNEL_ID))
-            .and_then(Value::as_str)
-            .filter(|id| is_valid_channel_id(id))
-            .map(str::to_string);
+        let channel = request::channel(request).ok().map(|channel| channel.id);
         let route =
             context.and_then(|c| Some((c.http_method.as_str(), c.resource_path.as_deref()?)));
         Call {
@@ -56,14 +49,12 @@ impl Call {
     /// call's metrics with the status `status` reads off its outcome.
     pub async fn run<T>(self, work: impl Future<Output = T>, status: impl Fn(&T) -> u16) -> T {
         let cold_start = first_call();
+        // A channel not yet known (the authorizer's) is left out of the lines.
         let span = tracing::error_span!(
             "call",
             request_id = %self.request_id,
-            channel = tracing::field::Empty,
+            channel = self.channel.as_deref(),
         );
-        if let Some(channel) = &self.channel {
-            span.record("channel", channel.as_str());
-        }
         let started = Instant::now();
         // Boxed: the SDK's futures nest deep enough that the compiler cannot lay out the
         // whole call inline.

@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/.local/venv/bin:$(PATH)
 .PHONY: dev test setup lint check-template build sam-build bench clean
 
 # DynamoDB Local, the functions under cargo lambda watch and the local gateway on
-# 127.0.0.1:3000, supervised by local-stack (stack/): Ctrl-C stops it all.
+# 127.0.0.1:3000, supervised by local-stack (local/stack/): Ctrl-C stops it all.
 dev:
 	scripts/setup.sh --dev
 	cargo build --workspace --bins

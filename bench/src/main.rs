@@ -22,7 +22,7 @@ mod stack;
 mod storage;
 mod webhooks;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -148,10 +148,7 @@ struct Bench {
 async fn run() -> Result<(), String> {
     let started = Instant::now();
     let settings = Settings::from_env()?;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("bench/ is inside the workspace")
-        .to_path_buf();
+    let root = local_stack::paths::repo_root();
     let target = local_stack::paths::target_dir();
     let work = target.join("bench");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;

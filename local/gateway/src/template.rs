@@ -473,8 +473,10 @@ mod tests {
     use super::*;
 
     fn model() -> ApiModel {
-        ApiModel::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
-            .unwrap()
+        ApiModel::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml"),
+        )
+        .unwrap()
     }
 
     #[test]

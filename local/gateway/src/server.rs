@@ -305,7 +305,7 @@ mod tests {
 
     /// The product's gateway, with nothing behind it.
     async fn unconnected() -> Gateway {
-        let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
         let api = ApiModel::load(&template).unwrap();
         let dead = "http://127.0.0.1:9";
         let invoker = Invoker::new(dead, Duration::from_secs(1)).unwrap();

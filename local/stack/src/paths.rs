@@ -3,10 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// The repository's root.
+/// The repository's root: this crate is `local/stack/` in it.
 pub fn repo_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .to_path_buf()
 }
 
 /// Cargo's target directory (`CARGO_TARGET_DIR`, or `target/`).

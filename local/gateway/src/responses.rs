@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn the_templates_responses_are_the_contracts() {
         let api = ApiModel::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"),
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml"),
         )
         .unwrap();
         // Each error the gateway raises, and the contract's error its response rewrites it to.

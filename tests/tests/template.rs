@@ -53,7 +53,7 @@ fn resources_of(t: &Value, kind: &str) -> BTreeMap<String, Value> {
 /// on every resource) and the DynamoDB actions it may call.
 fn expected(function: &Function) -> (Vec<(String, String)>, BTreeSet<String>) {
     let mut routes: Vec<(String, String)> = match function.role {
-        Role::Endpoint { method, path } => vec![(method.to_string(), path.to_string())],
+        Role::Endpoint { method, path, .. } => vec![(method.to_string(), path.to_string())],
         Role::Responder => functions::resources()
             .into_iter()
             .map(|path| ("ANY".to_string(), path.to_string()))

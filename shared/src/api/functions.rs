@@ -3,7 +3,8 @@
 //! and the template checks all take what they need from here; `template.yaml` declares the
 //! same (a test holds the two together).
 //!
-//! Adding an endpoint: its row here, its handler (`handlers.rs`, with its arm in
+//! Adding an endpoint: its row here with a new [`Handler`], its handler in `handlers.rs`
+//! (the compiler then asks for its arm in
 //! [`handlers::handle`](crate::api::handlers::handle)), its crate in `functions/` (a small
 //! `main`), its resource in `template.yaml`, its event in `events/`, and its operation in
 //! `openapi.yaml`.
@@ -24,10 +25,12 @@ pub struct Function {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// An endpoint: the method and resource it serves. Its event succeeds with 200.
+    /// An endpoint: the method and resource it serves, and its handler. Its event
+    /// succeeds with 200.
     Endpoint {
         method: &'static str,
         path: &'static str,
+        handler: Handler,
     },
     /// The REQUEST authorizer in front of every endpoint. Its event holds a placeholder
     /// token, which it refuses.
@@ -43,6 +46,22 @@ pub enum Role {
     Queue,
 }
 
+/// Which handler of [`handlers`](crate::api::handlers) an endpoint runs: the table names
+/// it, and [`handlers::handle`](crate::api::handlers::handle) matches on it exhaustively,
+/// so a handler cannot be added without its row nor a row without its handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    CreateContact,
+    GetContact,
+    UpdateContact,
+    FindContacts,
+    AddTags,
+    RemoveTags,
+    DeleteContact,
+    ListContacts,
+    UpsertContact,
+}
+
 pub const FUNCTIONS: &[Function] = &[
     Function {
         name: "authorizer",
@@ -55,6 +74,7 @@ pub const FUNCTIONS: &[Function] = &[
         role: Role::Endpoint {
             method: "POST",
             path: "/v1/contact",
+            handler: Handler::CreateContact,
         },
         // The contact, its index entries, its values' counts (updates) and an idempotency
         // record in one transaction; a write too large for one finishes with updates.
@@ -70,6 +90,7 @@ pub const FUNCTIONS: &[Function] = &[
         role: Role::Endpoint {
             method: "GET",
             path: "/v1/contact/{contact_id}",
+            handler: Handler::GetContact,
         },
         dynamodb: &["dynamodb:GetItem"],
         round_trips: Some((1, false)),
@@ -79,6 +100,7 @@ pub const FUNCTIONS: &[Function] = &[
         role: Role::Endpoint {
             method: "PUT",
             path: "/v1/contact/{contact_id}",
+            handler: Handler::UpdateContact,
         },
         dynamodb: &[
             "dynamodb:GetItem",
@@ -93,6 +115,7 @@ pub const FUNCTIONS: &[Function] = &[
         role: Role::Endpoint {
             method: "GET",
             path: "/v1/contact/by_custom_field",
+            handler: Handler::FindContacts,
         },
         // Counts and keys: Query; the page's contacts: BatchGetItem; where the page
         // ended, for a walk by page numbers: PutItem; where the page before ended: GetItem.
@@ -109,6 +132,7 @@ pub const FUNCTIONS: &[Function] = &[
         role: Role::Endpoint {
             method: "POST",
             path: "/v1/contact/{contact_id}/tags",
+            handler: Handler::AddTags,
         },
         dynamodb: &["dynamodb:UpdateItem"],
         round_trips: Some((1, false)),
@@ -118,6 +142,7 @@ pub const FUNCTIONS: &[Function] = &[
         role: Role::Endpoint {
             method: "DELETE",
             path: "/v1/contact/{contact_id}/tags",
+            handler: Handler::RemoveTags,
         },
         dynamodb: &["dynamodb:UpdateItem"],
         round_trips: Some((1, false)),
@@ -127,6 +152,7 @@ pub const FUNCTIONS: &[Function] = &[
         role: Role::Endpoint {
             method: "DELETE",
             path: "/v1/contact/{contact_id}",
+            handler: Handler::DeleteContact,
         },
         // The contact, its index entries, list entry and creating request's record go,
         // and its values' counts move, in one transaction; a delete too large for one
@@ -146,6 +172,7 @@ pub const FUNCTIONS: &[Function] = &[
         role: Role::Endpoint {
             method: "GET",
             path: "/v1/contact",
+            handler: Handler::ListContacts,
         },
         // The page's list entries: Query; their contacts: BatchGetItem.
         dynamodb: &["dynamodb:Query", "dynamodb:BatchGetItem"],
@@ -156,6 +183,7 @@ pub const FUNCTIONS: &[Function] = &[
         role: Role::Endpoint {
             method: "PUT",
             path: "/v1/contact/by_custom_field",
+            handler: Handler::UpsertContact,
         },
         // Who holds the value: GetItem on its claim. Then an update (GetItem, and one
         // transaction moving claims, entries and counts) or a create (one transaction).
@@ -197,7 +225,7 @@ pub fn function(name: &str) -> Option<&'static Function> {
 /// The endpoints: `(function, method, path)`.
 pub fn endpoints() -> impl Iterator<Item = (&'static Function, &'static str, &'static str)> {
     FUNCTIONS.iter().filter_map(|f| match f.role {
-        Role::Endpoint { method, path } => Some((f, method, path)),
+        Role::Endpoint { method, path, .. } => Some((f, method, path)),
         _ => None,
     })
 }

@@ -6,7 +6,8 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde_json::{json, Value};
 
-use crate::api::{bodies, functions, paginate, request, response};
+use crate::api::functions::{self, Handler, Role};
+use crate::api::{bodies, paginate, request, response};
 use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::service::ContactService;
 use crate::error::ApiError;
@@ -19,17 +20,19 @@ pub async fn handle<S: ContactStore>(
     app: &ContactService<S>,
     request: &Request,
 ) -> Option<Result<Value, ApiError>> {
-    Some(match name {
-        "create-contact" => create_contact(app, request).await,
-        "get-contact" => get_contact(app, request).await,
-        "update-contact" => update_contact(app, request).await,
-        "find-contacts" => find_contacts(app, request).await,
-        "add-tags" => add_tags(app, request).await,
-        "remove-tags" => remove_tags(app, request).await,
-        "delete-contact" => delete_contact(app, request).await,
-        "list-contacts" => list_contacts(app, request).await,
-        "upsert-contact" => upsert_contact(app, request).await,
-        _ => return None,
+    let Role::Endpoint { handler, .. } = functions::function(name)?.role else {
+        return None;
+    };
+    Some(match handler {
+        Handler::CreateContact => create_contact(app, request).await,
+        Handler::GetContact => get_contact(app, request).await,
+        Handler::UpdateContact => update_contact(app, request).await,
+        Handler::FindContacts => find_contacts(app, request).await,
+        Handler::AddTags => add_tags(app, request).await,
+        Handler::RemoveTags => remove_tags(app, request).await,
+        Handler::DeleteContact => delete_contact(app, request).await,
+        Handler::ListContacts => list_contacts(app, request).await,
+        Handler::UpsertContact => upsert_contact(app, request).await,
     })
 }
 

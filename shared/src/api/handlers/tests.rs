@@ -14,22 +14,13 @@ use crate::store::{ContactStore, MemoryStore, Versioned};
 
 type App = ContactService<MemoryStore>;
 
+/// `events/{function}.json`, the event the table of functions names for it.
 fn event(function: &str) -> Value {
-    let text = match function {
-        "authorizer" => include_str!("../../../../events/authorizer.json"),
-        "create-contact" => include_str!("../../../../events/create-contact.json"),
-        "get-contact" => include_str!("../../../../events/get-contact.json"),
-        "update-contact" => include_str!("../../../../events/update-contact.json"),
-        "find-contacts" => include_str!("../../../../events/find-contacts.json"),
-        "add-tags" => include_str!("../../../../events/add-tags.json"),
-        "remove-tags" => include_str!("../../../../events/remove-tags.json"),
-        "delete-contact" => include_str!("../../../../events/delete-contact.json"),
-        "list-contacts" => include_str!("../../../../events/list-contacts.json"),
-        "upsert-contact" => include_str!("../../../../events/upsert-contact.json"),
-        "responder" => include_str!("../../../../events/responder.json"),
-        other => panic!("no event for {other}"),
-    };
-    serde_json::from_str(text).expect("an event file")
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(format!("{function}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("an event file")
 }
 
 async fn demo_app() -> App {
@@ -126,20 +117,6 @@ async fn demo_contact(app: &App) -> Versioned {
 #[tokio::test]
 async fn every_endpoint_event_is_answered_as_the_contract_says() {
     let names: Vec<&str> = endpoints().map(|(f, _, _)| f.name).collect();
-    assert_eq!(
-        names,
-        vec![
-            "create-contact",
-            "get-contact",
-            "update-contact",
-            "find-contacts",
-            "add-tags",
-            "remove-tags",
-            "delete-contact",
-            "list-contacts",
-            "upsert-contact"
-        ]
-    );
     for name in names {
         let app = demo_app().await;
         let (status, body) = call(&app, name, &event(name)).await;

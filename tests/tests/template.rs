@@ -1,11 +1,12 @@
-//! What `template.yaml` must never lose: the stage (the only one SAM makes of it), the authorizer and API keys on every
-//! metered route, the usage plan's throttle, the contract's gateway responses, each
-//! function's route and binary, the table's keys, least-privilege IAM, tracing, JSON logs
-//! and log retention; and the change events' plumbing: the table's stream, its mapping to
-//! the dispatch function, the delivery queue with its dead-letter queue and its mapping to
-//! the delivery function, and the sealing key, each held to the limits it is sized by; and
-//! operations: `Retry-After` on 429, the stage's access logs and method settings, the
-//! alarms and their topic, the dashboard, and no CORS.
+//! What `template.yaml` must never lose: the stage (the only one SAM makes of it), the
+//! authorizer and API keys on every metered route, the usage plan's throttle, the
+//! contract's gateway responses, each function's route and binary, the table's keys,
+//! least-privilege IAM, tracing, JSON logs and log retention; and the change events'
+//! plumbing: the table's stream, its mapping to the dispatch function, the delivery queue
+//! with its dead-letter queue and its mapping to the delivery function, and the sealing
+//! key, each held to the limits it is sized by; and operations: `Retry-After` on 429, the
+//! stage's access logs and method settings, the alarms and their topic, the dashboard, and
+//! no CORS.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 
+use anyhow::Context;
 use contacts_shared::store::ContactStore;
 use contacts_shared::DynamoStore;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,7 +17,7 @@ pub async fn export(
     store: &DynamoStore,
     channel: &str,
     out: &mut dyn Write,
-) -> Result<u64, String> {
+) -> anyhow::Result<u64> {
     let progress = ProgressBar::new_spinner();
     progress.set_style(
         ProgressStyle::with_template("{spinner} {pos} contacts exported ({per_sec})")
@@ -25,13 +26,10 @@ pub async fn export(
     let mut after: Option<String> = None;
     let mut written = 0;
     loop {
-        let page = store
-            .list(channel, after.as_deref(), PAGE)
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = store.list(channel, after.as_deref(), PAGE).await?;
         for contact in &page.contacts {
-            let line = serde_json::to_string(&contact.to_json()).map_err(|e| e.to_string())?;
-            writeln!(out, "{line}").map_err(|e| format!("cannot write: {e}"))?;
+            let line = serde_json::to_string(&contact.to_json())?;
+            writeln!(out, "{line}").context("cannot write")?;
             written += 1;
         }
         progress.inc(page.contacts.len() as u64);
@@ -40,7 +38,7 @@ pub async fn export(
             None => break,
         }
     }
-    out.flush().map_err(|e| format!("cannot write: {e}"))?;
+    out.flush().context("cannot write")?;
     progress.finish_and_clear();
     Ok(written)
 }

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use anyhow::Context;
 use contacts_shared::api::bodies::{input_value, value_shape_error};
 use contacts_shared::domain::contact_id;
 use contacts_shared::domain::field_defs::FieldSet;
@@ -105,14 +106,14 @@ pub struct Source {
 
 impl Source {
     /// `-` is standard input.
-    pub fn open(path: &Path) -> Result<Self, String> {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
         if path == Path::new("-") {
             return Ok(Source {
                 reader: Box::new(BufReader::new(std::io::stdin())),
                 size: None,
             });
         }
-        let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         let size = file.metadata().ok().map(|m| m.len());
         Ok(Source {
             reader: Box::new(BufReader::new(file)),

@@ -5,18 +5,21 @@
 mod api_keys;
 mod export;
 mod import;
+mod target;
 mod webhooks;
 
 use std::process::ExitCode;
 
+use anyhow::{anyhow, bail, Context};
 use clap::{Parser, Subcommand};
 use contacts_shared::domain::channel::{Channel, ChannelRecord};
 use contacts_shared::domain::contact_id;
 use contacts_shared::domain::field_defs::{FieldDef, FieldType, Uniqueness, BUILT_IN_FIELDS};
-use contacts_shared::store::dynamo::CheckReport;
-use contacts_shared::store::{ContactStore, StoreError};
+use contacts_shared::store::dynamo::{CheckReport, TableReport};
+use contacts_shared::store::ContactStore;
 use contacts_shared::{clock, env, random, ChannelType, DynamoStore};
 use serde_json::{json, Value};
+use target::Target;
 
 #[derive(Parser)]
 #[command(
@@ -24,17 +27,17 @@ use serde_json::{json, Value};
     about = "Operate the Contacts API: table, channels, tokens, fields, contacts, webhooks"
 )]
 struct Cli {
-    /// DynamoDB endpoint (DynamoDB Local); without it, AWS with the usual credentials.
+    /// DynamoDB endpoint (DynamoDB Local). Without it: the local stack that `make dev`
+    /// runs, if one runs (found through .local/stack.json), else AWS with the usual
+    /// credentials.
     #[arg(long, env = env::DYNAMODB_ENDPOINT, global = true)]
     endpoint: Option<String>,
-    /// The table.
-    #[arg(
-        long,
-        env = env::CONTACTS_TABLE,
-        default_value = env::DEFAULT_TABLE,
-        global = true
-    )]
-    table: String,
+    /// AWS with the usual credentials, even while a local stack runs.
+    #[arg(long, global = true, conflicts_with = "endpoint")]
+    aws: bool,
+    /// The table [default: the local stack's, else contacts].
+    #[arg(long, env = env::CONTACTS_TABLE, global = true)]
+    table: Option<String>,
     /// The stack's usage plan (its UsagePlanId output): channels get API keys in it.
     /// Required against AWS for channel and token commands.
     #[arg(long, env = env::USAGE_PLAN_ID, global = true)]
@@ -103,6 +106,8 @@ enum ChannelCommand {
         #[arg(long)]
         channel: String,
     },
+    /// Lists every channel (id, name, type, created), from the channel list.
+    List,
     /// Deletes a channel: its tokens, API key, contacts and field definitions. Final: its
     /// requests are refused at once, and its data goes after the settle time
     /// (FIELD_CACHE_SECONDS + 10 s), when no request of it can still be running.
@@ -205,14 +210,13 @@ enum Keys {
 }
 
 impl Keys {
-    fn plan(&self) -> Result<Option<&api_keys::UsagePlan>, String> {
+    fn plan(&self) -> anyhow::Result<Option<&api_keys::UsagePlan>> {
         match self {
             Keys::Plan(plan) => Ok(Some(plan)),
             Keys::Local => Ok(None),
-            Keys::Missing => Err(
+            Keys::Missing => bail!(
                 "against AWS, give --usage-plan-id (the stack's UsagePlanId output, or \
                  USAGE_PLAN_ID): every channel needs an API key in the stack's usage plan"
-                    .into(),
             ),
         }
     }
@@ -221,37 +225,38 @@ impl Keys {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let store = DynamoStore::connect(cli.endpoint.as_deref(), &cli.table).await;
-    let keys = match (&cli.usage_plan_id, &cli.endpoint) {
+    let target = Target::resolve(cli.endpoint, cli.table, cli.aws);
+    let store = DynamoStore::connect(target.endpoint.as_deref(), &target.table).await;
+    let keys = match (&cli.usage_plan_id, &target.endpoint) {
         (Some(plan), _) => {
             Keys::Plan(api_keys::UsagePlan::connect(cli.apigateway_endpoint.as_deref(), plan).await)
         }
         (None, Some(_)) => Keys::Local,
         (None, None) => Keys::Missing,
     };
-    match run(&store, &keys, cli.command).await {
+    match run(&store, &keys, &target, cli.command).await {
         Ok(Some(output)) => {
             println!("{output}");
             ExitCode::SUCCESS
         }
         Ok(None) => ExitCode::SUCCESS,
         Err(why) => {
-            eprintln!("contacts-admin: {why}");
+            eprintln!("contacts-admin: {why:#}");
             ExitCode::FAILURE
         }
     }
 }
 
 /// What a command prints on success (`None`: nothing), or why it failed.
-pub(crate) type Outcome = Result<Option<Value>, String>;
+pub(crate) type Outcome = anyhow::Result<Option<Value>>;
 
-async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Outcome {
+async fn run(store: &DynamoStore, keys: &Keys, target: &Target, command: Command) -> Outcome {
     match command {
         Command::Table(TableCommand::Create) => create_table(store).await,
         Command::Channel(command) => channel(store, keys, command).await,
         Command::Token(command) => token(store, keys, command).await,
         Command::Field(command) => field(store, command).await,
-        Command::Webhook(command) => webhooks::run(store, command).await,
+        Command::Webhook(command) => webhooks::run(store, target, command).await,
         Command::Contact(ContactCommand::Import { channel, file }) => {
             import_contacts(store, &channel, &file).await
         }
@@ -268,16 +273,12 @@ async fn run(store: &DynamoStore, keys: &Keys, command: Command) -> Outcome {
         Command::Check {
             channel: None,
             repair,
-        } => check_gone_channels(store, repair).await,
+        } => check_table(store, repair).await,
     }
 }
 
-pub(crate) fn failed(err: StoreError) -> String {
-    err.to_string()
-}
-
 async fn create_table(store: &DynamoStore) -> Outcome {
-    let created = store.create_table().await.map_err(failed)?;
+    let created = store.create_table().await?;
     eprintln!(
         "table {} {}",
         store.table(),
@@ -291,8 +292,17 @@ async fn channel(store: &DynamoStore, keys: &Keys, command: ChannelCommand) -> O
         ChannelCommand::Create { name, kind, id } => {
             create_channel(store, keys, name, kind, id).await
         }
+        ChannelCommand::List => {
+            let listed = store.channels().await?.into_iter().map(|channel| {
+                json!({
+                    "channel_id": channel.id, "name": channel.name,
+                    "type": channel.kind.as_str(), "created_at": channel.created_at,
+                })
+            });
+            Ok(Some(Value::Array(listed.collect())))
+        }
         ChannelCommand::Show { channel } => {
-            let record = store.existing_channel(&channel).await.map_err(failed)?;
+            let record = store.existing_channel(&channel).await?;
             Ok(Some(json!({
                 "channel_id": record.id, "name": record.name, "type": record.kind.as_str(),
                 "created_at": record.created_at, "live_tokens": record.tokens,
@@ -301,7 +311,7 @@ async fn channel(store: &DynamoStore, keys: &Keys, command: ChannelCommand) -> O
         }
         ChannelCommand::Delete { channel } => {
             let plan = keys.plan()?;
-            let record = store.existing_channel(&channel).await.map_err(failed)?;
+            let record = store.existing_channel(&channel).await?;
             if let (Some(plan), Some(key_id)) = (plan, &record.api_key_id) {
                 plan.delete_key(key_id).await?;
             }
@@ -309,10 +319,7 @@ async fn channel(store: &DynamoStore, keys: &Keys, command: ChannelCommand) -> O
                 "deleting channel {channel}: its tokens are revoked; waiting {}s for running functions",
                 settle().as_secs()
             );
-            let contacts = store
-                .delete_channel(&channel, settle())
-                .await
-                .map_err(failed)?;
+            let contacts = store.delete_channel(&channel, settle()).await?;
             eprintln!(
                 "channel {channel} deleted with its {} token(s) and {contacts} contact(s)",
                 record.tokens
@@ -331,7 +338,7 @@ async fn create_channel(
     id: Option<String>,
 ) -> Outcome {
     let plan = keys.plan()?;
-    let random = || random::base32_id().map_err(|e| e.to_string());
+    let random = || random::base32_id().context("no random id");
     let id = match id {
         Some(id) => id,
         None => format!("ch{}", &random()?[..18]),
@@ -355,9 +362,9 @@ async fn create_channel(
         if let (Some(plan), Some(key_id)) = (plan, &api_key_id) {
             let _ = plan.delete_key(key_id).await;
         }
-        return Err(err.to_string());
+        return Err(err.into());
     }
-    let token = store.issue_token(&id).await.map_err(failed)?;
+    let token = store.issue_token(&id).await?;
     Ok(Some(json!({"channel_id": id, "token": token})))
 }
 
@@ -365,27 +372,24 @@ async fn token(store: &DynamoStore, keys: &Keys, command: TokenCommand) -> Outco
     let plan = keys.plan()?;
     match command {
         TokenCommand::Issue { channel } => {
-            let record = store.existing_channel(&channel).await.map_err(failed)?;
+            let record = store.existing_channel(&channel).await?;
             // The key went with the channel's last token: bring it back, same value.
             if let (Some(plan), None) = (plan, &record.api_key_id) {
                 let key_id = plan.create_key(&channel, &record.api_key).await?;
-                store
-                    .set_api_key_id(&channel, Some(&key_id))
-                    .await
-                    .map_err(failed)?;
+                store.set_api_key_id(&channel, Some(&key_id)).await?;
             }
-            let token = store.issue_token(&channel).await.map_err(failed)?;
+            let token = store.issue_token(&channel).await?;
             Ok(Some(json!({"token": token})))
         }
         TokenCommand::Revoke { token } => {
-            let channel = store.revoke_token(&token).await.map_err(failed)?;
+            let channel = store.revoke_token(&token).await?;
             eprintln!("token revoked (channel {channel})");
             // A channel with no live token needs no key: free it (keys are limited per region).
-            let record = store.channel(&channel).await.map_err(failed)?;
+            let record = store.channel(&channel).await?;
             if let (Some(plan), Some(record)) = (plan, record) {
                 if let (0, Some(key_id)) = (record.tokens, &record.api_key_id) {
                     plan.delete_key(key_id).await?;
-                    store.set_api_key_id(&channel, None).await.map_err(failed)?;
+                    store.set_api_key_id(&channel, None).await?;
                     eprintln!("channel {channel} has no live token left: its API key was deleted");
                 }
             }
@@ -403,27 +407,18 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
             values,
             unique,
         } => {
-            let mut def = FieldDef::checked(kind, values)?;
+            let mut def = FieldDef::checked(kind, values).map_err(anyhow::Error::msg)?;
             if unique {
                 def.unique = Some(Uniqueness::On);
-                let new = store
-                    .define_unique_field(&channel, &name, &def)
-                    .await
-                    .map_err(failed)?;
+                let new = store.define_unique_field(&channel, &name, &def).await?;
                 if !new {
                     // Defined already: it may hold values, which must be claimed first.
                     def.unique = None;
-                    store
-                        .define_field(&channel, &name, &def)
-                        .await
-                        .map_err(failed)?;
+                    store.define_field(&channel, &name, &def).await?;
                     make_unique(store, &channel, &name).await?;
                 }
             } else {
-                store
-                    .define_field(&channel, &name, &def)
-                    .await
-                    .map_err(failed)?;
+                store.define_field(&channel, &name, &def).await?;
             }
             let unique = if unique { ", unique" } else { "" };
             eprintln!("field {name} ({kind}{unique}) defined on channel {channel}");
@@ -435,10 +430,7 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
                     "lifting: waiting {}s for running functions",
                     settle().as_secs()
                 );
-                store
-                    .lift_unique(&channel, &name, settle())
-                    .await
-                    .map_err(failed)?;
+                store.lift_unique(&channel, &name, settle()).await?;
                 eprintln!("field {name} of channel {channel} is no longer unique");
             } else {
                 make_unique(store, &channel, &name).await?;
@@ -447,7 +439,7 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
             Ok(None)
         }
         FieldCommand::List { channel } => {
-            let fields = store.fields(&channel).await.map_err(failed)?;
+            let fields = store.fields(&channel).await?;
             let built_in = BUILT_IN_FIELDS.iter().map(|(name, kind)| {
                 let mut field = json!({"name": name, "type": kind.as_str(), "built_in": true});
                 if let Some(unique) = fields.get(name).and_then(|d| d.unique) {
@@ -476,20 +468,17 @@ fn settle() -> std::time::Duration {
     contacts_shared::env::settle_time()
 }
 
-async fn make_unique(store: &DynamoStore, channel: &str, name: &str) -> Result<(), String> {
+async fn make_unique(store: &DynamoStore, channel: &str, name: &str) -> anyhow::Result<()> {
     eprintln!(
         "making {name} unique: waiting {}s for running functions, then claiming stored values",
         settle().as_secs()
     );
-    store
-        .make_unique(channel, name, settle())
-        .await
-        .map_err(failed)
+    Ok(store.make_unique(channel, name, settle()).await?)
 }
 
 async fn import_contacts(store: &DynamoStore, channel: &str, file: &std::path::Path) -> Outcome {
-    let kind = store.existing_channel(channel).await.map_err(failed)?.kind;
-    let fields = store.fields(channel).await.map_err(failed)?;
+    let kind = store.existing_channel(channel).await?.kind;
+    let fields = store.fields(channel).await?;
     let source = import::Source::open(file)?;
     let (imported, failures) = import::import(store, channel, kind, &fields, source).await;
     for (line, why) in &failures {
@@ -500,7 +489,7 @@ async fn import_contacts(store: &DynamoStore, channel: &str, file: &std::path::P
         Ok(Some(summary))
     } else {
         println!("{summary}");
-        Err(format!("{} line(s) not imported", failures.len()))
+        bail!("{} line(s) not imported", failures.len())
     }
 }
 
@@ -509,11 +498,11 @@ async fn export_contacts(
     channel: &str,
     file: Option<&std::path::Path>,
 ) -> Outcome {
-    store.existing_channel(channel).await.map_err(failed)?;
+    store.existing_channel(channel).await?;
     let mut out: Box<dyn std::io::Write> = match file {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+                .with_context(|| format!("cannot write {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
@@ -523,31 +512,27 @@ async fn export_contacts(
 }
 
 async fn delete_contact(store: &DynamoStore, channel: &str, id: &str) -> Outcome {
-    let kind = store.existing_channel(channel).await.map_err(failed)?.kind;
+    let kind = store.existing_channel(channel).await?.kind;
     // Read as the API reads a path's id (a phone in any spelling on WhatsApp and SMS).
     let target = Channel {
         id: channel.to_string(),
         kind,
     };
-    let id = contact_id::from_path(id, &target).map_err(|e| e.to_string())?;
-    let fields = store.fields(channel).await.map_err(failed)?;
-    if store
-        .delete_contact(channel, &id, &fields)
-        .await
-        .map_err(failed)?
-    {
+    let id = contact_id::from_path(id, &target).map_err(|e| anyhow!(e.to_string()))?;
+    let fields = store.fields(channel).await?;
+    if store.delete_contact(channel, &id, &fields).await? {
         Ok(Some(json!({"deleted": id})))
     } else {
-        Err(format!("channel {channel} has no contact '{id}'"))
+        bail!("channel {channel} has no contact '{id}'")
     }
 }
 
 async fn check(store: &DynamoStore, channel: &str, repair: bool) -> Outcome {
     let (report, repaired) = if repair {
-        let (before, after) = store.repair_channel(channel).await.map_err(failed)?;
+        let (before, after) = store.repair_channel(channel).await?;
         (after, Some(before))
     } else {
-        (store.check_channel(channel).await.map_err(failed)?, None)
+        (store.check_channel(channel).await?, None)
     };
     let mut summary = check_summary(channel, &report);
     if let Some(before) = repaired {
@@ -557,38 +542,50 @@ async fn check(store: &DynamoStore, channel: &str, repair: bool) -> Outcome {
         Ok(Some(summary))
     } else {
         println!("{summary}");
-        Err(match repair {
-            true => "the channel is still inconsistent after the repair".into(),
-            false => "the channel's index, counts or tags disagree with its contacts (--repair restores them)".into(),
-        })
+        match repair {
+            true => bail!("the channel is still inconsistent after the repair"),
+            false => bail!(
+                "the channel's index, counts or tags disagree with its contacts (--repair \
+                 restores them)"
+            ),
+        }
     }
 }
 
-async fn check_gone_channels(store: &DynamoStore, repair: bool) -> Outcome {
-    let listed = |gone: &std::collections::BTreeMap<String, usize>| -> Vec<Value> {
-        gone.iter()
+/// The whole table's check: items of deleted channels, channels missing from the channel
+/// list; with `repair`, what is left after removing and listing them, and what was.
+async fn check_table(store: &DynamoStore, repair: bool) -> Outcome {
+    let gone = |report: &TableReport| -> Vec<Value> {
+        report
+            .gone_channels
+            .iter()
             .map(|(channel, items)| json!({"channel_id": channel, "items": items}))
             .collect()
     };
-    if repair {
-        let removed = store.remove_gone_channels().await.map_err(failed)?;
-        let left = store.gone_channels().await.map_err(failed)?;
-        let summary = json!({"gone_channels": listed(&left), "removed": listed(&removed), "consistent": left.is_empty()});
-        return match left.is_empty() {
-            true => Ok(Some(summary)),
-            false => {
-                println!("{summary}");
-                Err("items of deleted channels are left after the repair".into())
-            }
-        };
+    let found = match repair {
+        true => Some(store.repair_table().await?),
+        false => None,
+    };
+    let report = store.check_table().await?;
+    let mut out = json!({
+        "gone_channels": gone(&report),
+        "unlisted_channels": report.unlisted_channels,
+        "consistent": report.is_consistent(),
+    });
+    if let Some(found) = &found {
+        out["removed"] = json!(gone(found));
+        out["listed"] = json!(found.unlisted_channels);
     }
-    let gone = store.gone_channels().await.map_err(failed)?;
-    let summary = json!({"gone_channels": listed(&gone), "consistent": gone.is_empty()});
-    if gone.is_empty() {
-        Ok(Some(summary))
-    } else {
-        println!("{summary}");
-        Err("the table holds items of deleted channels (--repair removes them)".into())
+    if report.is_consistent() {
+        return Ok(Some(out));
+    }
+    println!("{out}");
+    match repair {
+        true => bail!("items of deleted channels or unlisted channels are left after the repair"),
+        false => bail!(
+            "the table holds items of deleted channels or channels missing from the channel \
+             list (--repair removes and lists them)"
+        ),
     }
 }
 

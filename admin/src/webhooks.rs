@@ -1,6 +1,7 @@
 //! `contacts-admin webhook`: a channel's change-event subscriptions. The secret is shown
-//! once, at `add`, and kept in the table only sealed with WEBHOOK_SEALING_KEY.
+//! once, at `add`, and kept in the table only sealed with the stack's sealing key.
 
+use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
 use contacts_shared::webhooks::seal::SealingKey;
 use contacts_shared::webhooks::signature::Secret;
@@ -8,12 +9,14 @@ use contacts_shared::webhooks::subscription::{self, Subscription, ID_PREFIX};
 use contacts_shared::{clock, random, DynamoStore};
 use serde_json::{json, Value};
 
-use crate::{failed, Outcome};
+use crate::target::Target;
+use crate::Outcome;
 
 #[derive(Subcommand)]
 pub enum WebhookCommand {
     /// Subscribes a URL to a channel's change events; prints its id and its signing
-    /// secret (whsec_..., shown this once). Needs WEBHOOK_SEALING_KEY.
+    /// secret (whsec_..., shown this once). Needs the stack's sealing key:
+    /// WEBHOOK_SEALING_KEY, or the local stack's own.
     Add {
         #[arg(long)]
         channel: String,
@@ -40,50 +43,60 @@ pub enum WebhookCommand {
     },
 }
 
-pub async fn run(store: &DynamoStore, command: WebhookCommand) -> Outcome {
+pub async fn run(store: &DynamoStore, target: &Target, command: WebhookCommand) -> Outcome {
     match command {
         WebhookCommand::Add {
             channel,
             url,
             events,
             fields,
-        } => add(store, channel, &url, events.as_deref(), fields.as_deref()).await,
+        } => {
+            let key = SealingKey::new(target.sealing_key()?).map_err(anyhow::Error::msg)?;
+            add(
+                store,
+                &key,
+                channel,
+                &url,
+                events.as_deref(),
+                fields.as_deref(),
+            )
+            .await
+        }
         WebhookCommand::List { channel } => {
-            store.existing_channel(&channel).await.map_err(failed)?;
-            let found = store.webhooks(&channel).await.map_err(failed)?;
+            store.existing_channel(&channel).await?;
+            let found = store.webhooks(&channel).await?;
             Ok(Some(Value::Array(found.iter().map(described).collect())))
         }
-        WebhookCommand::Remove { webhook } => match store.remove_webhook(&webhook).await {
-            Ok(true) => Ok(None),
-            Ok(false) => Err(format!("no webhook '{webhook}'")),
-            Err(e) => Err(failed(e)),
+        WebhookCommand::Remove { webhook } => match store.remove_webhook(&webhook).await? {
+            true => Ok(None),
+            false => bail!("no webhook '{webhook}'"),
         },
     }
 }
 
 async fn add(
     store: &DynamoStore,
+    key: &SealingKey,
     channel: String,
     url: &str,
     events: Option<&str>,
     fields: Option<&str>,
 ) -> Outcome {
-    let key = SealingKey::from_env()?;
-    let url = subscription::parse_url(url)?;
-    let events = subscription::parse_events(events)?;
+    let url = subscription::parse_url(url).map_err(anyhow::Error::msg)?;
+    let events = subscription::parse_events(events).map_err(anyhow::Error::msg)?;
     let fields = subscription::parse_fields(fields);
-    let defined = store.fields(&channel).await.map_err(failed)?;
+    let defined = store.fields(&channel).await?;
     if let Some(unknown) = fields.iter().find(|name| !defined.contains(name)) {
-        return Err(format!(
-            "channel '{channel}' has no field '{unknown}' (see field list)"
-        ));
+        bail!("channel '{channel}' has no field '{unknown}' (see field list)");
     }
     let id = format!(
         "{ID_PREFIX}{}",
-        random::base32_id().map_err(|e| e.to_string())?
+        random::base32_id().context("no random id")?
     );
-    let secret = Secret::generate().map_err(|e| e.to_string())?;
-    let sealed_secret = key.seal(&secret, &channel, &id)?;
+    let secret = Secret::generate().map_err(|e| anyhow!("no random secret: {e}"))?;
+    let sealed_secret = key
+        .seal(&secret, &channel, &id)
+        .map_err(anyhow::Error::msg)?;
     let new = Subscription {
         id,
         channel,
@@ -93,7 +106,7 @@ async fn add(
         sealed_secret,
         created_at: clock::now(),
     };
-    store.add_webhook(&new).await.map_err(failed)?;
+    store.add_webhook(&new).await?;
     Ok(Some(
         json!({"webhook_id": new.id, "secret": secret.to_text()}),
     ))

@@ -11,6 +11,9 @@ pub mod aws;
 pub mod backoff;
 pub mod clock;
 pub mod demo;
+/// What `make dev` tells the operator's tool about the stack it runs.
+#[cfg(feature = "operator")]
+pub mod dev_stack;
 pub mod domain;
 pub mod env;
 pub mod error;

@@ -338,7 +338,7 @@ fn check_finds_and_removes_what_deleted_channels_left() {
     }
     assert_eq!(
         admin.ok(&["check"]),
-        json!({"gone_channels": [], "consistent": true})
+        json!({"gone_channels": [], "unlisted_channels": [], "consistent": true})
     );
     let store = admin.store();
     let fields = runtime().block_on(store.fields(gone)).unwrap();
@@ -366,7 +366,7 @@ fn check_finds_and_removes_what_deleted_channels_left() {
     // The contact, its two index entries and counts, its list entry.
     assert_eq!(
         report,
-        json!({"gone_channels": [{"channel_id": gone, "items": 6}], "consistent": false})
+        json!({"gone_channels": [{"channel_id": gone, "items": 6}], "unlisted_channels": [], "consistent": false})
     );
     let repaired = admin.ok(&["check", "--repair"]);
     assert_eq!(
@@ -376,7 +376,7 @@ fn check_finds_and_removes_what_deleted_channels_left() {
     assert_eq!(repaired["consistent"], true);
     assert_eq!(
         admin.ok(&["check"]),
-        json!({"gone_channels": [], "consistent": true})
+        json!({"gone_channels": [], "unlisted_channels": [], "consistent": true})
     );
     assert!(runtime()
         .block_on(store.get_contact(kept, "k1"))
@@ -387,6 +387,66 @@ fn check_finds_and_removes_what_deleted_channels_left() {
 
 /// Unique values through the admin tool: an import keeps the first line holding a value,
 /// `check` finds a claim gone missing or left behind, and `check --repair` restores them.
+#[test]
+fn channels_are_listed_and_check_lists_those_made_before_the_list() {
+    let admin = AdminCli::new(&[]);
+    admin.ok(&["table", "create"]);
+    assert_eq!(admin.ok(&["channel", "list"]), json!([]));
+    let mut ids = Vec::new();
+    for (name, kind) in [("Support", "whatsapp"), ("Sales", "viber")] {
+        let created = admin.ok(&["channel", "create", "--name", name, "--type", kind]);
+        ids.push(created["channel_id"].as_str().unwrap().to_string());
+    }
+    let listed = admin.ok(&["channel", "list"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    for (id, (name, kind)) in ids
+        .iter()
+        .zip([("Support", "whatsapp"), ("Sales", "viber")])
+    {
+        let entry = listed.iter().find(|c| c["channel_id"] == **id).unwrap();
+        assert_eq!(
+            (entry["name"].as_str(), entry["type"].as_str()),
+            (Some(name), Some(kind))
+        );
+        assert!(entry["created_at"].as_i64().unwrap() > 1_700_000_000);
+    }
+    // A channel made before the list was kept: its entry is not there.
+    let client = contacts_tests::raw_client();
+    runtime()
+        .block_on(
+            client
+                .delete_item()
+                .table_name(&admin.table)
+                .set_key(Some(contacts_tests::item_key(
+                    keys::CHANNELS_PK.to_string(),
+                    ids[1].clone(),
+                )))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(admin.ok(&["channel", "list"]).as_array().unwrap().len(), 1);
+    let out = admin.run(&["check"]);
+    assert!(
+        !out.status.success(),
+        "an unlisted channel is a failed check"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report,
+        json!({"gone_channels": [], "unlisted_channels": [ids[1]], "consistent": false})
+    );
+    let repaired = admin.ok(&["check", "--repair"]);
+    assert_eq!(repaired["listed"], json!([ids[1]]));
+    assert_eq!(repaired["consistent"], true);
+    assert_eq!(admin.ok(&["channel", "list"]).as_array().unwrap().len(), 2);
+    // A deleted channel leaves the list with the rest of it.
+    admin.ok(&["channel", "delete", "--channel", &ids[0]]);
+    let listed = admin.ok(&["channel", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["channel_id"], json!(ids[1]));
+}
+
 #[test]
 fn imports_keep_unique_values_once_and_check_repairs_claims() {
     let admin = AdminCli::new(&[]);

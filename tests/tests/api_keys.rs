@@ -187,7 +187,7 @@ fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
 fn against_aws_channel_commands_need_the_usage_plan() {
     AdminCli::new(&[]);
     let out = Command::new(admin_binary())
-        .args(["channel", "create", "--name", "x", "--type", "sms"])
+        .args(["--aws", "channel", "create", "--name", "x", "--type", "sms"])
         .env_remove("DYNAMODB_ENDPOINT")
         .env_remove("USAGE_PLAN_ID")
         .output()

@@ -98,6 +98,11 @@ pub fn channel_key(channel: &str) -> Item {
     key(keys::channel_pk(channel), keys::CHANNEL_SK.into())
 }
 
+/// A channel's entry in the channel list.
+pub fn listed_channel_key(channel: &str) -> Item {
+    key(keys::CHANNELS_PK.to_string(), channel.to_string())
+}
+
 pub fn contact_key(channel: &str, id: &str) -> Item {
     key(keys::channel_pk(channel), keys::contact_sk(id))
 }

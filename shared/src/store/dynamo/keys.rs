@@ -3,6 +3,7 @@
 //! | item          | PK                                   | SK                         |
 //! |---------------|--------------------------------------|----------------------------|
 //! | channel       | `CH#{channel}`                       | `CHANNEL`                  |
+//! | channel list  | `CHANNELS`                           | `{channel}`                |
 //! | contact       | `CH#{channel}`                       | `C#{contact_id}`           |
 //! | field index   | `CH#{channel}#F#{field}#{match key}` | `{order}#{id}`             |
 //! | count shard   | `CH#{channel}#F#{field}#{match key}` | `#N#{shard:02}`            |
@@ -43,6 +44,11 @@ pub fn channel_of_pk(pk: &str) -> Option<&str> {
 }
 
 pub const CHANNEL_SK: &str = "CHANNEL";
+
+/// The partition listing every channel, one item each under its id: the operator lists
+/// channels with a query of it rather than a scan of the table. Outside the `CH#` keys,
+/// so no channel's deletion or leftover check ever takes it for a channel's own.
+pub const CHANNELS_PK: &str = "CHANNELS";
 
 const CONTACT_SK_PREFIX: &str = "C#";
 

@@ -22,7 +22,7 @@ mod tokens;
 mod webhooks;
 
 #[cfg(feature = "operator")]
-pub use operator::{CheckReport, Clash, Inserted, TableStream};
+pub use operator::{CheckReport, Clash, Inserted, ListedChannel, TableReport, TableStream};
 
 use super::StoreError;
 

@@ -3,15 +3,19 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest,
+};
 
-use super::super::errors::{build_error, classify, condition_failed};
+use super::super::errors::{build_error, cancelled_by, classify, condition_failed};
 use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore};
 use crate::domain::channel::{invalid_channel_id, is_valid_channel_id, ChannelRecord};
 use crate::store::StoreError;
+use crate::ChannelType;
 
 impl DynamoStore {
+    /// Creates a channel and its entry in the channel list, in one transaction.
     pub async fn create_channel(&self, record: &ChannelRecord) -> Result<(), StoreError> {
         if !is_valid_channel_id(&record.id) {
             return Err(StoreError::Rejected(invalid_channel_id(&record.id)));
@@ -25,21 +29,54 @@ impl DynamoStore {
         }
         channel_item.insert(item::CREATED_AT.into(), item::n(record.created_at));
         channel_item.insert(item::FIELD_DEFS.into(), AttributeValue::M(HashMap::new()));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(channel_item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
+        let put = |item: Item, condition: Option<&str>| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .set_condition_expression(condition.map(str::to_string))
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(build_error)
+        };
+        let actions = vec![
+            put(channel_item, Some("attribute_not_exists(PK)"))?,
+            put(listed_channel_item(record), None)?,
+        ];
+        match self.transact(actions).await {
             Ok(_) => Ok(()),
-            Err(err) if condition_failed(&err) => Err(StoreError::Rejected(format!(
-                "channel '{}' already exists",
-                record.id
-            ))),
+            Err(err) if cancelled_by(&err, &["ConditionalCheckFailed"]) => Err(
+                StoreError::Rejected(format!("channel '{}' already exists", record.id)),
+            ),
             Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// Lists a channel that exists (made before the channel list was kept): idempotent.
+    pub async fn list_channel(&self, record: &ChannelRecord) -> Result<(), StoreError> {
+        self.put_items(vec![listed_channel_item(record)]).await
+    }
+
+    /// Every channel, by id, from the channel list: a query of its partition, a page at a
+    /// time, never a scan (a stack holds at most 10,000 channels with live keys).
+    pub async fn channels(&self) -> Result<Vec<ListedChannel>, StoreError> {
+        let mut channels = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let (page, next) = self.query_page(keys::CHANNELS_PK, "", start).await?;
+            for found in &page {
+                channels.push(ListedChannel {
+                    id: item::get_s(found, keys::SK)?.to_string(),
+                    name: item::get_s(found, item::NAME)?.to_string(),
+                    kind: item::get_s(found, item::TYPE)?
+                        .parse()
+                        .map_err(StoreError::Failed)?,
+                    created_at: item::get_n(found, item::CREATED_AT)?,
+                });
+            }
+            start = next;
+            if start.is_none() {
+                return Ok(channels);
+            }
         }
     }
 
@@ -149,8 +186,12 @@ impl DynamoStore {
             .map(item::key_of)
             .collect::<Result<Vec<_>, _>>()?;
         self.delete_items(beside).await?;
-        self.delete_items(vec![item::channel_key(channel_id)])
-            .await?;
+        // Listed until the end, so that a deletion that stopped part-way shows in the list.
+        self.delete_items(vec![
+            item::channel_key(channel_id),
+            item::listed_channel_key(channel_id),
+        ])
+        .await?;
         Ok(contacts)
     }
 
@@ -213,6 +254,23 @@ impl DynamoStore {
         }
         Ok(())
     }
+}
+
+/// A channel as the channel list holds it: what never changes once it is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedChannel {
+    pub id: String,
+    pub name: String,
+    pub kind: ChannelType,
+    pub created_at: i64,
+}
+
+fn listed_channel_item(record: &ChannelRecord) -> Item {
+    let mut listed = item::listed_channel_key(&record.id);
+    listed.insert(item::NAME.into(), item::s(record.name.as_str()));
+    listed.insert(item::TYPE.into(), item::s(record.kind.as_str()));
+    listed.insert(item::CREATED_AT.into(), item::n(record.created_at));
+    listed
 }
 
 fn channel_from_item(id: &str, found: &Item) -> Result<ChannelRecord, StoreError> {

@@ -13,6 +13,8 @@ mod unique;
 mod webhooks;
 
 pub use bulk::Inserted;
+pub use channels::ListedChannel;
 pub use check::CheckReport;
+pub use leftovers::TableReport;
 pub use table::TableStream;
 pub use unique::Clash;

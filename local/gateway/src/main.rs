@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 use contacts_shared::env::{CONTACTS_TABLE, DEFAULT_TABLE, DYNAMODB_ENDPOINT};
 use contacts_shared::DynamoStore;
@@ -66,12 +67,12 @@ struct Args {
 #[tokio::main]
 async fn main() {
     if let Err(why) = run(Args::parse()).await {
-        eprintln!("local-gateway: {why}");
+        eprintln!("local-gateway: {why:#}");
         std::process::exit(1);
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args) -> anyhow::Result<()> {
     let mut api = template::ApiModel::load(&args.template)?;
     if args.no_throttle {
         api.throttle = None;
@@ -82,8 +83,8 @@ async fn run(args: Args) -> Result<(), String> {
     )?;
     let listener = TcpListener::bind(args.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let listen = listener.local_addr().map_err(|e| e.to_string())?;
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listen = listener.local_addr()?;
     let routes = api.routes.len();
     let ttl = args.authorizer_ttl.map(Duration::from_secs);
     let keys = DynamoStore::connect(args.dynamodb_endpoint.as_deref(), &args.table).await;

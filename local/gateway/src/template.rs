@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use anyhow::{bail, Context};
 use hyper::header::{HeaderName, HeaderValue};
 use serde_yaml_ng::{Mapping, Value};
 
@@ -64,19 +65,18 @@ struct MethodDefaults {
 }
 
 impl ApiModel {
-    pub fn load(path: &std::path::Path) -> Result<Self, String> {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            .with_context(|| format!("cannot read {}", path.display()))?;
         Self::parse(&text)
     }
 
     /// Reads the one `AWS::Serverless::Api` of the template and everything attached to it.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let doc: Value =
-            serde_yaml_ng::from_str(text).map_err(|e| format!("template is not YAML: {e}"))?;
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let doc: Value = serde_yaml_ng::from_str(text).context("template is not YAML")?;
         let template = Template::new(&doc)?;
         let (api_name, api) = template.the_api()?;
-        let props = api.get("Properties").ok_or("the API has no Properties")?;
+        let props = api.get("Properties").context("the API has no Properties")?;
         let defaults = MethodDefaults {
             authorizer: template.text(props, &["Auth", "DefaultAuthorizer"])?,
             api_key_required: template
@@ -91,7 +91,7 @@ impl ApiModel {
         Ok(ApiModel {
             stage: template
                 .text(props, &["StageName"])?
-                .ok_or("the API has no StageName")?,
+                .context("the API has no StageName")?,
             routes: routes(&template, api_name, &defaults, &binaries)?,
             authorizer,
             throttle: throttle(&template)?,
@@ -107,12 +107,12 @@ struct Template<'a> {
 }
 
 impl<'a> Template<'a> {
-    fn new(doc: &'a Value) -> Result<Self, String> {
+    fn new(doc: &'a Value) -> anyhow::Result<Self> {
         Ok(Template {
             resources: doc
                 .get("Resources")
                 .and_then(Value::as_mapping)
-                .ok_or("template has no Resources")?,
+                .context("template has no Resources")?,
             parameters: doc.get("Parameters").and_then(Value::as_mapping),
         })
     }
@@ -125,19 +125,19 @@ impl<'a> Template<'a> {
             .filter_map(|(name, r)| Some((name.as_str()?, r)))
     }
 
-    fn the_api(&self) -> Result<(&'a str, &'a Value), String> {
+    fn the_api(&self) -> anyhow::Result<(&'a str, &'a Value)> {
         let mut apis = self.of_type("AWS::Serverless::Api");
         let api = apis
             .next()
-            .ok_or("template declares no AWS::Serverless::Api")?;
+            .context("template declares no AWS::Serverless::Api")?;
         match apis.next() {
-            Some(_) => Err("template declares more than one AWS::Serverless::Api".into()),
+            Some(_) => bail!("template declares more than one AWS::Serverless::Api"),
             None => Ok(api),
         }
     }
 
     /// The binary of each function (what `cargo lambda watch` names it), by logical id.
-    fn function_binaries(&self) -> Result<HashMap<&'a str, String>, String> {
+    fn function_binaries(&self) -> anyhow::Result<HashMap<&'a str, String>> {
         self.of_type("AWS::Serverless::Function")
             .map(|(name, f)| {
                 let binary = self.text(f, &["Metadata", "BuildProperties", "Binary"])?;
@@ -147,7 +147,7 @@ impl<'a> Template<'a> {
     }
 
     /// The value at `path` below `value`, a `!Ref` to a parameter replaced by its Default.
-    fn value(&self, value: &'a Value, path: &[&str]) -> Result<Option<&'a Value>, String> {
+    fn value(&self, value: &'a Value, path: &[&str]) -> anyhow::Result<Option<&'a Value>> {
         match path.iter().try_fold(value, |at, key| at.get(*key)) {
             Some(found) => self.resolve(found, &path.join(".")).map(Some),
             None => Ok(None),
@@ -156,27 +156,27 @@ impl<'a> Template<'a> {
 
     /// `value` itself, or for `!Ref P` the Default of parameter P. Anything else is an error
     /// here, rather than a setting silently missing (an unlimited throttle, say).
-    fn resolve(&self, value: &'a Value, what: &str) -> Result<&'a Value, String> {
+    fn resolve(&self, value: &'a Value, what: &str) -> anyhow::Result<&'a Value> {
         let Some(name) = ref_target(value) else {
             return Ok(value);
         };
         let parameter = self
             .parameters
             .and_then(|p| p.get(name.as_str()))
-            .ok_or_else(|| format!("{what}: !Ref {name} names no template parameter"))?;
+            .with_context(|| format!("{what}: !Ref {name} names no template parameter"))?;
         parameter
             .get("Default")
-            .ok_or_else(|| format!("{what}: parameter {name} has no Default"))
+            .with_context(|| format!("{what}: parameter {name} has no Default"))
     }
 
-    fn text(&self, value: &'a Value, path: &[&str]) -> Result<Option<String>, String> {
+    fn text(&self, value: &'a Value, path: &[&str]) -> anyhow::Result<Option<String>> {
         self.value(value, path)?
             .map(|found| text(found, &path.join(".")))
             .transpose()
     }
 
     /// A number, written as one or as text (CloudFormation parameters are text).
-    fn number(&self, value: &'a Value, path: &[&str]) -> Result<Option<f64>, String> {
+    fn number(&self, value: &'a Value, path: &[&str]) -> anyhow::Result<Option<f64>> {
         let what = path.join(".");
         self.value(value, path)?
             .map(|found| match found {
@@ -184,11 +184,11 @@ impl<'a> Template<'a> {
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
             })
-            .map(|n| n.ok_or_else(|| format!("{what} must be a number")))
+            .map(|n| n.with_context(|| format!("{what} must be a number")))
             .transpose()
     }
 
-    fn flag(&self, value: &'a Value, path: &[&str]) -> Result<Option<bool>, String> {
+    fn flag(&self, value: &'a Value, path: &[&str]) -> anyhow::Result<Option<bool>> {
         let what = path.join(".");
         self.value(value, path)?
             .map(|found| match found {
@@ -196,16 +196,16 @@ impl<'a> Template<'a> {
                 Value::String(s) => s.parse().ok(),
                 _ => None,
             })
-            .map(|b| b.ok_or_else(|| format!("{what} must be true or false")))
+            .map(|b| b.with_context(|| format!("{what} must be true or false")))
             .transpose()
     }
 }
 
-fn text(value: &Value, what: &str) -> Result<String, String> {
+fn text(value: &Value, what: &str) -> anyhow::Result<String> {
     match value {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
-        _ => Err(format!("{what} must be text")),
+        _ => bail!("{what} must be text"),
     }
 }
 
@@ -215,20 +215,20 @@ fn authorizer(
     api_props: &Value,
     name: &str,
     binaries: &HashMap<&str, String>,
-) -> Result<Authorizer, String> {
+) -> anyhow::Result<Authorizer> {
     let def = api_props
         .get("Auth")
         .and_then(|a| a.get("Authorizers"))
         .and_then(|a| a.get(name))
-        .ok_or_else(|| format!("default authorizer {name} is not declared"))?;
+        .with_context(|| format!("default authorizer {name} is not declared"))?;
     let target = def
         .get("FunctionArn")
         .and_then(get_att_target)
-        .ok_or("authorizer FunctionArn is not !GetAtt <Function>.Arn")?;
+        .context("authorizer FunctionArn is not !GetAtt <Function>.Arn")?;
     let function = binaries
         .get(target.as_str())
         .cloned()
-        .ok_or_else(|| format!("authorizer function {target} is not in the template"))?;
+        .with_context(|| format!("authorizer function {target} is not in the template"))?;
     let identity_headers = match template.value(def, &["Identity", "Headers"])? {
         Some(Value::Sequence(headers)) => headers
             .iter()
@@ -236,15 +236,15 @@ fn authorizer(
                 let h = template.resolve(h, "Identity.Headers")?;
                 Ok(text(h, "Identity.Headers")?.to_ascii_lowercase())
             })
-            .collect::<Result<_, String>>()?,
-        Some(_) => return Err("Identity.Headers must be a list".into()),
+            .collect::<anyhow::Result<_>>()?,
+        Some(_) => bail!("Identity.Headers must be a list"),
         None => vec!["authorization".to_string()],
     };
     let ttl = template
         .number(def, &["Identity", "ReauthorizeEvery"])?
         .unwrap_or(300.0);
     if !(0.0..=3600.0).contains(&ttl) || ttl.fract() != 0.0 {
-        return Err(format!("ReauthorizeEvery {ttl} is not 0 to 3600 seconds"));
+        bail!("ReauthorizeEvery {ttl} is not 0 to 3600 seconds");
     }
     Ok(Authorizer {
         function,
@@ -259,7 +259,7 @@ fn routes(
     api_name: &str,
     defaults: &MethodDefaults,
     binaries: &HashMap<&str, String>,
-) -> Result<Vec<Route>, String> {
+) -> anyhow::Result<Vec<Route>> {
     let mut routes = Vec::new();
     for (name, function) in template.of_type("AWS::Serverless::Function") {
         for event in api_events(function, api_name)? {
@@ -270,7 +270,7 @@ fn routes(
 }
 
 /// The Properties of the function's `Api` events on the API `api_name`.
-fn api_events<'a>(function: &'a Value, api_name: &str) -> Result<Vec<&'a Value>, String> {
+fn api_events<'a>(function: &'a Value, api_name: &str) -> anyhow::Result<Vec<&'a Value>> {
     let events = function
         .get("Properties")
         .and_then(|p| p.get("Events"))
@@ -282,7 +282,7 @@ fn api_events<'a>(function: &'a Value, api_name: &str) -> Result<Vec<&'a Value>,
         }
         let props = event
             .get("Properties")
-            .ok_or("an Api event has no Properties")?;
+            .context("an Api event has no Properties")?;
         if props.get("RestApiId").and_then(ref_target).as_deref() == Some(api_name) {
             on_this_api.push(props);
         }
@@ -295,17 +295,17 @@ fn route(
     event: &Value,
     defaults: &MethodDefaults,
     function: &str,
-) -> Result<Route, String> {
+) -> anyhow::Result<Route> {
     let authorizer = template
         .text(event, &["Auth", "Authorizer"])?
         .or_else(|| defaults.authorizer.clone());
     Ok(Route {
         path: template
             .text(event, &["Path"])?
-            .ok_or("an Api event has no Path")?,
+            .context("an Api event has no Path")?,
         method: template
             .text(event, &["Method"])?
-            .ok_or("an Api event has no Method")?
+            .context("an Api event has no Method")?
             .to_ascii_uppercase(),
         function: function.to_string(),
         authorized: authorizer.is_some_and(|a| a != "NONE"),
@@ -317,7 +317,7 @@ fn route(
 
 /// The first usage plan's throttle. A limit left out is no limit, as on API Gateway; one
 /// written but unreadable is an error.
-fn throttle(template: &Template<'_>) -> Result<Option<Throttle>, String> {
+fn throttle(template: &Template<'_>) -> anyhow::Result<Option<Throttle>> {
     let mut plans = template
         .of_type("AWS::ApiGateway::UsagePlan")
         .filter_map(|(_, plan)| plan.get("Properties")?.get("Throttle"));
@@ -338,30 +338,30 @@ fn throttle(template: &Template<'_>) -> Result<Option<Throttle>, String> {
 fn gateway_responses(
     template: &Template<'_>,
     api_props: &Value,
-) -> Result<HashMap<String, GatewayResponse>, String> {
+) -> anyhow::Result<HashMap<String, GatewayResponse>> {
     let Some(responses) = api_props.get("GatewayResponses") else {
         return Ok(HashMap::new());
     };
     let responses = responses
         .as_mapping()
-        .ok_or("GatewayResponses must be a mapping")?;
+        .context("GatewayResponses must be a mapping")?;
     responses
         .iter()
         .map(|(kind, response)| {
             let kind = kind
                 .as_str()
-                .ok_or("a gateway response type must be text")?;
+                .context("a gateway response type must be text")?;
             let response = gateway_response(template, response)
-                .map_err(|why| format!("gateway response {kind}: {why}"))?;
+                .with_context(|| format!("gateway response {kind}"))?;
             Ok((kind.to_string(), response))
         })
         .collect()
 }
 
-fn gateway_response(template: &Template<'_>, response: &Value) -> Result<GatewayResponse, String> {
+fn gateway_response(template: &Template<'_>, response: &Value) -> anyhow::Result<GatewayResponse> {
     let status = match template.number(response, &["StatusCode"])? {
         Some(s) if (100.0..=599.0).contains(&s) && s.fract() == 0.0 => Some(s as u16),
-        Some(s) => return Err(format!("StatusCode {s} is not an HTTP status")),
+        Some(s) => bail!("StatusCode {s} is not an HTTP status"),
         None => None,
     };
     Ok(GatewayResponse {
@@ -380,40 +380,38 @@ fn gateway_response(template: &Template<'_>, response: &Value) -> Result<Gateway
 fn response_headers(
     template: &Template<'_>,
     response: &Value,
-) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+) -> anyhow::Result<Vec<(HeaderName, HeaderValue)>> {
     let Some(parameters) = template.value(response, &["ResponseParameters"])? else {
         return Ok(Vec::new());
     };
     let parameters = parameters
         .as_mapping()
-        .ok_or("ResponseParameters must be a mapping")?;
+        .context("ResponseParameters must be a mapping")?;
     let mut headers = Vec::new();
     for (kind, entries) in parameters {
         let kind = kind
             .as_str()
-            .ok_or("a ResponseParameters key must be text")?;
+            .context("a ResponseParameters key must be text")?;
         match kind {
             "Headers" => {}
             "Paths" | "QueryStrings" => {
-                return Err(format!(
-                    "ResponseParameters.{kind}: the local gateway sends headers only"
-                ))
+                bail!("ResponseParameters.{kind}: the local gateway sends headers only")
             }
             other => {
-                return Err(format!(
+                bail!(
                     "ResponseParameters.{other}: not SAM's form; write \
                      ResponseParameters: {{Headers: {{NAME: \"'value'\"}}}}"
-                ))
+                )
             }
         }
         let entries = template
             .resolve(entries, "ResponseParameters.Headers")?
             .as_mapping()
-            .ok_or("ResponseParameters.Headers must be a mapping")?;
+            .context("ResponseParameters.Headers must be a mapping")?;
         for (name, value) in entries {
             let name = name
                 .as_str()
-                .ok_or("a ResponseParameters.Headers name must be text")?;
+                .context("a ResponseParameters.Headers name must be text")?;
             let what = format!("ResponseParameters.Headers.{name}");
             let value = text(template.resolve(value, &what)?, &what)?;
             headers.push(response_header(&what, name, &value)?);
@@ -428,18 +426,18 @@ fn response_header(
     what: &str,
     name: &str,
     value: &str,
-) -> Result<(HeaderName, HeaderValue), String> {
+) -> anyhow::Result<(HeaderName, HeaderValue)> {
     let literal = value
         .strip_prefix('\'')
         .and_then(|v| v.strip_suffix('\''))
-        .ok_or_else(|| {
+        .with_context(|| {
             format!(
                 "{what}: {value} is not a static value ('...'); the local gateway maps no \
                  request values into gateway responses"
             )
         })?;
-    let header = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{what}: {e}"))?;
-    let literal = HeaderValue::from_str(literal).map_err(|e| format!("{what}: {e}"))?;
+    let header = HeaderName::from_bytes(name.as_bytes()).with_context(|| what.to_string())?;
+    let literal = HeaderValue::from_str(literal).with_context(|| what.to_string())?;
     Ok((header, literal))
 }
 
@@ -509,7 +507,7 @@ mod tests {
 
     /// A small API whose usage plan's `RateLimit` is `rate` and whose THROTTLED response
     /// carries `parameters`.
-    fn small_api(rate: &str, parameters: &str) -> Result<ApiModel, String> {
+    fn small_api(rate: &str, parameters: &str) -> anyhow::Result<ApiModel> {
         let text = r#"
 Parameters:
   Rate:
@@ -554,17 +552,17 @@ Resources:
 
     #[test]
     fn a_ref_that_cannot_be_resolved_fails_the_load() {
-        let unknown = small_api("!Ref Nope", "{}").unwrap_err();
+        let unknown = format!("{:#}", small_api("!Ref Nope", "{}").unwrap_err());
         assert!(
             unknown.contains("RateLimit") && unknown.contains("Nope"),
             "{unknown}"
         );
-        let no_default = small_api("!Ref NoDefault", "{}").unwrap_err();
+        let no_default = format!("{:#}", small_api("!Ref NoDefault", "{}").unwrap_err());
         assert!(
             no_default.contains("NoDefault") && no_default.contains("no Default"),
             "{no_default}"
         );
-        let unreadable = small_api("fast", "{}").unwrap_err();
+        let unreadable = format!("{:#}", small_api("fast", "{}").unwrap_err());
         assert!(unreadable.contains("RateLimit"), "{unreadable}");
     }
 
@@ -617,7 +615,7 @@ Resources:
                 "ResponseParameters.Headers.X",
             ),
         ] {
-            let err = small_api("1", parameters).unwrap_err();
+            let err = format!("{:#}", small_api("1", parameters).unwrap_err());
             assert!(
                 err.contains("THROTTLED") && err.contains(named),
                 "{parameters}: {err}"

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -30,12 +31,15 @@ impl std::fmt::Display for InvokeError {
     }
 }
 
+/// So that `?` carries it into an `anyhow::Error`.
+impl std::error::Error for InvokeError {}
+
 impl Invoker {
-    pub fn new(endpoint: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn new(endpoint: &str, timeout: Duration) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map_err(|e| format!("cannot build the invoke client: {e}"))?;
+            .context("cannot build the invoke client")?;
         Ok(Invoker {
             client,
             endpoint: endpoint.trim_end_matches('/').to_string(),

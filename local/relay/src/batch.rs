@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use anyhow::{bail, Context};
 use lambda_invoke::Invoker;
 use serde_json::Value;
 
@@ -13,27 +14,24 @@ use serde_json::Value;
 pub async fn invoke(
     invoker: &Invoker,
     function: &str,
-    event: Result<impl serde::Serialize, String>,
+    event: anyhow::Result<impl serde::Serialize>,
     ids: &[&str],
-) -> Result<Vec<usize>, String> {
-    let response = invoker
-        .invoke(function, &event?)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> anyhow::Result<Vec<usize>> {
+    let response = invoker.invoke(function, &event?).await?;
     failures(&response, ids)
 }
 
 /// The positions, in the batch whose identifiers are `ids`, of the records that failed
 /// (none: all succeeded); `Err` when the whole batch counts as failed.
-pub fn failures(response: &Value, ids: &[&str]) -> Result<Vec<usize>, String> {
+pub fn failures(response: &Value, ids: &[&str]) -> anyhow::Result<Vec<usize>> {
     let listed = match response {
         Value::Null => return Ok(Vec::new()),
         Value::Object(fields) => match fields.get("batchItemFailures") {
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(Value::Array(items)) => items,
-            Some(other) => return Err(format!("batchItemFailures is not a list: {other}")),
+            Some(other) => bail!("batchItemFailures is not a list: {other}"),
         },
-        other => return Err(format!("not a batch response: {other}")),
+        other => bail!("not a batch response: {other}"),
     };
     let mut failed = Vec::with_capacity(listed.len());
     for item in listed {
@@ -41,11 +39,11 @@ pub fn failures(response: &Value, ids: &[&str]) -> Result<Vec<usize>, String> {
             .get("itemIdentifier")
             .and_then(Value::as_str)
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| format!("a failure without an itemIdentifier: {item}"))?;
+            .with_context(|| format!("a failure without an itemIdentifier: {item}"))?;
         let position = ids
             .iter()
             .position(|known| *known == id)
-            .ok_or_else(|| format!("itemIdentifier {id} is not in the batch"))?;
+            .with_context(|| format!("itemIdentifier {id} is not in the batch"))?;
         failed.push(position);
     }
     failed.sort_unstable();
@@ -74,14 +72,14 @@ mod tests {
             json!({"batchItemFailures": null}),
             json!({"batchItemFailures": []}),
         ] {
-            assert_eq!(failures(&response, &IDS), Ok(vec![]), "{response}");
+            assert!(failures(&response, &IDS).unwrap().is_empty(), "{response}");
         }
     }
 
     #[test]
     fn listed_failures_are_found_in_batch_order() {
         let response = json!({"batchItemFailures": [{"itemIdentifier": "c"}, {"itemIdentifier": "b"}, {"itemIdentifier": "c"}]});
-        assert_eq!(failures(&response, &IDS), Ok(vec![1, 2]));
+        assert_eq!(failures(&response, &IDS).unwrap(), vec![1, 2]);
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! and an absent image as `{}`; Lambda leaves such fields out, and a consumer may tell
 //! the two apart (an INSERT has no `OldImage` at all), so they are dropped.
 
+use anyhow::Context;
 use serde::Serialize;
 use serde_json::Value;
 
 /// `event` as JSON, without the fields Lambda would leave out.
-pub fn event_json(event: &impl Serialize) -> Result<Value, String> {
-    let mut value =
-        serde_json::to_value(event).map_err(|e| format!("cannot write the event: {e}"))?;
+pub fn event_json(event: &impl Serialize) -> anyhow::Result<Value> {
+    let mut value = serde_json::to_value(event).context("cannot write the event")?;
     drop_absent(&mut value);
     Ok(value)
 }

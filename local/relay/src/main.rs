@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 use contacts_shared::api::functions::{Role, FUNCTIONS};
 use contacts_shared::env::{CONTACTS_TABLE, DEFAULT_TABLE, DYNAMODB_ENDPOINT, SQS_ENDPOINT};
@@ -54,12 +55,12 @@ struct Args {
 #[tokio::main]
 async fn main() {
     if let Err(why) = run(Args::parse()).await {
-        eprintln!("local-relay: {why}");
+        eprintln!("local-relay: {why:#}");
         std::process::exit(1);
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args) -> anyhow::Result<()> {
     let invoker = Arc::new(Invoker::new(&args.lambda_endpoint, INVOKE_TIMEOUT)?);
     let streams = contacts_shared::aws::sdk_config(args.dynamodb_endpoint.as_deref()).await;
     let stream = stream::StreamMapping::start(
@@ -79,7 +80,7 @@ async fn run(args: Args) -> Result<(), String> {
     .await?;
     let listener = TcpListener::bind(args.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     eprintln!(
         "local-relay: {} ({} open shards) -> {}; {} -> {}",
         stream.arn, stream.open_shards, stream.function, args.queue_url, queue.function
@@ -94,10 +95,10 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 /// The function of the table that `role` picks: the stream's or the queue's consumer.
-fn consumer(role: impl Fn(&Role) -> bool) -> Result<&'static str, String> {
+fn consumer(role: impl Fn(&Role) -> bool) -> anyhow::Result<&'static str> {
     FUNCTIONS
         .iter()
         .find(|f| role(&f.role))
         .map(|f| f.name)
-        .ok_or_else(|| "the function table has no consumer for this event source".to_string())
+        .context("the function table has no consumer for this event source")
 }

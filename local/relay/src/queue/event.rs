@@ -7,7 +7,7 @@ use aws_sdk_sqs::types::{Message, MessageAttributeValue};
 use serde_json::Value;
 
 /// The event for `messages` of the queue `arn` in `region`.
-pub fn queue_event(messages: &[Message], arn: &str, region: &str) -> Result<Value, String> {
+pub fn queue_event(messages: &[Message], arn: &str, region: &str) -> anyhow::Result<Value> {
     let mut event = SqsEvent::default();
     event.records = messages
         .iter()

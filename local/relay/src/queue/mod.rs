@@ -10,6 +10,7 @@ mod event;
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
@@ -46,7 +47,7 @@ impl QueueMapping {
         url: &str,
         invoker: Arc<Invoker>,
         function: &'static str,
-    ) -> Result<Self, String> {
+    ) -> anyhow::Result<Self> {
         let client = Client::new(config);
         let arn = client
             .get_queue_attributes()
@@ -54,11 +55,11 @@ impl QueueMapping {
             .attribute_names(QueueAttributeName::QueueArn)
             .send()
             .await
-            .map_err(|e| format!("cannot read queue {url}: {}", error_text(&e)))?
+            .with_context(|| format!("cannot read queue {url}"))?
             .attributes()
             .and_then(|a| a.get(&QueueAttributeName::QueueArn))
             .cloned()
-            .ok_or_else(|| format!("queue {url} has no ARN"))?;
+            .with_context(|| format!("queue {url} has no ARN"))?;
         let region = config
             .region()
             .map(|r| r.to_string())
@@ -124,7 +125,7 @@ impl Poller {
             Err(why) => {
                 // Deletes nothing: they come back after the visibility timeout.
                 eprintln!(
-                    "local-relay: {}: {} messages: failed: {why} ({took} ms)",
+                    "local-relay: {}: {} messages: failed: {why:#} ({took} ms)",
                     self.function,
                     messages.len()
                 );

@@ -2,6 +2,7 @@
 //! stream consumer (aws_lambda_events' `dynamodb::Event`, as in AWS's documented sample):
 //! each record with its images, `eventSource` `aws:dynamodb` and the stream's ARN.
 
+use anyhow::Context;
 use aws_lambda_events::dynamodb::{
     Event, EventRecord, StreamRecord, StreamViewType as EventViewType, UserIdentity,
 };
@@ -10,16 +11,16 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// The event for `records` of the stream `arn` in `region`.
-pub fn stream_event(records: &[Record], arn: &str, region: &str) -> Result<Value, String> {
+pub fn stream_event(records: &[Record], arn: &str, region: &str) -> anyhow::Result<Value> {
     let mut event = Event::default();
     event.records = records
         .iter()
         .map(|record| event_record(record, arn, region))
-        .collect::<Result<_, _>>()?;
+        .collect::<anyhow::Result<_>>()?;
     crate::lambda_json::event_json(&event)
 }
 
-fn event_record(record: &Record, arn: &str, region: &str) -> Result<EventRecord, String> {
+fn event_record(record: &Record, arn: &str, region: &str) -> anyhow::Result<EventRecord> {
     let mut out = EventRecord::default();
     out.event_id = record.event_id().unwrap_or_default().to_string();
     out.event_name = record
@@ -39,7 +40,7 @@ fn event_record(record: &Record, arn: &str, region: &str) -> Result<EventRecord,
     });
     let change = record
         .dynamodb()
-        .ok_or_else(|| format!("record {} has no change", out.event_id))?;
+        .with_context(|| format!("record {} has no change", out.event_id))?;
     let mut stream = StreamRecord::default();
     if let Some(at) = change.approximate_creation_date_time() {
         stream.approximate_creation_date_time =
@@ -60,7 +61,7 @@ fn event_record(record: &Record, arn: &str, region: &str) -> Result<EventRecord,
         .stream_view_type()
         .map(|view| serde_json::from_value::<EventViewType>(Value::from(view.as_str())))
         .transpose()
-        .map_err(|e| format!("unknown stream view type: {e}"))?;
+        .context("unknown stream view type")?;
     out.change = stream;
     Ok(out)
 }

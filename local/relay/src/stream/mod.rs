@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::{Record, Shard, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
@@ -51,17 +52,17 @@ impl StreamMapping {
         table: &str,
         invoker: Arc<Invoker>,
         function: &'static str,
-    ) -> Result<Self, String> {
+    ) -> anyhow::Result<Self> {
         let arn = aws_sdk_dynamodb::Client::new(config)
             .describe_table()
             .table_name(table)
             .send()
             .await
-            .map_err(|e| format!("cannot describe table {table}: {}", error_text(&e)))?
+            .with_context(|| format!("cannot describe table {table}"))?
             .table()
             .and_then(|t| t.latest_stream_arn())
             .map(str::to_string)
-            .ok_or_else(|| format!("table {table} has no stream"))?;
+            .with_context(|| format!("table {table} has no stream"))?;
         let region = config
             .region()
             .map(|r| r.to_string())
@@ -117,7 +118,7 @@ fn is_closed(shard: &Shard) -> bool {
 
 impl Reader {
     /// Every shard of the stream, oldest first.
-    async fn shards(&self) -> Result<Vec<Shard>, String> {
+    async fn shards(&self) -> anyhow::Result<Vec<Shard>> {
         let mut shards = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -128,7 +129,7 @@ impl Reader {
                 .set_exclusive_start_shard_id(after.take())
                 .send()
                 .await
-                .map_err(|e| format!("cannot describe the stream: {}", error_text(&e)))?;
+                .context("cannot describe the stream")?;
             let description = out.stream_description();
             shards.extend(description.map(|d| d.shards().to_vec()).unwrap_or_default());
             after = description
@@ -145,7 +146,7 @@ impl Reader {
         shard: &str,
         kind: ShardIteratorType,
         sequence: Option<&str>,
-    ) -> Result<String, String> {
+    ) -> anyhow::Result<String> {
         self.client
             .get_shard_iterator()
             .stream_arn(&self.arn)
@@ -154,15 +155,10 @@ impl Reader {
             .set_sequence_number(sequence.map(str::to_string))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "cannot get an iterator of shard {shard}: {}",
-                    error_text(&e)
-                )
-            })?
+            .with_context(|| format!("cannot get an iterator of shard {shard}"))?
             .shard_iterator()
             .map(str::to_string)
-            .ok_or_else(|| format!("shard {shard} gave no iterator"))
+            .with_context(|| format!("shard {shard} gave no iterator"))
     }
 
     fn finish(&self, shard: &str) {
@@ -187,7 +183,7 @@ impl Reader {
             let shards = match self.shards().await {
                 Ok(shards) => shards,
                 Err(why) => {
-                    eprintln!("local-relay: {why}");
+                    eprintln!("local-relay: {why:#}");
                     continue;
                 }
             };
@@ -235,7 +231,7 @@ impl Reader {
                         Ok(fresh) => fresh,
                         Err(why) => {
                             failures += 1;
-                            eprintln!("local-relay: {why}");
+                            eprintln!("local-relay: {why:#}");
                             tokio::time::sleep(batch::retry_pause(failures)).await;
                             continue;
                         }
@@ -325,7 +321,7 @@ impl Reader {
                 }
                 Err(why) => {
                     eprintln!(
-                        "local-relay: {}: {} records of shard {shard}: failed: {why} ({took} ms)",
+                        "local-relay: {}: {} records of shard {shard}: failed: {why:#} ({took} ms)",
                         self.function,
                         pending.len()
                     );

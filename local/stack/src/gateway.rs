@@ -36,7 +36,7 @@ pub struct Gateway {
 impl Gateway {
     /// Starts the `local-gateway` built beside the running program (debug for the tests
     /// and `make dev`, release for `make bench`).
-    pub fn start(config: &GatewayConfig) -> Result<Self, String> {
+    pub fn start(config: &GatewayConfig) -> anyhow::Result<Self> {
         let port = match config.port {
             Some(port) => port,
             None => free_port()?,

@@ -79,7 +79,7 @@ pub struct LocalStack {
 }
 
 impl LocalStack {
-    pub fn start(config: StackConfig) -> Result<Self, String> {
+    pub fn start(config: StackConfig) -> anyhow::Result<Self> {
         let dynamodb = match &config.storage {
             Storage::Start(dynamo) => Some(DynamoLocal::start(dynamo.clone())?),
             Storage::Endpoint(_) => None,
@@ -153,7 +153,7 @@ impl LocalStack {
         template: Option<PathBuf>,
         args: &[&str],
         logs: &Logs,
-    ) -> Result<Gateway, String> {
+    ) -> anyhow::Result<Gateway> {
         Gateway::start(&GatewayConfig {
             port: None,
             lambda_port: self.functions.port,

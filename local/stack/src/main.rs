@@ -2,14 +2,19 @@
 //! kept across restarts), moto's SQS (the webhook delivery queue), the functions under
 //! `cargo lambda watch` (rebuilt as you edit), the local relay (the table's stream and
 //! the queue to the webhook functions) and the local gateway; creates the table and the
-//! demo channel; prints a token, a request that works and how to add a webhook. Ctrl-C, SIGTERM or SIGHUP stop it all in order; if this process is
-//! killed outright, its guard kills what it started.
+//! demo channel; prints a token, a request that works and how to add a webhook, then only
+//! the services' warnings and errors (everything they say is in the log folder). Says
+//! where it runs in `.local/stack.json`, so that `contacts-admin` finds it. Ctrl-C,
+//! SIGTERM or SIGHUP stop it all in order; if this process is killed outright, its guard
+//! kills what it started.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use contacts_shared::dev_stack::{self, DevStack};
 use contacts_shared::env::{CONTACTS_TABLE as TABLE_ENV, DEFAULT_TABLE};
 use contacts_shared::DynamoStore;
 use local_stack::supervise::{self, Logs};
@@ -47,6 +52,12 @@ struct Dev {
     /// Where DynamoDB Local keeps its data.
     #[arg(long, env = "DATA_DIR", default_value = ".local/dynamodb")]
     data_dir: PathBuf,
+    /// Where every service's output goes, a file each (`{service}-{port}.log`).
+    #[arg(long, env = "LOG_DIR", default_value = ".local/logs")]
+    log_dir: PathBuf,
+    /// Where the stack says where it runs, for `contacts-admin` (removed when it stops).
+    #[arg(long, env = "STACK_FILE", default_value = dev_stack::FILE)]
+    stack_file: PathBuf,
     /// The demo channel made (once) and given a fresh token.
     #[arg(long, env = "DEMO_CHANNEL", default_value = seed::DEMO_CHANNEL)]
     demo_channel: String,
@@ -71,7 +82,7 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => return fail(&format!("cannot start a tokio runtime: {e}")),
+        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start a tokio runtime")),
     };
     let mut stack = match runtime.block_on(start(&cli.dev)) {
         Ok(stack) => stack,
@@ -79,6 +90,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(serve(&mut stack));
     say("stopping the local stack");
+    DevStack::remove(&cli.dev.stack_file, std::process::id());
     stack.stop();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,36 +98,34 @@ fn main() -> ExitCode {
     }
 }
 
-async fn start(dev: &Dev) -> Result<LocalStack, String> {
+async fn start(dev: &Dev) -> anyhow::Result<LocalStack> {
     for (port, variable) in [
         (dev.dynamodb_port, "DYNAMODB_PORT"),
         (dev.lambda_port, "LAMBDA_PORT"),
         (dev.gateway_port, "GATEWAY_PORT"),
     ] {
         if ports::listening(port) {
-            return Err(format!(
-                "port {port} is in use: stop what uses it, or choose another with {variable}"
-            ));
+            bail!("port {port} is in use: stop what uses it, or choose another with {variable}");
         }
     }
     say(&format!(
-        "DynamoDB Local on 127.0.0.1:{} (data in {})",
+        "DynamoDB Local on 127.0.0.1:{} (data in {}, every service's log in {})",
         dev.dynamodb_port,
-        dev.data_dir.display()
+        dev.data_dir.display(),
+        dev.log_dir.display()
     ));
-    std::fs::create_dir_all(&dev.data_dir)
-        .map_err(|e| format!("{}: {e}", dev.data_dir.display()))?;
-    // Its log beside its data.
+    std::fs::create_dir_all(&dev.data_dir).with_context(|| dev.data_dir.display().to_string())?;
+    let logs = Logs::Quiet(dev.log_dir.clone());
     let dynamodb = local_stack::DynamoLocal::start(DynamoConfig {
         port: Some(dev.dynamodb_port),
         data: Some(dev.data_dir.clone()),
-        logs: Logs::Dir(dev.data_dir.clone()),
+        logs: logs.clone(),
     })?;
     let store = DynamoStore::connect(Some(&dynamodb.endpoint()), &dev.table).await;
-    store.create_table().await.map_err(|e| e.to_string())?;
+    store.create_table().await?;
     let token = seed::demo(&store, &dev.demo_channel)
         .await
-        .map_err(|e| format!("demo channel: {e}"))?;
+        .context("demo channel")?;
     let sealing_key = sealing::kept_key(&dev.sealing_key_file)?;
     say(&format!(
         "moto's SQS, functions under cargo lambda watch on 127.0.0.1:{}, local relay, \
@@ -132,17 +142,30 @@ async fn start(dev: &Dev) -> Result<LocalStack, String> {
         function_env: Vec::new(),
         gateway_args: Vec::new(),
         sealing_key: Some(sealing_key),
-        logs: Logs::Inherit,
+        logs,
     })?;
+    DevStack {
+        pid: std::process::id(),
+        dynamodb_endpoint: dynamodb.endpoint(),
+        table: dev.table.clone(),
+        sealing_key_file: absolute(&dev.sealing_key_file)?,
+        api_url: stack.gateway.base_url(),
+    }
+    .write(&dev.stack_file)
+    .with_context(|| format!("cannot write {}", dev.stack_file.display()))?;
     stack.dynamodb = Some(dynamodb);
     print_welcome(dev, &token);
     Ok(stack)
 }
 
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| path.display().to_string())
+}
+
 /// Runs until a signal asks to stop (Ok) or a service dies (Err).
-async fn serve(stack: &mut LocalStack) -> Result<(), String> {
+async fn serve(stack: &mut LocalStack) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let listen = |kind| signal(kind).map_err(|e| format!("cannot handle signals: {e}"));
+    let listen = |kind| signal(kind).context("cannot handle signals");
     let mut interrupt = listen(SignalKind::interrupt())?;
     let mut terminate = listen(SignalKind::terminate())?;
     let mut hangup = listen(SignalKind::hangup())?;
@@ -153,7 +176,7 @@ async fn serve(stack: &mut LocalStack) -> Result<(), String> {
             _ = hangup.recv() => return Ok(()),
             _ = tokio::time::sleep(Duration::from_millis(500)) => {
                 if let Some(why) = stack.exited() {
-                    return Err(why);
+                    bail!(why);
                 }
             }
         }
@@ -172,22 +195,16 @@ fn print_welcome(dev: &Dev, token: &str) {
     -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\
     -d '{{\"custom_fields\":[{{\"name\":\"phone\",\"value\":\"03244077087\"}},{{\"name\":\"firstName\",\"value\":\"Muhammad Mahin\"}}]}}'
 
-  Its change events, POSTed to a URL of yours (signed; the secret is printed once):
+  The operator's tool finds this stack by itself (from this folder, in any shell):
 
-  {table_env}WEBHOOK_SEALING_KEY=$(cat {key_file}) DYNAMODB_ENDPOINT=http://127.0.0.1:{dynamodb_port} \
-    cargo run -q -p contacts-admin -- webhook add --channel {channel} --url http://127.0.0.1:9999/hook
+  cargo run -q -p contacts-admin -- channel list
+  cargo run -q -p contacts-admin -- webhook add --channel {channel} --url http://127.0.0.1:9999/hook
 
-  Ctrl-C stops everything.
+  Logs: {logs}/ (warnings and errors show here too). Ctrl-C stops everything.
 ",
         channel = dev.demo_channel,
         contact = seed::DEMO_CONTACT,
-        key_file = dev.sealing_key_file.display(),
-        dynamodb_port = dev.dynamodb_port,
-        table_env = if dev.table == DEFAULT_TABLE {
-            String::new()
-        } else {
-            format!("{TABLE_ENV}={} ", dev.table)
-        },
+        logs = dev.log_dir.display(),
     );
 }
 
@@ -195,7 +212,7 @@ fn say(text: &str) {
     eprintln!("\x1b[1m==> {text}\x1b[0m");
 }
 
-fn fail(why: &str) -> ExitCode {
-    eprintln!("local-stack: {why}");
+fn fail(why: &anyhow::Error) -> ExitCode {
+    eprintln!("local-stack: {why:#}");
     ExitCode::FAILURE
 }

@@ -1,6 +1,8 @@
 //! Where things are: the repository, the build, and the tools `scripts/setup.sh`
 //! installs into the project's virtual environment.
 
+use anyhow::Context;
+
 use std::path::{Path, PathBuf};
 
 /// The repository's root: this crate is `local/stack/` in it.
@@ -27,12 +29,12 @@ pub fn venv_bin() -> PathBuf {
 
 /// A tool of the virtual environment (`cargo-lambda`, `moto_server`, `python`, ...), or
 /// what to run to install it.
-pub fn tool(name: &str) -> Result<PathBuf, String> {
+pub fn tool(name: &str) -> anyhow::Result<PathBuf> {
     let path = venv_bin().join(name);
     if path.exists() {
         Ok(path)
     } else {
-        Err(format!(
+        Err(anyhow::anyhow!(
             "{} is missing: run scripts/setup.sh (make dev and make test run it)",
             path.display()
         ))
@@ -51,8 +53,8 @@ pub fn path_with_tools() -> std::ffi::OsString {
 
 /// A binary of this workspace built in the same profile as the running program (the
 /// tests' and `target/debug/local-stack`'s, or the bench's release one).
-pub fn sibling_binary(name: &str) -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+pub fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find this program")?;
     // target/<profile>/<program>, or target/<profile>/deps/<test> for tests.
     exe.ancestors()
         .skip(1)
@@ -60,7 +62,7 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf, String> {
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| {
-            format!(
+            anyhow::anyhow!(
                 "{name} is not built beside {}: run `cargo build --workspace --bins`",
                 exe.display()
             )
@@ -68,11 +70,11 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf, String> {
 }
 
 /// The `local-stack` binary, which also serves as every owner's guard.
-pub fn local_stack_binary() -> Result<PathBuf, String> {
+pub fn local_stack_binary() -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os("LOCAL_STACK_BIN") {
         return Ok(PathBuf::from(path));
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let exe = std::env::current_exe().context("cannot find this program")?;
     if exe.file_name().is_some_and(|n| n == "local-stack") {
         return Ok(exe);
     }

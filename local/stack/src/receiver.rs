@@ -3,6 +3,8 @@
 //! (senders meet a refused connection, as with a receiver that is down) until brought
 //! back on the same port.
 
+use anyhow::Context;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -39,9 +41,9 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub fn start() -> Result<Self, String> {
-        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("receiver: {e}"))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    pub fn start() -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").context("receiver")?;
+        let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared::default());
         let state = Arc::clone(&shared);
         thread::spawn(move || serve(listener, port, &state));

@@ -33,7 +33,7 @@ pub struct Relay {
 impl Relay {
     /// Starts the `local-relay` built beside the running program; returns once it reads
     /// the stream, so that every change from then on reaches the stream function.
-    pub fn start(config: &RelayConfig) -> Result<Self, String> {
+    pub fn start(config: &RelayConfig) -> anyhow::Result<Self> {
         let port = free_port()?;
         let mut command = Command::new(paths::sibling_binary("local-relay")?);
         command

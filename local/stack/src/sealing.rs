@@ -1,6 +1,8 @@
 //! The key that seals webhook secrets in the table (`WEBHOOK_SEALING_KEY`): the functions
 //! open with it what the admin tool sealed with it, so both must be given the same one.
 
+use anyhow::Context;
+
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -11,21 +13,21 @@ use contacts_shared::random;
 
 /// A new key: 32 random bytes in base64 (URL-safe, unpadded: nothing a shell or
 /// `cargo lambda watch --env-var` would read otherwise).
-pub fn fresh_key() -> Result<String, String> {
-    let bytes = random::bytes::<32>().map_err(|e| e.to_string())?;
+pub fn fresh_key() -> anyhow::Result<String> {
+    let bytes = random::bytes::<32>()?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The key kept in `path`, made there (readable by its owner only) the first time: the
 /// webhooks of `make dev` outlive its restarts, as its data does.
-pub fn kept_key(path: &Path) -> Result<String, String> {
+pub fn kept_key(path: &Path) -> anyhow::Result<String> {
     match std::fs::read_to_string(path) {
         Ok(key) => return Ok(key.trim().to_string()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(e).with_context(|| path.display().to_string()),
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
     let key = fresh_key()?;
     std::fs::OpenOptions::new()
@@ -34,7 +36,7 @@ pub fn kept_key(path: &Path) -> Result<String, String> {
         .mode(0o600)
         .open(path)
         .and_then(|mut file| writeln!(file, "{key}"))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(key)
 }
 

@@ -4,6 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use anyhow::{anyhow, Context};
 use aws_sdk_sqs::types::QueueAttributeName;
 use contacts_shared::limits::{WEBHOOK_MAX_ATTEMPTS, WEBHOOK_VISIBILITY_SECONDS};
 
@@ -27,7 +28,7 @@ pub struct LocalSqs {
 impl LocalSqs {
     /// Starts moto's server on a free port and makes the queues (in its memory: queued
     /// deliveries do not outlive it).
-    pub fn start(logs: &Logs) -> Result<Self, String> {
+    pub fn start(logs: &Logs) -> anyhow::Result<Self> {
         let port = free_port()?;
         let mut command = Command::new(paths::tool("moto_server")?);
         command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
@@ -49,10 +50,9 @@ impl LocalSqs {
 
 /// The dead-letter queue, then the delivery queue that sends there what it received
 /// `WEBHOOK_MAX_ATTEMPTS` times; the delivery queue's URL.
-async fn create_queues(endpoint: &str) -> Result<String, String> {
+async fn create_queues(endpoint: &str) -> anyhow::Result<String> {
     let config = contacts_shared::aws::sdk_config(Some(endpoint)).await;
     let client = aws_sdk_sqs::Client::new(&config);
-    let failed = |what: &str, e: &dyn std::fmt::Debug| format!("cannot {what}: {e:?}");
     let retention = RETENTION_SECONDS.to_string();
     let dead_letters = client
         .create_queue()
@@ -60,18 +60,20 @@ async fn create_queues(endpoint: &str) -> Result<String, String> {
         .attributes(QueueAttributeName::MessageRetentionPeriod, &retention)
         .send()
         .await
-        .map_err(|e| failed("create the dead-letter queue", &e))?;
+        .map_err(|e| anyhow!("{e:?}"))
+        .context("cannot create the dead-letter queue")?;
     let dead_letters_arn = client
         .get_queue_attributes()
         .set_queue_url(dead_letters.queue_url().map(str::to_string))
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| failed("read the dead-letter queue", &e))?
+        .map_err(|e| anyhow!("{e:?}"))
+        .context("cannot read the dead-letter queue")?
         .attributes()
         .and_then(|a| a.get(&QueueAttributeName::QueueArn))
         .cloned()
-        .ok_or("the dead-letter queue has no ARN")?;
+        .context("the dead-letter queue has no ARN")?;
     let redrive = format!(
         r#"{{"deadLetterTargetArn":"{dead_letters_arn}","maxReceiveCount":"{WEBHOOK_MAX_ATTEMPTS}"}}"#
     );
@@ -86,17 +88,18 @@ async fn create_queues(endpoint: &str) -> Result<String, String> {
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
         .send()
         .await
-        .map_err(|e| failed("create the delivery queue", &e))?
+        .map_err(|e| anyhow!("{e:?}"))
+        .context("cannot create the delivery queue")?
         .queue_url()
         .map(str::to_string)
-        .ok_or_else(|| "the delivery queue has no URL".to_string())
+        .context("the delivery queue has no URL")
 }
 
 /// Runs `work` to its end on a runtime of its own, on a thread of its own: the stack
 /// starts synchronously, and may be started from within its owner's runtime.
-fn on_own_runtime<F, T>(work: impl FnOnce() -> F + Send) -> Result<T, String>
+fn on_own_runtime<F, T>(work: impl FnOnce() -> F + Send) -> anyhow::Result<T>
 where
-    F: std::future::Future<Output = Result<T, String>>,
+    F: std::future::Future<Output = anyhow::Result<T>>,
     T: Send,
 {
     std::thread::scope(|scope| {
@@ -105,10 +108,10 @@ where
                 tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(|e| format!("cannot start a tokio runtime: {e}"))?
+                    .context("cannot start a tokio runtime")?
                     .block_on(work())
             })
             .join()
-            .map_err(|_| "making the queues panicked".to_string())?
+            .map_err(|_| anyhow!("making the queues panicked"))?
     })
 }

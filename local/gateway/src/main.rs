@@ -91,10 +91,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let gateway = Arc::new(server::Gateway::new(
         api, invoker, keys, listen, ttl, args.quiet,
     ));
+    let stages: Vec<String> = gateway
+        .api
+        .stages
+        .iter()
+        .map(|stage| format!("http://{listen}/{}/", stage.name))
+        .collect();
     eprintln!(
-        "local-gateway: {routes} routes from {} on http://{listen}/{}/",
+        "local-gateway: {routes} routes from {} on {}",
         args.template.display(),
-        gateway.api.stage
+        stages.join(" and ")
     );
     loop {
         let (stream, peer) = tokio::select! {

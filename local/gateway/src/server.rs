@@ -16,7 +16,7 @@ use crate::authorizer::{Allowed, Authorizer};
 use crate::proxy::{self, Headers, Incoming, Outgoing};
 use crate::responses::{render, GatewayError};
 use crate::routing::Router;
-use crate::template::{ApiModel, Route};
+use crate::template::{ApiModel, Route, Stage};
 use crate::throttle::Buckets;
 use lambda_invoke::{InvokeError, Invoker};
 
@@ -119,7 +119,7 @@ impl Gateway {
             .map_err(|_| GatewayError::RequestTooLarge)?
             .to_bytes();
         let full_path = parts.uri.path();
-        let path = self.path_below_stage(full_path)?;
+        let (stage, path) = self.stage_and_path(full_path)?;
         let matched = self
             .router
             .find(parts.method.as_str(), path)
@@ -136,31 +136,34 @@ impl Gateway {
             source_ip: peer.ip().to_string(),
             request_id,
             epoch_ms: epoch_ms(),
-            stage: &self.api.stage,
+            stage: &stage.name,
             resource: &matched.route.path,
             path_params: &params,
         };
-        let authorizer_context = self.admit(matched.route, &incoming).await?;
+        let authorizer_context = self.admit(stage, matched.route, &incoming).await?;
         let event = proxy::event(&incoming, authorizer_context.as_ref());
         self.integrate(&matched.route.function, &event).await
     }
 
-    /// The path below the stage; any other path has no resource.
-    fn path_below_stage<'p>(&self, full_path: &'p str) -> Result<&'p str, GatewayError> {
-        let rest = full_path
-            .strip_prefix('/')
-            .and_then(|p| p.strip_prefix(self.api.stage.as_str()));
-        match rest {
-            Some("") => Ok("/"),
-            Some(rest) if rest.starts_with('/') => Ok(rest),
-            _ => Err(GatewayError::MissingAuthenticationToken),
-        }
+    /// The stage a path is under, and the path below it; any other path has no resource.
+    fn stage_and_path<'p>(&self, full_path: &'p str) -> Result<(&Stage, &'p str), GatewayError> {
+        let below = full_path.strip_prefix('/').unwrap_or_default();
+        self.api
+            .stages
+            .iter()
+            .find_map(|stage| match below.strip_prefix(stage.name.as_str()) {
+                Some("") => Some((stage, "/")),
+                Some(rest) if rest.starts_with('/') => Some((stage, rest)),
+                _ => None,
+            })
+            .ok_or(GatewayError::MissingAuthenticationToken)
     }
 
     /// Lets a call through to its route: the authorizer, then the route's API key (which
     /// must exist, and have tokens left in its bucket). Returns the authorizer's context.
     async fn admit(
         &self,
+        stage: &Stage,
         route: &Route,
         incoming: &Incoming<'_>,
     ) -> Result<Option<Map<String, Value>>, GatewayError> {
@@ -169,6 +172,10 @@ impl Gateway {
         } else {
             None
         };
+        if route.api_key_required && !stage.metered {
+            // No usage plan holds this stage, so no API key is valid on it.
+            return Err(GatewayError::InvalidApiKey);
+        }
         if route.api_key_required {
             // The API's keys come from the authorizer (ApiKeySourceType AUTHORIZER).
             let key = allowed
@@ -187,8 +194,7 @@ impl Gateway {
             .as_ref()
             .ok_or(GatewayError::AuthorizerFailure)?;
         let identity = authorizer.identity_source(incoming.headers)?;
-        let method_arn =
-            proxy::method_arn(&self.api.stage, incoming.method.as_str(), incoming.path);
+        let method_arn = proxy::method_arn(incoming.stage, incoming.method.as_str(), incoming.path);
         let event = proxy::authorizer_event(incoming, &method_arn);
         authorizer
             .authorize(&self.invoker, identity, &method_arn, &event)

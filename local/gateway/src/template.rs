@@ -1,4 +1,4 @@
-//! What the gateway takes from `template.yaml`: the stage, the routes and the functions
+//! What the gateway takes from `template.yaml`: the stages, the routes and the functions
 //! behind them, the authorizer, the usage-plan throttle and the gateway responses.
 //! Values it reads may be `!Ref` to a template parameter, which stands for the
 //! parameter's `Default` (what `sam deploy` uses unless told otherwise).
@@ -49,9 +49,24 @@ pub struct GatewayResponse {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// A stage of the API, as SAM's transform makes them from the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    pub name: String,
+    /// Whether a usage plan names it: only there are API keys accepted, so a method that
+    /// needs one is refused elsewhere (as API Gateway refuses a key outside the stage's
+    /// plans).
+    pub metered: bool,
+}
+
+/// The stage SAM's deployment makes besides `StageName` when the API sets no
+/// `OpenApiVersion`.
+pub const SAM_DEFAULT_STAGE: &str = "Stage";
+
 #[derive(Debug, Clone)]
 pub struct ApiModel {
-    pub stage: String,
+    /// `StageName` first.
+    pub stages: Vec<Stage>,
     pub routes: Vec<Route>,
     pub authorizer: Option<Authorizer>,
     pub throttle: Option<Throttle>,
@@ -89,9 +104,7 @@ impl ApiModel {
             None => None,
         };
         Ok(ApiModel {
-            stage: template
-                .text(props, &["StageName"])?
-                .context("the API has no StageName")?,
+            stages: stages(&template, props)?,
             routes: routes(&template, api_name, &defaults, &binaries)?,
             authorizer,
             throttle: throttle(&template)?,
@@ -100,10 +113,11 @@ impl ApiModel {
     }
 }
 
-/// The template's resources, and its parameters to resolve `!Ref` with.
+/// The template's resources, its parameters to resolve `!Ref` with, and its globals.
 struct Template<'a> {
     resources: &'a Mapping,
     parameters: Option<&'a Mapping>,
+    globals: Option<&'a Value>,
 }
 
 impl<'a> Template<'a> {
@@ -114,6 +128,7 @@ impl<'a> Template<'a> {
                 .and_then(Value::as_mapping)
                 .context("template has no Resources")?,
             parameters: doc.get("Parameters").and_then(Value::as_mapping),
+            globals: doc.get("Globals"),
         })
     }
 
@@ -317,6 +332,41 @@ fn route(
 
 /// The first usage plan's throttle. A limit left out is no limit, as on API Gateway; one
 /// written but unreadable is an error.
+/// The stages SAM makes: `StageName`, and `Stage` too unless the API (or `Globals.Api`)
+/// sets `OpenApiVersion`; each metered if a usage plan's `ApiStages` names it.
+fn stages(template: &Template<'_>, api_props: &Value) -> anyhow::Result<Vec<Stage>> {
+    let mut names = vec![template
+        .text(api_props, &["StageName"])?
+        .context("the API has no StageName")?];
+    let version = match template.text(api_props, &["OpenApiVersion"])? {
+        Some(version) => Some(version),
+        None => match template.globals {
+            Some(globals) => template.text(globals, &["Api", "OpenApiVersion"])?,
+            None => None,
+        },
+    };
+    if version.is_none() {
+        names.push(SAM_DEFAULT_STAGE.to_string());
+    }
+    let mut metered = Vec::new();
+    for (_, plan) in template.of_type("AWS::ApiGateway::UsagePlan") {
+        let listed = plan
+            .get("Properties")
+            .and_then(|p| p.get("ApiStages"))
+            .and_then(Value::as_sequence);
+        for api_stage in listed.into_iter().flatten() {
+            metered.extend(template.text(api_stage, &["Stage"])?);
+        }
+    }
+    Ok(names
+        .into_iter()
+        .map(|name| Stage {
+            metered: metered.contains(&name),
+            name,
+        })
+        .collect())
+}
+
 fn throttle(template: &Template<'_>) -> anyhow::Result<Option<Throttle>> {
     let mut plans = template
         .of_type("AWS::ApiGateway::UsagePlan")
@@ -480,7 +530,12 @@ mod tests {
     #[test]
     fn reads_the_products_template() {
         let api = model();
-        assert_eq!(api.stage, "api");
+        let metered = |name: &str| Stage {
+            name: name.to_string(),
+            metered: true,
+        };
+        // The API sets OpenApiVersion: SAM makes no "Stage" stage.
+        assert_eq!(api.stages, vec![metered("api")]);
         let auth = api.authorizer.as_ref().unwrap();
         assert_eq!(auth.function, "authorizer");
         assert_eq!(auth.identity_headers, vec!["authorization"]);
@@ -543,7 +598,13 @@ Resources:
     #[test]
     fn a_ref_to_a_parameter_is_its_default() {
         let api = small_api("!Ref Rate", "{}").unwrap();
-        assert_eq!(api.stage, "v9");
+        // No OpenApiVersion and no ApiStages: SAM's "Stage" stage too, neither metered.
+        let names: Vec<(&str, bool)> = api
+            .stages
+            .iter()
+            .map(|s| (s.name.as_str(), s.metered))
+            .collect();
+        assert_eq!(names, [("v9", false), (SAM_DEFAULT_STAGE, false)]);
         let throttle = api.throttle.unwrap();
         assert_eq!((throttle.burst, throttle.rate), (10.0, 2.0));
         let long_form = small_api("{Ref: Rate}", "{}").unwrap();

@@ -159,3 +159,49 @@ fn two_authorization_headers_are_refused_in_either_order_cached_or_not() {
     let (status, body) = get_with_authorizations(s, "/v1/contact/someone", &[&real]);
     assert_eq!((status, body), (PASSES.0, envelope(PASSES.1)));
 }
+
+/// SAM's transform makes a stage named "Stage" beside `StageName` when the API sets no
+/// `OpenApiVersion` (the template test shows the template sets it). The local gateway reads
+/// the template as SAM does: on such a template it serves that stage too, where no usage
+/// plan holds any key, so only the responder's open routes answer; on the product's own
+/// template there is no such stage.
+#[test]
+fn the_stage_sam_makes_without_open_api_version_takes_no_token() {
+    let s = stack();
+    let (_, token) = s.channel(ChannelType::Facebook);
+    let dir = contacts_tests::log_dir().join(format!("no-openapi-version-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let product =
+        std::fs::read_to_string(contacts_tests::repo_root().join("template.yaml")).unwrap();
+    let setting = "      OpenApiVersion: \"3.0.1\"\n";
+    assert!(product.contains(setting));
+    let template = dir.join("template.yaml");
+    std::fs::write(&template, product.replace(setting, "")).unwrap();
+    let without = s.extra_gateway(&template, &[]);
+    let root = without.strip_suffix("/api").expect("a base URL under /api");
+    let client = reqwest::blocking::Client::new();
+    let get = |url: String| {
+        let reply = client
+            .get(url)
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .unwrap();
+        let status = reply.status().as_u16();
+        (status, reply.json::<Value>().unwrap())
+    };
+    assert_eq!(get(format!("{without}/v1/contact/someone")).0, PASSES.0);
+    assert_eq!(
+        get(format!("{root}/Stage/v1/contact/someone")),
+        (REFUSED.0, envelope(REFUSED.1))
+    );
+    let open = client
+        .patch(format!("{root}/Stage/v1/contact"))
+        .send()
+        .unwrap();
+    assert_eq!(open.status().as_u16(), 405, "the responder answers there");
+
+    let product_root = s.base.strip_suffix("/api").expect("a base URL under /api");
+    let (status, body) = get(format!("{product_root}/Stage/v1/contact/someone"));
+    assert_eq!((status, body), (404, envelope("404 Not Found.")));
+    let _ = std::fs::remove_dir_all(dir);
+}

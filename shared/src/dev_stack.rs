@@ -28,6 +28,9 @@ pub struct DevStack {
 impl DevStack {
     /// Writes the file whole (a reader never sees half of it).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let partial = path.with_extension("json.partial");
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         std::fs::write(&partial, text + "\n")?;
@@ -100,8 +103,7 @@ mod tests {
     #[test]
     fn written_read_and_removed_only_by_its_own_process() {
         let dir = std::env::temp_dir().join(format!("dev-stack-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("stack.json");
+        let path = dir.join(FILE);
         let stack = DevStack {
             pid: std::process::id(),
             // Nothing listens on port 9 (discard) here.

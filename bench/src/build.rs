@@ -8,12 +8,13 @@
 use std::path::Path;
 use std::process::Command;
 
+use anyhow::{bail, Context};
 use contacts_shared::api::functions::{Role, FUNCTIONS};
 
 use crate::function::Function;
 use crate::Settings;
 
-pub fn binaries(root: &Path, functions: &[&Function], settings: &Settings) -> Result<(), String> {
+pub fn binaries(root: &Path, functions: &[&Function], settings: &Settings) -> anyhow::Result<()> {
     for function in functions {
         cargo(root, &["build", "--release", "--bin", function.name])?;
     }
@@ -57,27 +58,23 @@ pub fn binaries(root: &Path, functions: &[&Function], settings: &Settings) -> Re
                 .env("PATH", local_stack::paths::path_with_tools())
                 .current_dir(root)
                 .status()
-                .map_err(|e| format!("cannot run cargo lambda: {e}"))?;
+                .context("cannot run cargo lambda")?;
             if !status.success() {
-                return Err(format!(
-                    "cargo lambda build {} failed: {status}",
-                    function.name
-                ));
+                bail!("cargo lambda build {} failed: {status}", function.name);
             }
         }
     }
     Ok(())
 }
 
-fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
+fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(args)
         .current_dir(root)
         .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cargo {} failed: {status}", args.join(" ")))
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed: {status}", args.join(" "));
     }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use anyhow::Context;
 use contacts_shared::demo::{doomed_contact, DEMO_CONTACT};
 use hyper::body::Bytes;
 use serde_json::Value;
@@ -31,10 +32,9 @@ pub struct Events {
 }
 
 impl Events {
-    pub fn load(root: &Path, function: &str, token: &str) -> Result<Self, String> {
+    pub fn load(root: &Path, function: &str, token: &str) -> anyhow::Result<Self> {
         let path = root.join("events").join(format!("{function}.json"));
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
         let event = text.replace(TOKEN_PLACEHOLDER, token);
         if consumes_contacts(function) {
             // A contact per call: the copies delete the seeded doomed contacts in turn.
@@ -45,7 +45,7 @@ impl Events {
         }
         let mut list = vec![Bytes::from(event.clone())];
         if function == "update-contact" {
-            list.push(alternate(&event).ok_or_else(|| {
+            list.push(alternate(&event).with_context(|| {
                 format!(
                     "{}: no lastName value {} to alternate",
                     path.display(),
@@ -92,12 +92,12 @@ fn alternate(event: &str) -> Option<Bytes> {
 
 /// The find event with these query parameters instead of its own (the map API Gateway
 /// fills and its multi-value twin).
-pub fn find(root: &Path, token: &str, params: &[(&str, &str)]) -> Result<Bytes, String> {
+pub fn find(root: &Path, token: &str, params: &[(&str, &str)]) -> anyhow::Result<Bytes> {
     with_query(root, "find-contacts", token, params)
 }
 
 /// The list event with these query parameters instead of its own.
-pub fn list(root: &Path, token: &str, params: &[(&str, &str)]) -> Result<Bytes, String> {
+pub fn list(root: &Path, token: &str, params: &[(&str, &str)]) -> anyhow::Result<Bytes> {
     with_query(root, "list-contacts", token, params)
 }
 
@@ -106,10 +106,10 @@ fn with_query(
     function: &str,
     token: &str,
     params: &[(&str, &str)],
-) -> Result<Bytes, String> {
+) -> anyhow::Result<Bytes> {
     let event = Events::load(root, function, token)?;
     let mut json: Value =
-        serde_json::from_slice(&event.list[0]).map_err(|e| format!("{function} event: {e}"))?;
+        serde_json::from_slice(&event.list[0]).with_context(|| format!("{function} event"))?;
     let single: serde_json::Map<String, Value> = params
         .iter()
         .map(|(k, v)| (k.to_string(), Value::from(*v)))

@@ -5,6 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use anyhow::{anyhow, bail, Context};
 use hyper::body::Bytes;
 use serde_json::Value;
 use tokio::process::Child;
@@ -65,21 +66,20 @@ impl Function {
 
     /// Whether `response` is the success its event should get; a failed benchmark
     /// otherwise (timing errors would mean nothing).
-    pub fn check(&self, response: &[u8]) -> Result<(), String> {
+    pub fn check(&self, response: &[u8]) -> anyhow::Result<()> {
         let json: Value = serde_json::from_slice(response).unwrap_or(Value::Null);
         let ok = match self.expect {
             Expect::Status(code) => json["statusCode"] == code,
             Expect::Principal(id) => json["principalId"] == id,
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!(
+        if !ok {
+            bail!(
                 "{}: unexpected response {}",
                 self.name,
                 String::from_utf8_lossy(response)
-            ))
+            );
         }
+        Ok(())
     }
 }
 
@@ -98,10 +98,10 @@ pub struct Launcher {
 }
 
 impl Launcher {
-    pub async fn start(&self) -> Result<Instance, String> {
+    pub async fn start(&self) -> anyhow::Result<Instance> {
         let api = RuntimeApi::start(self.name, self.fixed_trace_id)
             .await
-            .map_err(|e| format!("{}: runtime API: {e}", self.name))?;
+            .with_context(|| format!("{}: runtime API", self.name))?;
         let (out, err) = self.log_files()?;
         // Killed when dropped, and by the bench's guard should the bench die first.
         let mut command = tokio::process::Command::new(&self.binary);
@@ -116,7 +116,7 @@ impl Launcher {
         let spawned = Instant::now();
         let process = command
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", self.binary.display()))?;
+            .with_context(|| format!("cannot start {}", self.binary.display()))?;
         Ok(Instance {
             name: self.name,
             log: self.log.clone(),
@@ -164,13 +164,13 @@ impl Launcher {
         env
     }
 
-    fn log_files(&self) -> Result<(File, File), String> {
+    fn log_files(&self) -> anyhow::Result<(File, File)> {
         let open = || {
             OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&self.log)
-                .map_err(|e| format!("{}: {e}", self.log.display()))
+                .with_context(|| self.log.display().to_string())
         };
         Ok((open()?, open()?))
     }
@@ -189,15 +189,15 @@ pub struct Instance {
 
 impl Instance {
     /// One invocation; fails at once if the process exits meanwhile.
-    pub async fn invoke(&mut self, payload: &Bytes) -> Result<Invocation, String> {
+    pub async fn invoke(&mut self, payload: &Bytes) -> anyhow::Result<Invocation> {
         let outcome = tokio::select! {
             invocation = self.api.invoke(payload, CALL_TIMEOUT) => invocation,
             status = self.process.wait() => Err(match status {
-                Ok(status) => format!("the process exited: {status}"),
-                Err(err) => format!("cannot watch the process: {err}"),
+                Ok(status) => anyhow!("the process exited: {status}"),
+                Err(err) => anyhow::Error::new(err).context("cannot watch the process"),
             }),
         };
-        outcome.map_err(|err| format!("{}: {err}; see {}", self.name, self.log.display()))
+        outcome.with_context(|| format!("{} (see {})", self.name, self.log.display()))
     }
 
     pub fn pid(&self) -> Option<u32> {

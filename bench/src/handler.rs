@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use anyhow::{bail, Context};
 use contacts_shared::api::{handlers, response};
 use contacts_shared::demo;
 use contacts_shared::store::{ContactStore, MemoryStore};
@@ -20,13 +21,13 @@ pub const CALLS: u32 = 20_000;
 /// are seeded with ([`seed::table`](crate::seed::table)): the same data, defined once in
 /// `contacts_shared::demo`.
 /// For the delete, also the contacts its copies delete.
-pub async fn service(function: &str) -> Result<ContactService<MemoryStore>, String> {
-    let fail = |e: &dyn std::fmt::Display| format!("the demo channel in memory: {e}");
-    let store = demo::memory_store().await.map_err(|e| fail(&e))?;
+pub async fn service(function: &str) -> anyhow::Result<ContactService<MemoryStore>> {
+    let fail = "the demo channel in memory";
+    let store = demo::memory_store().await.context(fail)?;
     if consumes_contacts(function) {
         demo::insert_doomed_contacts(&store, demo::DEMO_CHANNEL, DELETES)
             .await
-            .map_err(|e| fail(&e))?;
+            .context(fail)?;
     }
     Ok(ContactService::new(store))
 }
@@ -38,22 +39,18 @@ pub async fn cpu_per_call<S: ContactStore>(
     function: &str,
     events: &mut Events,
     expect: u16,
-) -> Result<Option<Duration>, String> {
+) -> anyhow::Result<Option<Duration>> {
     if function == "authorizer" {
         return Ok(None);
     }
-    let run = async |event: &[u8]| -> Result<(), String> {
-        let text = std::str::from_utf8(event).map_err(|e| e.to_string())?;
-        let request = lambda_http::request::from_str(text).map_err(|e| e.to_string())?;
+    let run = async |event: &[u8]| -> anyhow::Result<()> {
+        let text = std::str::from_utf8(event)?;
+        let request = lambda_http::request::from_str(text)?;
         let response = handle(app, function, &request).await;
-        if response.status().as_u16() == expect {
-            Ok(())
-        } else {
-            Err(format!(
-                "{function}: handler answered {}",
-                response.status()
-            ))
+        if response.status().as_u16() != expect {
+            bail!("{function}: handler answered {}", response.status());
         }
+        Ok(())
     };
     for _ in 0..CALLS {
         run(events.next()).await?;
@@ -78,12 +75,12 @@ async fn handle<S: ContactStore>(
 
 /// CPU time of the calling thread so far (`/proc/thread-self/schedstat`: nanoseconds on
 /// a CPU first).
-fn thread_cpu() -> Result<Duration, String> {
+fn thread_cpu() -> anyhow::Result<Duration> {
     let path = "/proc/thread-self/schedstat";
-    let stat = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let stat = std::fs::read_to_string(path).context(path)?;
     stat.split_whitespace()
         .next()
         .and_then(|ns| ns.parse().ok())
         .map(Duration::from_nanos)
-        .ok_or_else(|| format!("{path}: no run time"))
+        .with_context(|| format!("{path}: no run time"))
 }

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use anyhow::{bail, Context};
 use contacts_shared::store::dynamo::{item, TableStream};
 use contacts_shared::DynamoStore;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -25,12 +26,12 @@ pub struct Import {
     pub ceiling: Duration,
 }
 
-pub async fn measure(endpoint: &str, work: &Path) -> Result<Import, String> {
+pub async fn measure(endpoint: &str, work: &Path) -> anyhow::Result<Import> {
     let table = "bench-import";
     seed::table(endpoint, table, TableStream::Off).await?;
     let file = work.join("import.jsonl");
     let lines = "{\"custom_fields\":{\"vip\":true}}\n".repeat(CONTACTS);
-    std::fs::write(&file, lines).map_err(|e| format!("{}: {e}", file.display()))?;
+    std::fs::write(&file, lines).with_context(|| file.display().to_string())?;
     let admin = local_stack::paths::sibling_binary("contacts-admin")?;
     eprintln!("import: {CONTACTS} contacts through contacts-admin");
     let started = Instant::now();
@@ -45,20 +46,20 @@ pub async fn measure(endpoint: &str, work: &Path) -> Result<Import, String> {
         ])
         .arg(&file)
         .output()
-        .map_err(|e| format!("{}: {e}", admin.display()))?;
+        .with_context(|| admin.display().to_string())?;
     let took = started.elapsed();
     let summary = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() || !summary.contains(&format!("\"imported\":{CONTACTS}")) {
-        return Err(format!(
+        bail!(
             "contact import: {summary} {}",
             String::from_utf8_lossy(&out.stderr)
-        ));
+        );
     }
     let store = DynamoStore::connect(Some(endpoint), table).await;
     let report = store
         .check_channel(seed::DEMO_CHANNEL)
         .await
-        .map_err(|e| format!("check: {e}"))?;
+        .context("check")?;
     eprintln!(
         "import: the ceiling, {} plain items",
         CONTACTS * ITEMS_PER_CONTACT
@@ -73,12 +74,9 @@ pub async fn measure(endpoint: &str, work: &Path) -> Result<Import, String> {
 
 /// How long DynamoDB Local takes `items` items of a contact's size written the simplest
 /// way there is.
-async fn ceiling(endpoint: &str, items: usize) -> Result<Duration, String> {
+async fn ceiling(endpoint: &str, items: usize) -> anyhow::Result<Duration> {
     let store = DynamoStore::connect(Some(endpoint), "bench-ceiling").await;
-    store
-        .create_table_with(TableStream::Off)
-        .await
-        .map_err(|e| e.to_string())?;
+    store.create_table_with(TableStream::Off).await?;
     let all: Vec<item::Item> = (0..items)
         .map(|i| {
             let mut one = item::key(format!("CH#ceiling#{}", i % 64), format!("C#{i:08}"));
@@ -94,7 +92,6 @@ async fn ceiling(endpoint: &str, items: usize) -> Result<Duration, String> {
     stream::iter(all.chunks(250).map(|chunk| store.put_items(chunk.to_vec())))
         .buffer_unordered(16)
         .try_collect::<()>()
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(started.elapsed())
 }

@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use anyhow::{anyhow, bail, Context};
 use contacts_shared::store::dynamo::TableStream;
 use contacts_shared::DynamoStore;
 
@@ -59,11 +60,11 @@ pub struct Settings {
 }
 
 impl Settings {
-    fn from_env() -> Result<Self, String> {
+    fn from_env() -> anyhow::Result<Self> {
         let count = |name: &str, default: usize| match std::env::var(name) {
             Ok(value) => value
                 .parse::<usize>()
-                .map_err(|_| format!("{name}={value} is not a count")),
+                .map_err(|_| anyhow!("{name}={value} is not a count")),
             Err(_) => Ok(default),
         };
         let settings = Self {
@@ -76,21 +77,19 @@ impl Settings {
         };
         for part in &settings.skip {
             if !["stack", "scale", "package"].contains(&part.as_str()) {
-                return Err(format!(
-                    "BENCH_SKIP: no part {part} (stack, scale, package)"
-                ));
+                bail!("BENCH_SKIP: no part {part} (stack, scale, package)");
             }
         }
         for name in settings.only.iter().flatten() {
             if contacts_shared::api::functions::function(name).is_none() {
-                return Err(format!("BENCH_ONLY: no function {name}"));
+                bail!("BENCH_ONLY: no function {name}");
             }
         }
         if settings.cold_starts == 0 || settings.warmup == 0 {
-            return Err("BENCH_COLD_STARTS and BENCH_WARMUP must be at least 1".into());
+            bail!("BENCH_COLD_STARTS and BENCH_WARMUP must be at least 1");
         }
         if settings.invocations <= settings.warmup {
-            return Err("BENCH_INVOCATIONS must be more than BENCH_WARMUP".into());
+            bail!("BENCH_INVOCATIONS must be more than BENCH_WARMUP");
         }
         Ok(settings)
     }
@@ -129,7 +128,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("bench failed: {err}");
+            eprintln!("bench failed: {err:#}");
             ExitCode::FAILURE
         }
     }
@@ -145,13 +144,13 @@ struct Bench {
     endpoint: String,
 }
 
-async fn run() -> Result<(), String> {
+async fn run() -> anyhow::Result<()> {
     let started = Instant::now();
     let settings = Settings::from_env()?;
     let root = local_stack::paths::repo_root();
     let target = local_stack::paths::target_dir();
     let work = target.join("bench");
-    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    std::fs::create_dir_all(&work).with_context(|| work.display().to_string())?;
     let machine = machine::describe();
     let all = function::all();
     let functions: Vec<&Function> = all.iter().filter(|f| settings.measures(f.name)).collect();
@@ -162,7 +161,7 @@ async fn run() -> Result<(), String> {
             true => package::measure(&target, f.name, &work).map(Some),
             false => Ok(None),
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<anyhow::Result<Vec<_>>>()?;
 
     // Everything started from here on dies with the bench, even if it is killed.
     let dynamo = DynamoLocal::start(DynamoConfig {
@@ -215,7 +214,7 @@ async fn measure_function(
     bench: &Bench,
     function: &Function,
     package: Option<package::Package>,
-) -> Result<(report::Row, Launcher), String> {
+) -> anyhow::Result<(report::Row, Launcher)> {
     let (name, settings) = (function.name, &bench.settings);
     let table = format!("bench-{name}");
     let token = seed::table(&bench.endpoint, &table, TableStream::Off).await?;
@@ -304,7 +303,7 @@ async fn through_the_stack(
     bench: &Bench,
     all: &[Function],
     rows: &mut [report::Row],
-) -> Result<Vec<Duration>, String> {
+) -> anyhow::Result<Vec<Duration>> {
     let table = "bench-stack";
     let token = seed::table(&bench.endpoint, table, TableStream::On).await?;
     if rows.iter().any(|row| events::consumes_contacts(row.name)) {
@@ -328,14 +327,14 @@ async fn through_the_stack(
         let latencies = stack
             .latencies(&events, status, STACK_WARMUP, STACK_CALLS)
             .await
-            .map_err(|e| format!("{} through the local stack: {e}", row.name))?;
+            .with_context(|| format!("{} through the local stack", row.name))?;
         row.stack = Some(latencies);
     }
     eprintln!("webhooks: {WEBHOOK_DELIVERIES} deliveries through the local stack");
     let store = DynamoStore::connect(Some(&bench.endpoint), table).await;
     webhooks::delivery_latencies(&stack, &store, &token, WEBHOOK_WARMUP, WEBHOOK_DELIVERIES)
         .await
-        .map_err(|e| format!("webhook deliveries: {e}"))
+        .context("webhook deliveries")
 }
 
 /// Prints the tables and writes docs/PERFORMANCE.md (or `BENCH_OUTPUT`).
@@ -347,7 +346,7 @@ fn write_report(
     import: Option<&import::Import>,
     deliveries: Option<&[Duration]>,
     started: Instant,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let settings = &bench.settings;
     let tables = report::Tables {
         functions: report::table(rows, settings),
@@ -367,7 +366,7 @@ fn write_report(
     let path = std::env::var_os("BENCH_OUTPUT")
         .map(PathBuf::from)
         .unwrap_or_else(|| bench.root.join("docs").join("PERFORMANCE.md"));
-    std::fs::write(&path, doc).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, doc).with_context(|| path.display().to_string())?;
     eprintln!("written to {}", path.display());
     Ok(())
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
+
 use crate::events::Events;
 use crate::function::{Function, Launcher};
 
@@ -38,7 +40,7 @@ pub async fn cold_starts(
     launcher: &Launcher,
     events: &mut Events,
     starts: usize,
-) -> Result<ColdStarts, String> {
+) -> anyhow::Result<ColdStarts> {
     let mut cold = ColdStarts {
         to_next: Vec::with_capacity(starts),
         first_done: Vec::with_capacity(starts),
@@ -62,11 +64,11 @@ pub async fn warm(
     events: &mut Events,
     warmup: usize,
     total: usize,
-) -> Result<Warm, String> {
+) -> anyhow::Result<Warm> {
     let mut instance = launcher.start().await?;
     let pid = instance
         .pid()
-        .ok_or_else(|| format!("{}: the process is gone", function.name))?;
+        .with_context(|| format!("{}: the process is gone", function.name))?;
     let mut latencies = Vec::with_capacity(total - warmup);
     let mut rss_warm = 0;
     let mut cpu_warm = Duration::ZERO;
@@ -108,15 +110,15 @@ struct Memory {
 }
 
 /// VmRSS and VmHWM of `pid`, in KiB.
-fn memory(pid: u32) -> Result<Memory, String> {
+fn memory(pid: u32) -> anyhow::Result<Memory> {
     let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let status = std::fs::read_to_string(&path).with_context(|| path.clone())?;
     let field = |name: &str| {
         status
             .lines()
             .find_map(|line| line.strip_prefix(name))
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .ok_or_else(|| format!("{path}: no {name}"))
+            .with_context(|| format!("{path}: no {name}"))
     };
     Ok(Memory {
         rss: field("VmRSS:")?,
@@ -128,9 +130,9 @@ fn memory(pid: u32) -> Result<Memory, String> {
 /// thread's `/proc/<pid>/task/<tid>/schedstat` (the ticks in `/proc/<pid>/stat` are
 /// sampled, too coarse for calls of a few hundred microseconds). A thread that ends takes
 /// its time with it; a function's only lasting thread is its runtime's.
-fn cpu_time(pid: u32) -> Result<Duration, String> {
+fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
     let dir = format!("/proc/{pid}/task");
-    let tasks = std::fs::read_dir(&dir).map_err(|e| format!("{dir}: {e}"))?;
+    let tasks = std::fs::read_dir(&dir).with_context(|| dir.clone())?;
     let mut total = Duration::ZERO;
     for task in tasks.filter_map(Result::ok) {
         let path = task.path().join("schedstat");
@@ -141,7 +143,7 @@ fn cpu_time(pid: u32) -> Result<Duration, String> {
             .split_whitespace()
             .next()
             .and_then(|ns| ns.parse().ok())
-            .ok_or_else(|| format!("{}: no run time", path.display()))?;
+            .with_context(|| format!("{}: no run time", path.display()))?;
         total += Duration::from_nanos(ns);
     }
     Ok(total)

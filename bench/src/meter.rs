@@ -99,13 +99,9 @@ pub fn rounds(trips: &[RoundTrip]) -> Vec<Vec<&RoundTrip>> {
 
 type Sender = client::SendRequest<Full<Bytes>>;
 
-async fn connect(upstream: &str) -> Result<(Sender, JoinHandle<()>), String> {
-    let stream = TcpStream::connect(upstream)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (sender, connection) = client::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
+async fn connect(upstream: &str) -> anyhow::Result<(Sender, JoinHandle<()>)> {
+    let stream = TcpStream::connect(upstream).await?;
+    let (sender, connection) = client::handshake(TokioIo::new(stream)).await?;
     let driver = tokio::spawn(async move {
         let _ = connection.await;
     });

@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use anyhow::{bail, Context};
+
 /// ELF `e_machine` of AArch64.
 const EM_AARCH64: u16 = 183;
 
@@ -14,17 +16,17 @@ pub struct Package {
 }
 
 /// Zips `target/lambda/{name}/bootstrap` into `work/{name}.zip`; both sizes in bytes.
-pub fn measure(target: &Path, name: &str, work: &Path) -> Result<Package, String> {
+pub fn measure(target: &Path, name: &str, work: &Path) -> anyhow::Result<Package> {
     let bootstrap = target.join("lambda").join(name).join("bootstrap");
-    let binary = std::fs::read(&bootstrap).map_err(|e| {
+    let binary = std::fs::read(&bootstrap).with_context(|| {
         format!(
-            "{}: {e}: build it with `cargo lambda build --release --arm64`",
+            "{} (build it with `cargo lambda build --release --arm64`)",
             bootstrap.display()
         )
     })?;
     let machine = binary.get(18..20).map(|b| u16::from_le_bytes([b[0], b[1]]));
     if !binary.starts_with(b"\x7fELF") || machine != Some(EM_AARCH64) {
-        return Err(format!("{} is not an arm64 binary", bootstrap.display()));
+        bail!("{} is not an arm64 binary", bootstrap.display());
     }
     let zip = work.join(format!("{name}.zip"));
     let _ = std::fs::remove_file(&zip);
@@ -34,11 +36,11 @@ pub fn measure(target: &Path, name: &str, work: &Path) -> Result<Package, String
         .arg(&zip)
         .arg(&bootstrap)
         .status()
-        .map_err(|e| format!("cannot run `zip` ({e}): install it, e.g. `apt-get install zip`"))?;
+        .context("cannot run `zip` (install it, e.g. `apt-get install zip`)")?;
     if !zipped.success() {
-        return Err(format!("zip {} failed: {zipped}", bootstrap.display()));
+        bail!("zip {} failed: {zipped}", bootstrap.display());
     }
-    let zipped = std::fs::metadata(&zip).map_err(|e| format!("{}: {e}", zip.display()))?;
+    let zipped = std::fs::metadata(&zip).with_context(|| zip.display().to_string())?;
     Ok(Package {
         bootstrap: binary.len() as u64,
         zipped: zipped.len(),

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use anyhow::{anyhow, bail};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -93,7 +94,7 @@ impl RuntimeApi {
         &mut self,
         payload: &Bytes,
         timeout: Duration,
-    ) -> Result<Invocation, String> {
+    ) -> anyhow::Result<Invocation> {
         let (asked, reply) = match self.call(timeout).await? {
             Call::Next { at, reply } => (at, reply),
             other => return Err(unexpected(other, "a request for an event")),
@@ -111,7 +112,7 @@ impl RuntimeApi {
         };
         let handed = Instant::now();
         if reply.send(event).is_err() {
-            return Err("the function hung up before getting its event".into());
+            bail!("the function hung up before getting its event");
         }
         match self.call(timeout).await? {
             Call::Response {
@@ -128,11 +129,11 @@ impl RuntimeApi {
         }
     }
 
-    async fn call(&mut self, timeout: Duration) -> Result<Call, String> {
+    async fn call(&mut self, timeout: Duration) -> anyhow::Result<Call> {
         match tokio::time::timeout(timeout, self.calls.recv()).await {
             Ok(Some(call)) => Ok(call),
-            Ok(None) => Err("the Runtime API server stopped".into()),
-            Err(_) => Err(format!("no call from the function within {timeout:?}")),
+            Ok(None) => bail!("the Runtime API server stopped"),
+            Err(_) => bail!("no call from the function within {timeout:?}"),
         }
     }
 }
@@ -144,13 +145,13 @@ impl Drop for RuntimeApi {
     }
 }
 
-fn unexpected(call: Call, wanted: &str) -> String {
+fn unexpected(call: Call, wanted: &str) -> anyhow::Error {
     let got = match call {
         Call::Next { .. } => "a request for an event".to_string(),
         Call::Response { request_id, .. } => format!("a response for {request_id}"),
         Call::Other { path, body } => format!("{path}: {}", String::from_utf8_lossy(&body)),
     };
-    format!("expected {wanted}, got {got}")
+    anyhow!("expected {wanted}, got {got}")
 }
 
 async fn serve(listener: TcpListener, calls: mpsc::UnboundedSender<Call>, arn: Arc<str>) {

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::{bail, Context};
 use contacts_shared::store::dynamo::TableStream;
 use hyper::body::Bytes;
 use serde_json::Value;
@@ -65,7 +66,7 @@ pub async fn measure(
     list: Option<&Function>,
     launcher: &Launcher,
     root: &std::path::Path,
-) -> Result<Scale, String> {
+) -> anyhow::Result<Scale> {
     let table = "bench-scale".to_string();
     eprintln!("scaling: seeding {CONTACTS} contacts");
     let started = Instant::now();
@@ -148,12 +149,10 @@ async fn walk(
     launcher: &Launcher,
     how: &'static str,
     first: Vec<(&'static str, String)>,
-    event: impl Fn(&[(&str, &str)]) -> Result<Bytes, String>,
-) -> Result<Walk, String> {
+    event: impl Fn(&[(&str, &str)]) -> anyhow::Result<Bytes>,
+) -> anyhow::Result<Walk> {
     let upstream = launcher.endpoint.trim_start_matches("http://").to_string();
-    let meter = Meter::start(upstream)
-        .await
-        .map_err(|e| format!("metering proxy: {e}"))?;
+    let meter = Meter::start(upstream).await.context("metering proxy")?;
     let metered = Launcher {
         endpoint: meter.endpoint.clone(),
         ..launcher.clone()
@@ -196,9 +195,7 @@ async fn walk(
     instance.stop().await;
     let walked: usize = pages.iter().map(|p| p.contacts).sum();
     if walked != CONTACTS {
-        return Err(format!(
-            "a walk ({how}) returned {walked} contacts, not {CONTACTS}"
-        ));
+        bail!("a walk ({how}) returned {walked} contacts, not {CONTACTS}");
     }
     Ok(Walk { how, pages, took })
 }
@@ -207,10 +204,9 @@ fn as_refs<'a>(params: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
     params.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-fn response_body(response: &[u8]) -> Result<Value, String> {
-    let proxy: Value = serde_json::from_slice(response).map_err(|e| format!("response: {e}"))?;
-    serde_json::from_str(proxy["body"].as_str().unwrap_or("null"))
-        .map_err(|e| format!("response body: {e}"))
+fn response_body(response: &[u8]) -> anyhow::Result<Value> {
+    let proxy: Value = serde_json::from_slice(response).context("response")?;
+    serde_json::from_str(proxy["body"].as_str().unwrap_or("null")).context("response body")
 }
 
 /// A link's query parameters, decoded, as the event carries them.

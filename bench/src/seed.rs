@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use anyhow::{bail, Context};
 use contacts_shared::demo;
 use contacts_shared::domain::field_values::InputValue;
 use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
@@ -16,16 +17,15 @@ pub use local_stack::seed::DEMO_CHANNEL;
 
 /// Creates `table` on `endpoint` with the demo channel and contact; a token of the channel.
 /// With its stream only where webhooks are measured (see `TableStream`).
-pub async fn table(endpoint: &str, table: &str, stream: TableStream) -> Result<String, String> {
-    let fail = |what: &str, err: &dyn std::fmt::Display| format!("seeding {table}: {what}: {err}");
+pub async fn table(endpoint: &str, table: &str, stream: TableStream) -> anyhow::Result<String> {
     let store = DynamoStore::connect(Some(endpoint), table).await;
     store
         .create_table_with(stream)
         .await
-        .map_err(|e| fail("create table", &e))?;
+        .with_context(|| format!("seeding {table}: create table"))?;
     local_stack::seed::demo(&store, CHANNEL)
         .await
-        .map_err(|e| fail("demo channel", &e))
+        .with_context(|| format!("seeding {table}: demo channel"))
 }
 
 /// Fills the channel of `table` (seeded by [`table`]) up to `total` contacts, all with
@@ -38,10 +38,10 @@ pub async fn crowd(
     total: usize,
     matching: usize,
     wide: (&str, &str),
-) -> Result<(), String> {
-    let fail = |err: &dyn std::fmt::Display| format!("seeding {table}: {err}");
+) -> anyhow::Result<()> {
+    let fail = || format!("seeding {table}");
     let store = DynamoStore::connect(Some(endpoint), table).await;
-    let fields = store.fields(CHANNEL).await.map_err(|e| fail(&e))?;
+    let fields = store.fields(CHANNEL).await.with_context(fail)?;
     let tags = BTreeSet::new();
     let lines: Vec<(String, Vec<FieldWrite>)> = (1..total)
         .map(|i| {
@@ -54,10 +54,10 @@ pub async fn crowd(
                     name: n.to_string(),
                     value: InputValue::Text(v),
                 });
-            let writes = resolve_writes(&fields, &raw).map_err(|e| fail(&e))?;
+            let writes = resolve_writes(&fields, &raw).with_context(fail)?;
             Ok((format!("crowd-{i:07}"), writes))
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<anyhow::Result<_>>()?;
     for chunk in lines.chunks(2_000) {
         let contacts: Vec<NewContact> = chunk
             .iter()
@@ -70,18 +70,18 @@ pub async fn crowd(
                 tags: &tags,
             })
             .collect();
-        insert_all(&store, &contacts).await.map_err(|e| fail(&e))?;
+        insert_all(&store, &contacts).await.with_context(fail)?;
     }
     Ok(())
 }
 
 /// The contacts the copies of the delete event delete, `count` of them, in the demo
 /// channel of `table` (seeded by [`table`]), many to a transaction.
-pub async fn doomed(endpoint: &str, table: &str, count: usize) -> Result<(), String> {
-    let fail = |err: &dyn std::fmt::Display| format!("seeding {table}: {err}");
+pub async fn doomed(endpoint: &str, table: &str, count: usize) -> anyhow::Result<()> {
+    let fail = || format!("seeding {table}");
     let store = DynamoStore::connect(Some(endpoint), table).await;
-    let fields = store.fields(CHANNEL).await.map_err(|e| fail(&e))?;
-    let writes = demo::demo_writes(&fields, demo::DOOMED_FIRST_NAME).map_err(|e| fail(&e))?;
+    let fields = store.fields(CHANNEL).await.with_context(fail)?;
+    let writes = demo::demo_writes(&fields, demo::DOOMED_FIRST_NAME).with_context(fail)?;
     let tags = demo::demo_tags();
     let ids: Vec<String> = (0..count).map(demo::doomed_contact).collect();
     for (chunk_number, chunk) in ids.chunks(2_000).enumerate() {
@@ -96,19 +96,19 @@ pub async fn doomed(endpoint: &str, table: &str, count: usize) -> Result<(), Str
                 tags: &tags,
             })
             .collect();
-        insert_all(&store, &contacts).await.map_err(|e| fail(&e))?;
+        insert_all(&store, &contacts).await.with_context(fail)?;
     }
     Ok(())
 }
 
 /// Inserts `contacts` into the demo channel, many to a transaction; which one failed.
-async fn insert_all(store: &DynamoStore, contacts: &[NewContact<'_>]) -> Result<(), String> {
+async fn insert_all(store: &DynamoStore, contacts: &[NewContact<'_>]) -> anyhow::Result<()> {
     for (contact, outcome) in contacts
         .iter()
         .zip(store.insert_many(CHANNEL, contacts).await)
     {
         if outcome != Inserted::Done {
-            return Err(format!("{}: {outcome:?}", contact.id));
+            bail!("{}: {outcome:?}", contact.id);
         }
     }
     Ok(())

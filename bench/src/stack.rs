@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::{anyhow, bail, Context};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1;
@@ -29,7 +30,7 @@ pub struct LocalStack {
 impl LocalStack {
     /// The release builds of the functions and the gateway (logging into `work`), on
     /// `table` of the DynamoDB at `endpoint`.
-    pub fn start(work: &std::path::Path, endpoint: &str, table: &str) -> Result<Self, String> {
+    pub fn start(work: &std::path::Path, endpoint: &str, table: &str) -> anyhow::Result<Self> {
         let stack = local_stack::LocalStack::start(StackConfig {
             storage: Storage::Endpoint(Some(endpoint.to_string())),
             table: table.to_string(),
@@ -58,7 +59,7 @@ impl LocalStack {
     }
 
     /// One request on a connection of its own: its status and body.
-    pub async fn call(&self, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), String> {
+    pub async fn call(&self, request: Request<Full<Bytes>>) -> anyhow::Result<(u16, Bytes)> {
         let (mut sender, driver) = self.connect().await?;
         let outcome = send(&mut sender, request, FIRST_CALL_TIMEOUT).await;
         driver.abort();
@@ -68,13 +69,13 @@ impl LocalStack {
     /// A keep-alive connection to the gateway, and the task that drives it.
     async fn connect(
         &self,
-    ) -> Result<(http1::SendRequest<Full<Bytes>>, tokio::task::JoinHandle<()>), String> {
+    ) -> anyhow::Result<(http1::SendRequest<Full<Bytes>>, tokio::task::JoinHandle<()>)> {
         let stream = TcpStream::connect(("127.0.0.1", self.stack.gateway.port))
             .await
-            .map_err(|e| format!("local gateway: {e}"))?;
+            .context("local gateway")?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| format!("local gateway: {e}"))?;
+            .context("local gateway")?;
         let driver = tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -89,9 +90,12 @@ impl LocalStack {
         status: u16,
         warmup: usize,
         calls: usize,
-    ) -> Result<Vec<Duration>, String> {
-        let requests: Vec<Request<Full<Bytes>>> =
-            events.all().iter().map(request).collect::<Result<_, _>>()?;
+    ) -> anyhow::Result<Vec<Duration>> {
+        let requests: Vec<Request<Full<Bytes>>> = events
+            .all()
+            .iter()
+            .map(request)
+            .collect::<anyhow::Result<_>>()?;
         let (mut sender, driver) = self.connect().await?;
         let mut latencies = Vec::with_capacity(calls);
         for done in 0..warmup + calls {
@@ -104,12 +108,12 @@ impl LocalStack {
             let started = Instant::now();
             let (code, body) = send(&mut sender, clone(template), timeout).await?;
             if code != status {
-                return Err(format!(
+                bail!(
                     "{} {}: {code} {}",
                     template.method(),
                     template.uri(),
                     String::from_utf8_lossy(&body)
-                ));
+                );
             }
             if done >= warmup {
                 latencies.push(started.elapsed());
@@ -125,7 +129,7 @@ async fn send(
     sender: &mut http1::SendRequest<Full<Bytes>>,
     request: Request<Full<Bytes>>,
     timeout: Duration,
-) -> Result<(u16, Bytes), String> {
+) -> anyhow::Result<(u16, Bytes)> {
     let call = async {
         let response = sender.send_request(request).await?;
         let code = response.status().as_u16();
@@ -134,12 +138,12 @@ async fn send(
     };
     tokio::time::timeout(timeout, call)
         .await
-        .map_err(|_| format!("no answer within {timeout:?}"))?
-        .map_err(|e| format!("local gateway: {e}"))
+        .map_err(|_| anyhow!("no answer within {timeout:?}"))?
+        .context("local gateway")
 }
 
 /// The HTTP request an API Gateway proxy event was made from.
-fn request(event: &Value) -> Result<Request<Full<Bytes>>, String> {
+fn request(event: &Value) -> anyhow::Result<Request<Full<Bytes>>> {
     let text = |key: &str| event[key].as_str().unwrap_or_default().to_string();
     let mut uri = format!("/api{}", text("path"));
     if let Some(query) = event["queryStringParameters"].as_object() {
@@ -157,7 +161,7 @@ fn request(event: &Value) -> Result<Request<Full<Bytes>>, String> {
     }
     builder
         .body(Full::new(Bytes::from(text("body"))))
-        .map_err(|e| format!("event {}: {e}", text("path")))
+        .with_context(|| format!("event {}", text("path")))
 }
 
 fn clone(request: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {

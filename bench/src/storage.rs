@@ -1,6 +1,8 @@
 //! What each call costs in storage: the function runs behind the metering proxy, and each
 //! invocation's DynamoDB round trips are read off the wire.
 
+use anyhow::Context;
+
 use crate::events::Events;
 use crate::function::{Function, Launcher};
 use crate::meter::{self, Meter, RoundTrip};
@@ -26,11 +28,11 @@ pub async fn measure(
     launcher: &Launcher,
     events: &mut Events,
     calls: usize,
-) -> Result<Storage, String> {
+) -> anyhow::Result<Storage> {
     let upstream = launcher.endpoint.trim_start_matches("http://").to_string();
     let meter = Meter::start(upstream)
         .await
-        .map_err(|e| format!("{}: metering proxy: {e}", function.name))?;
+        .with_context(|| format!("{}: metering proxy", function.name))?;
     let metered = Launcher {
         endpoint: meter.endpoint.clone(),
         ..launcher.clone()

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::bail;
 use contacts_shared::demo::{DEMO_CHANNEL, DEMO_CONTACT};
 use contacts_shared::webhooks::events::Kind;
 use contacts_shared::webhooks::seal::SealingKey;
@@ -31,13 +32,15 @@ pub async fn delivery_latencies(
     token: &str,
     warmup: usize,
     count: usize,
-) -> Result<Vec<Duration>, String> {
+) -> anyhow::Result<Vec<Duration>> {
     let receiver = Receiver::start()?;
-    let key = SealingKey::new(stack.sealing_key())?;
+    let key = SealingKey::new(stack.sealing_key()).map_err(anyhow::Error::msg)?;
     let id = format!("wh_bench{}", contacts_shared::clock::now());
-    let secret = Secret::generate().map_err(|e| e.to_string())?;
+    let secret = Secret::generate()?;
     let subscription = Subscription {
-        sealed_secret: key.seal(&secret, DEMO_CHANNEL, &id)?,
+        sealed_secret: key
+            .seal(&secret, DEMO_CHANNEL, &id)
+            .map_err(anyhow::Error::msg)?,
         id,
         channel: DEMO_CHANNEL.to_string(),
         url: receiver.url(),
@@ -45,24 +48,17 @@ pub async fn delivery_latencies(
         fields: Default::default(),
         created_at: contacts_shared::clock::now(),
     };
-    store
-        .add_webhook(&subscription)
-        .await
-        .map_err(|e| e.to_string())?;
+    store.add_webhook(&subscription).await?;
     let mut latencies = Vec::with_capacity(count);
     for n in 0..warmup + count {
         let tag = format!("bench-{}-{n}", subscription.id);
         let request = Request::post(format!("/api/v1/contact/{DEMO_CONTACT}/tags"))
             .header("Authorization", format!("Bearer {token}"))
             .header("Content-Type", "application/json")
-            .body(Full::new(Bytes::from(json!({ "tags": [tag] }).to_string())))
-            .map_err(|e| e.to_string())?;
+            .body(Full::new(Bytes::from(json!({ "tags": [tag] }).to_string())))?;
         let (status, body) = stack.call(request).await?;
         if status != 200 {
-            return Err(format!(
-                "adding a tag: {status} {}",
-                String::from_utf8_lossy(&body)
-            ));
+            bail!("adding a tag: {status} {}", String::from_utf8_lossy(&body));
         }
         let answered = Instant::now();
         // The receiver notes the arrival on its own thread; this only looks for it.
@@ -75,7 +71,7 @@ pub async fn delivery_latencies(
                 break found;
             }
             if answered.elapsed() > DELIVERY_TIMEOUT {
-                return Err(format!("the event of tag {tag} never arrived"));
+                bail!("the event of tag {tag} never arrived");
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         };

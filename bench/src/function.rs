@@ -13,7 +13,7 @@ use tokio::process::Child;
 use contacts_shared::api::functions::{Role, FUNCTIONS};
 use contacts_shared::{env, metrics};
 
-use crate::runtime_api::{Invocation, RuntimeApi};
+use crate::runtime_api::{self, Invocation, RuntimeApi};
 use crate::seed;
 
 /// How long a function may take to ask for an event or to answer one.
@@ -110,7 +110,7 @@ impl Launcher {
             .kill_on_drop(true)
             .env_clear()
             .envs(self.environment())
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env(runtime_api::RUNTIME_API, api.address())
             .stdout(out)
             .stderr(err);
         let spawned = Instant::now();
@@ -134,11 +134,11 @@ impl Launcher {
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench"),
-            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            (env::AWS_LAMBDA_LOG_FORMAT, "JSON"),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_DEFAULT_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "ASIABENCHBENCHBENCH0"),
+            (env::AWS_REGION, "us-east-1"),
+            (env::AWS_DEFAULT_REGION, "us-east-1"),
+            (env::AWS_ACCESS_KEY_ID, "ASIABENCHBENCHBENCH0"),
             ("AWS_SECRET_ACCESS_KEY", "bench"),
             ("AWS_SESSION_TOKEN", "bench"),
             ("LANG", "en_US.UTF-8"),
@@ -147,13 +147,13 @@ impl Launcher {
         ];
         let mut env: Vec<_> = fixed.map(|(k, v)| (k, v.to_string())).into();
         env.extend([
-            ("AWS_LAMBDA_FUNCTION_NAME", self.name.to_string()),
+            (env::AWS_LAMBDA_FUNCTION_NAME, self.name.to_string()),
             (
                 "AWS_LAMBDA_LOG_GROUP_NAME",
                 format!("/aws/lambda/{}", self.name),
             ),
-            ("DYNAMODB_ENDPOINT", self.endpoint.clone()),
-            ("CONTACTS_TABLE", self.table.clone()),
+            (env::DYNAMODB_ENDPOINT, self.endpoint.clone()),
+            (env::CONTACTS_TABLE, self.table.clone()),
         ]);
         if self.quiet {
             env.push((env::AWS_LAMBDA_LOG_LEVEL, "ERROR".to_string()));

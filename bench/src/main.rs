@@ -46,6 +46,16 @@ const STACK_WARMUP: usize = 50;
 const WEBHOOK_DELIVERIES: usize = 200;
 const WEBHOOK_WARMUP: usize = 5;
 
+/// The bench's own settings, from the environment (the report's method names them too).
+pub const BENCH_COLD_STARTS: &str = "BENCH_COLD_STARTS";
+pub const BENCH_INVOCATIONS: &str = "BENCH_INVOCATIONS";
+pub const BENCH_WARMUP: &str = "BENCH_WARMUP";
+pub const BENCH_ONLY: &str = "BENCH_ONLY";
+pub const BENCH_SKIP: &str = "BENCH_SKIP";
+pub const BENCH_FIXED_TRACE_ID: &str = "BENCH_FIXED_TRACE_ID";
+/// Where the report goes instead of docs/PERFORMANCE.md.
+pub const BENCH_OUTPUT: &str = "BENCH_OUTPUT";
+
 /// How many of each thing to do (`BENCH_*` environment variables, for quick runs).
 pub struct Settings {
     pub cold_starts: usize,
@@ -68,28 +78,28 @@ impl Settings {
             Err(_) => Ok(default),
         };
         let settings = Self {
-            cold_starts: count("BENCH_COLD_STARTS", 20)?,
-            invocations: count("BENCH_INVOCATIONS", 10_000)?,
-            warmup: count("BENCH_WARMUP", 1_000)?,
-            only: list("BENCH_ONLY"),
-            skip: list("BENCH_SKIP").unwrap_or_default(),
-            fixed_trace_id: std::env::var("BENCH_FIXED_TRACE_ID").is_ok_and(|v| v == "1"),
+            cold_starts: count(BENCH_COLD_STARTS, 20)?,
+            invocations: count(BENCH_INVOCATIONS, 10_000)?,
+            warmup: count(BENCH_WARMUP, 1_000)?,
+            only: list(BENCH_ONLY),
+            skip: list(BENCH_SKIP).unwrap_or_default(),
+            fixed_trace_id: std::env::var(BENCH_FIXED_TRACE_ID).is_ok_and(|v| v == "1"),
         };
         for part in &settings.skip {
             if !["stack", "scale", "package"].contains(&part.as_str()) {
-                bail!("BENCH_SKIP: no part {part} (stack, scale, package)");
+                bail!("{BENCH_SKIP}: no part {part} (stack, scale, package)");
             }
         }
         for name in settings.only.iter().flatten() {
             if contacts_shared::api::functions::function(name).is_none() {
-                bail!("BENCH_ONLY: no function {name}");
+                bail!("{BENCH_ONLY}: no function {name}");
             }
         }
         if settings.cold_starts == 0 || settings.warmup == 0 {
-            bail!("BENCH_COLD_STARTS and BENCH_WARMUP must be at least 1");
+            bail!("{BENCH_COLD_STARTS} and {BENCH_WARMUP} must be at least 1");
         }
         if settings.invocations <= settings.warmup {
-            bail!("BENCH_INVOCATIONS must be more than BENCH_WARMUP");
+            bail!("{BENCH_INVOCATIONS} must be more than {BENCH_WARMUP}");
         }
         Ok(settings)
     }
@@ -363,7 +373,7 @@ fn write_report(
         println!("{extra}");
     }
     let doc = report::document(machine, &tables, settings, started.elapsed());
-    let path = std::env::var_os("BENCH_OUTPUT")
+    let path = std::env::var_os(BENCH_OUTPUT)
         .map(PathBuf::from)
         .unwrap_or_else(|| bench.root.join("docs").join("PERFORMANCE.md"));
     std::fs::write(&path, doc).with_context(|| path.display().to_string())?;

@@ -3,13 +3,16 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use contacts_shared::limits::DEFAULT_FIELD_CACHE_SECONDS;
+
 use crate::cost::{logs_per_million, PerMillion};
 use crate::import::{Import, CONTACTS as IMPORTED, ITEMS_PER_CONTACT};
 use crate::measure::{ColdStarts, Warm};
 use crate::package::Package;
+use crate::runtime_api::RUNTIME_API;
 use crate::scale::{Page, PageOne, Scale, CONTACTS, FEW, PER_PAGE};
 use crate::storage::Storage;
-use crate::Settings;
+use crate::{Settings, BENCH_COLD_STARTS, BENCH_INVOCATIONS, BENCH_ONLY, BENCH_SKIP, BENCH_WARMUP};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -477,7 +480,7 @@ pub fn document(
          on loopback; the CPU time below is the function's own work.\n\n\
          ## Per call: CPU, storage and cost\n\n{}\n\
          Round trips and units are those of warm calls (the field definitions, cached for \
-         60 s, are read on a process's first call). Costs are at us-east-1 list prices: API \
+         {DEFAULT_FIELD_CACHE_SECONDS} s, are read on a process's first call). Costs are at us-east-1 list prices: API \
          Gateway REST $3.50 per million requests; Lambda arm64 at 128 MB, $0.20 per million \
          requests plus $0.0000133334 per GB-second, billed for the warm p50 above rounded up \
          to a whole millisecond (on AWS each DynamoDB round trip adds a few milliseconds, \
@@ -510,7 +513,7 @@ fn method(settings: &Settings) -> String {
          the workspace's release profile (LTO, one codegen unit, `opt-level = \"s\"`, \
          `panic = \"abort\"`, stripped). Each process gets Lambda's environment for \
          template.yaml's settings (128 MB, JSON logs at INFO, region, credentials in the \
-         environment) and `AWS_LAMBDA_RUNTIME_API` pointing at a minimal Lambda Runtime API \
+         environment) and `{RUNTIME_API}` pointing at a minimal Lambda Runtime API \
          that the bench serves on loopback, one per process.\n\
          - **Storage**: DynamoDB Local in memory, started by the bench. Each function has a \
          table of its own, seeded as `tests/tests/api/events.rs` does (channel `demo`, field \
@@ -585,10 +588,10 @@ fn method(settings: &Settings) -> String {
          reports the archive's bytes. `sam build` copies the same files to `.aws-sam/build/`.\n\
          - **Noise**: the machine has few cores and may be shared with other work (see the \
          load average above); DynamoDB Local runs on the same cores as the functions.\n\
-         - Counts can be changed for a quick run with `BENCH_COLD_STARTS`, \
-         `BENCH_INVOCATIONS` and `BENCH_WARMUP` (the figures above used {starts}, {total} and \
-         {warmup}); `BENCH_ONLY=get-contact,find-contacts` measures some functions, and \
-         `BENCH_SKIP=stack,scale,package` leaves parts out.\n\n",
+         - Counts can be changed for a quick run with `{BENCH_COLD_STARTS}`, \
+         `{BENCH_INVOCATIONS}` and `{BENCH_WARMUP}` (the figures above used {starts}, {total} \
+         and {warmup}); `{BENCH_ONLY}=get-contact,find-contacts` measures some functions, and \
+         `{BENCH_SKIP}=stack,scale,package` leaves parts out.\n\n",
         starts = settings.cold_starts,
         total = thousands(settings.invocations as u64),
         warmup = thousands(settings.warmup as u64),

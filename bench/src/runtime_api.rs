@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail};
+use contacts_shared::limits::FUNCTION_TIMEOUT_SECONDS;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -19,9 +20,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
+/// The variable a Lambda runtime finds its Runtime API by (Lambda's own; the product's
+/// code never reads it, the runtime crate does).
+pub const RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
 const PREFIX: &str = "/2018-06-01/runtime/";
 /// The functions' timeout in template.yaml: the deadline each event carries.
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(FUNCTION_TIMEOUT_SECONDS);
 
 /// A call the function made.
 enum Call {
@@ -83,7 +87,7 @@ impl RuntimeApi {
         })
     }
 
-    /// `host:port`, for `AWS_LAMBDA_RUNTIME_API`.
+    /// `host:port`, for [`RUNTIME_API`].
     pub fn address(&self) -> String {
         self.address.to_string()
     }

@@ -4,7 +4,8 @@
 //! even when that one is killed.
 
 use contacts_shared::env::{
-    FIELD_CACHE_SECONDS, WEBHOOK_RETRY_BASE_SECONDS, WEBHOOK_RETRY_MAX_SECONDS, WEBHOOK_SEALING_KEY,
+    APIGATEWAY_ENDPOINT, CONTACTS_TABLE, DYNAMODB_ENDPOINT, FIELD_CACHE_SECONDS, USAGE_PLAN_ID,
+    WEBHOOK_RETRY_BASE_SECONDS, WEBHOOK_RETRY_MAX_SECONDS, WEBHOOK_SEALING_KEY,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -81,7 +82,7 @@ pub fn dynamo_local(data: Option<PathBuf>) -> DynamoLocal {
 pub fn dynamodb_endpoint() -> &'static str {
     static LOCAL: OnceLock<(Option<DynamoLocal>, String)> = OnceLock::new();
     let (_, endpoint) = LOCAL.get_or_init(|| {
-        match std::env::var("DYNAMODB_ENDPOINT")
+        match std::env::var(DYNAMODB_ENDPOINT)
             .ok()
             .filter(|e| !e.is_empty())
         {
@@ -361,7 +362,7 @@ impl Stack {
         let mut admin = AdminCli::for_table(self.store.table());
         admin.env.extend([
             (
-                "DYNAMODB_ENDPOINT".to_string(),
+                DYNAMODB_ENDPOINT.to_string(),
                 self.dynamodb_endpoint.clone(),
             ),
             (WEBHOOK_SEALING_KEY.to_string(), self.sealing_key.clone()),
@@ -516,11 +517,11 @@ impl AdminCli {
         let mut command = Command::new(admin_binary());
         command
             .args(args)
-            .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
-            .env("CONTACTS_TABLE", &self.table)
+            .env(DYNAMODB_ENDPOINT, dynamodb_endpoint())
+            .env(CONTACTS_TABLE, &self.table)
             .env(FIELD_CACHE_SECONDS, TEST_FIELD_CACHE_SECONDS)
-            .env_remove("USAGE_PLAN_ID")
-            .env_remove("APIGATEWAY_ENDPOINT")
+            .env_remove(USAGE_PLAN_ID)
+            .env_remove(APIGATEWAY_ENDPOINT)
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }

@@ -10,6 +10,7 @@ use aws_sdk_apigateway::Client;
 use contacts_shared::domain::field_defs::FieldSet;
 use contacts_shared::domain::field_values::InputValue;
 use contacts_shared::domain::field_writes::{resolve_writes, RawFieldWrite};
+use contacts_shared::env::{APIGATEWAY_ENDPOINT, DYNAMODB_ENDPOINT, USAGE_PLAN_ID};
 use contacts_shared::store::{ContactStore, NewContact};
 use contacts_tests::{admin_binary, free_port, logs, runtime, tool, AdminCli, Service};
 use serde_json::Value;
@@ -74,7 +75,7 @@ fn channels_get_a_usage_plan_key_and_lose_it_with_their_last_token() {
         .id()
         .unwrap()
         .to_string();
-    let admin = AdminCli::new(&[("APIGATEWAY_ENDPOINT", moto()), ("USAGE_PLAN_ID", &plan)]);
+    let admin = AdminCli::new(&[(APIGATEWAY_ENDPOINT, moto()), (USAGE_PLAN_ID, &plan)]);
     admin.ok(&["table", "create"]);
     let store = admin.store();
 
@@ -188,8 +189,8 @@ fn against_aws_channel_commands_need_the_usage_plan() {
     AdminCli::new(&[]);
     let out = Command::new(admin_binary())
         .args(["--aws", "channel", "create", "--name", "x", "--type", "sms"])
-        .env_remove("DYNAMODB_ENDPOINT")
-        .env_remove("USAGE_PLAN_ID")
+        .env_remove(DYNAMODB_ENDPOINT)
+        .env_remove(USAGE_PLAN_ID)
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use contacts_shared::limits::FUNCTION_TIMEOUT_SECONDS;
 use contacts_shared::store::{ContactStore, StoreError};
 use contacts_shared::{ApiError, ChannelType, DynamoStore};
 use contacts_tests::{
@@ -16,7 +17,7 @@ use contacts_tests::{
 use serde_json::json;
 
 /// The functions' timeout in template.yaml: no request may hang past it.
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(FUNCTION_TIMEOUT_SECONDS);
 
 fn create(stack: &Stack, token: &str, n: usize) -> (Reply, Duration) {
     let body = json!({"custom_fields": [{"name": "lastName", "value": format!("stream-{n}")}]})

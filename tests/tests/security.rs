@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use contacts_shared::env::{AWS_LAMBDA_LOG_LEVEL, RUST_LOG};
 use contacts_shared::ChannelType;
 use contacts_tests::{
     assert_consistent, create_channel, dynamodb_endpoint, envelope, runtime, Method, Reply, Stack,
@@ -17,7 +18,7 @@ fn tokens_stay_out_of_logs_and_revoked_tokens_die_with_the_cache() {
     // Every function at TRACE, the most any operator could set.
     let stack = Stack::start_with(
         dynamodb_endpoint(),
-        &[("AWS_LAMBDA_LOG_LEVEL", "trace"), ("RUST_LOG", "trace")],
+        &[(AWS_LAMBDA_LOG_LEVEL, "trace"), (RUST_LOG, "trace")],
         &["--authorizer-ttl", &TTL_SECONDS.to_string()],
     );
     let (channel, token) = create_channel(&stack.store, ChannelType::Facebook, None);

@@ -390,7 +390,10 @@ fn functions_routes_binaries_and_least_privilege() {
     );
     assert_eq!(text(at(globals, &["LoggingConfig", "LogFormat"])), "JSON");
     assert_eq!(
-        text(at(globals, &["Environment", "Variables", "CONTACTS_TABLE"])),
+        text(at(
+            globals,
+            &["Environment", "Variables", env::CONTACTS_TABLE]
+        )),
         "!Ref ContactsTable"
     );
     assert!(at(&t, &["Parameters", "LogRetentionDays", "Default"])

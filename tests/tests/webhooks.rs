@@ -14,6 +14,7 @@ use contacts_shared::domain::channel::Channel;
 use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::domain::field_values::InputValue;
 use contacts_shared::domain::field_writes::RawFieldWrite;
+use contacts_shared::env::WEBHOOK_SEALING_KEY;
 use contacts_shared::store::{ContactStore, TagChange};
 use contacts_shared::webhooks::signature::Secret;
 use contacts_shared::{ChannelType, ContactService};
@@ -430,12 +431,12 @@ fn webhook_commands_refuse_what_they_cannot_do() {
             .contains("no field 'nosuchfield'")
     );
     let mut unsealed = admin();
-    unsealed.env.retain(|(k, _)| k != "WEBHOOK_SEALING_KEY");
+    unsealed.env.retain(|(k, _)| k != WEBHOOK_SEALING_KEY);
     unsealed
         .env
-        .push(("WEBHOOK_SEALING_KEY".into(), String::new()));
+        .push((WEBHOOK_SEALING_KEY.into(), String::new()));
     let why = unsealed.fails(&["webhook", "add", "--channel", &channel, "--url", url]);
-    assert!(why.contains("WEBHOOK_SEALING_KEY"), "{why}");
+    assert!(why.contains(WEBHOOK_SEALING_KEY), "{why}");
     // The table holds the secret sealed only.
     let (id, secret) = {
         let r = Receiver::start().unwrap();

@@ -36,10 +36,10 @@ use local_stack::{DynamoConfig, DynamoLocal, Logs};
 
 /// Invocations metered per function for its storage figures.
 pub const METERED_CALLS: usize = 200;
-/// Calls timed per endpoint through the local stack, after the untimed ones.
 /// The endpoint measured a second time with logs at ERROR and no metrics (it consumes no
 /// contacts, so its events serve both passes).
 const QUIET_PASS: &str = "get-contact";
+/// Calls timed per endpoint through the local stack, after the untimed ones.
 const STACK_CALLS: usize = 1_000;
 const STACK_WARMUP: usize = 50;
 /// Webhook deliveries timed through the local stack, after a few untimed.

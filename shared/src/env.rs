@@ -8,6 +8,7 @@ pub const CONTACTS_TABLE: &str = "CONTACTS_TABLE";
 pub const DEFAULT_TABLE: &str = "contacts";
 /// The region; DynamoDB Local accepts any, AWS sets it in Lambda.
 pub const AWS_REGION: &str = "AWS_REGION";
+/// The region, as older SDKs and tools name it.
 pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 /// Present when credentials come from the environment (Lambda sets it).
 pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
@@ -77,3 +78,25 @@ pub fn seconds(name: &str, default: u64) -> std::time::Duration {
     let seconds = get(name).and_then(|s| s.parse().ok()).unwrap_or(default);
     std::time::Duration::from_secs(seconds)
 }
+
+// The local stack's settings (`make dev`, and the tests that run it): read by `local-stack`
+// and its gateway and relay, never deployed.
+
+/// DynamoDB Local's port (default 8000).
+pub const DYNAMODB_PORT: &str = "DYNAMODB_PORT";
+/// The functions' Lambda invoke API's port (`cargo lambda watch`; default 9000).
+pub const LAMBDA_PORT: &str = "LAMBDA_PORT";
+/// The local gateway's port (default 3000).
+pub const GATEWAY_PORT: &str = "GATEWAY_PORT";
+/// Where DynamoDB Local keeps its data (default `.local/dynamodb`).
+pub const DATA_DIR: &str = "DATA_DIR";
+/// Where every service of the local stack writes its output (default `.local/logs`).
+pub const LOG_DIR: &str = "LOG_DIR";
+/// Where the local stack says where it runs (default `.local/stack.json`).
+pub const STACK_FILE: &str = "STACK_FILE";
+/// The demo channel `make dev` makes (default `demo`).
+pub const DEMO_CHANNEL: &str = "DEMO_CHANNEL";
+/// Where `make dev` keeps the key sealing webhook secrets.
+pub const WEBHOOK_SEALING_KEY_FILE: &str = "WEBHOOK_SEALING_KEY_FILE";
+/// The functions' invoke API, for the local gateway and the local relay.
+pub const LAMBDA_ENDPOINT: &str = "LAMBDA_ENDPOINT";

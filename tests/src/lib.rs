@@ -74,7 +74,7 @@ pub fn dynamo_local(data: Option<PathBuf>) -> DynamoLocal {
         data,
         logs: logs(),
     })
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// A DynamoDB endpoint for this test process: `DYNAMODB_ENDPOINT` if set, else a DynamoDB
@@ -317,7 +317,7 @@ impl Stack {
             sealing_key: None,
             logs: logs(),
         })
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e:#}"));
         let client = Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -347,7 +347,7 @@ impl Stack {
         let gateway = self
             .local
             .extra_gateway(Some(template.to_path_buf()), args, &logs())
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap_or_else(|e| panic!("{e:#}"));
         let base = gateway.base_url();
         self.extra_gateways
             .lock()

@@ -20,13 +20,13 @@ use serde_json::Value;
 fn moto() -> &'static str {
     static MOTO: OnceLock<(Service, String)> = OnceLock::new();
     let (_, endpoint) = MOTO.get_or_init(|| {
-        let port = free_port().unwrap_or_else(|e| panic!("{e}"));
-        let mut command = Command::new(tool("moto_server").unwrap_or_else(|e| panic!("{e}")));
+        let port = free_port().unwrap_or_else(|e| panic!("{e:#}"));
+        let mut command = Command::new(tool("moto_server").unwrap_or_else(|e| panic!("{e:#}")));
         command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         let mut moto = Service::start("moto_server", "moto", port, command, &logs())
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap_or_else(|e| panic!("{e:#}"));
         local_stack::ports::wait_listening(&mut moto, port, std::time::Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap_or_else(|e| panic!("{e:#}"));
         (moto, format!("http://127.0.0.1:{port}"))
     });
     endpoint

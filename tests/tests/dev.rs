@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use contacts_shared::dev_stack::{self, DevStack};
+use contacts_shared::env;
 use contacts_tests::{admin_binary, build_binaries, free_port, log_dir, repo_root};
 use local_stack::ports::listening;
 
@@ -46,12 +47,12 @@ impl Dev {
         let make = Command::new("make")
             .arg("dev")
             .current_dir(repo_root())
-            .env("DYNAMODB_PORT", ports[0].to_string())
-            .env("LAMBDA_PORT", ports[1].to_string())
-            .env("GATEWAY_PORT", ports[2].to_string())
-            .env("DATA_DIR", home.join("data"))
-            .env("LOG_DIR", home.join("logs"))
-            .env("STACK_FILE", home.join(dev_stack::FILE))
+            .env(env::DYNAMODB_PORT, ports[0].to_string())
+            .env(env::LAMBDA_PORT, ports[1].to_string())
+            .env(env::GATEWAY_PORT, ports[2].to_string())
+            .env(env::DATA_DIR, home.join("data"))
+            .env(env::LOG_DIR, home.join("logs"))
+            .env(env::STACK_FILE, home.join(dev_stack::FILE))
             .env("DEV_TEST_MARK", &mark)
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log file"))

@@ -171,7 +171,7 @@ fn schemathesis_finds_no_fault_and_no_departure_from_openapi_yaml() {
     let seed: u64 = setting("SCHEMATHESIS_SEED", SEED);
     let output = dir.join("schemathesis.txt");
     let log = fs::File::create(&output).expect("schemathesis output file");
-    let mut command = Command::new(tool("python").unwrap_or_else(|e| panic!("{e}")));
+    let mut command = Command::new(tool("python").unwrap_or_else(|e| panic!("{e:#}")));
     command
         .args(["-m", "schemathesis.cli", "run"])
         .arg(repo_root().join("openapi.yaml"))

@@ -129,7 +129,7 @@ for line in sys.stdin:
 /// Runs the project's Python with `args`, one JSON line of `lines` each on its standard
 /// input; its output lines.
 fn python(args: &[&str], lines: &[Value]) -> Vec<String> {
-    let mut child = Command::new(tool("python").unwrap_or_else(|e| panic!("{e}")))
+    let mut child = Command::new(tool("python").unwrap_or_else(|e| panic!("{e:#}")))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

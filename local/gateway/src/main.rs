@@ -42,7 +42,7 @@ struct Args {
     #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:3000")]
     listen: SocketAddr,
     /// The Lambda invoke API of `cargo lambda watch`.
-    #[arg(long, env = "LAMBDA_ENDPOINT", default_value = "http://127.0.0.1:9000")]
+    #[arg(long, env = contacts_shared::env::LAMBDA_ENDPOINT, default_value = "http://127.0.0.1:9000")]
     lambda_endpoint: String,
     /// The DynamoDB holding the usage plan's API keys (DynamoDB Local); without it, AWS's.
     #[arg(long, env = DYNAMODB_ENDPOINT)]

@@ -36,7 +36,7 @@ struct Args {
     #[arg(long)]
     listen: SocketAddr,
     /// The Lambda invoke API of `cargo lambda watch`.
-    #[arg(long, env = "LAMBDA_ENDPOINT", default_value = "http://127.0.0.1:9000")]
+    #[arg(long, env = contacts_shared::env::LAMBDA_ENDPOINT, default_value = "http://127.0.0.1:9000")]
     lambda_endpoint: String,
     /// DynamoDB Local, which serves the table's stream too.
     #[arg(long, env = DYNAMODB_ENDPOINT)]

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use contacts_shared::dev_stack::{self, DevStack};
-use contacts_shared::env::{CONTACTS_TABLE as TABLE_ENV, DEFAULT_TABLE};
+use contacts_shared::env::{self, CONTACTS_TABLE as TABLE_ENV, DEFAULT_TABLE};
 use contacts_shared::DynamoStore;
 use local_stack::supervise::{self, Logs};
 use local_stack::{ports, sealing, seed, DynamoConfig, LocalStack, StackConfig, Storage};
@@ -39,33 +39,33 @@ enum Command {
 #[derive(clap::Args)]
 struct Dev {
     /// DynamoDB Local's port.
-    #[arg(long, env = "DYNAMODB_PORT", default_value_t = 8000)]
+    #[arg(long, env = env::DYNAMODB_PORT, default_value_t = 8000)]
     dynamodb_port: u16,
     /// Port of the functions' Lambda invoke API (cargo lambda watch).
-    #[arg(long, env = "LAMBDA_PORT", default_value_t = 9000)]
+    #[arg(long, env = env::LAMBDA_PORT, default_value_t = 9000)]
     lambda_port: u16,
     /// The API's port: http://127.0.0.1:{port}/api/v1/...
-    #[arg(long, env = "GATEWAY_PORT", default_value_t = 3000)]
+    #[arg(long, env = env::GATEWAY_PORT, default_value_t = 3000)]
     gateway_port: u16,
     #[arg(long, env = TABLE_ENV, default_value = DEFAULT_TABLE)]
     table: String,
     /// Where DynamoDB Local keeps its data.
-    #[arg(long, env = "DATA_DIR", default_value = ".local/dynamodb")]
+    #[arg(long, env = env::DATA_DIR, default_value = ".local/dynamodb")]
     data_dir: PathBuf,
     /// Where every service's output goes, a file each (`{service}-{port}.log`).
-    #[arg(long, env = "LOG_DIR", default_value = ".local/logs")]
+    #[arg(long, env = env::LOG_DIR, default_value = ".local/logs")]
     log_dir: PathBuf,
     /// Where the stack says where it runs, for `contacts-admin` (removed when it stops).
-    #[arg(long, env = "STACK_FILE", default_value = dev_stack::FILE)]
+    #[arg(long, env = env::STACK_FILE, default_value = dev_stack::FILE)]
     stack_file: PathBuf,
     /// The demo channel made (once) and given a fresh token.
-    #[arg(long, env = "DEMO_CHANNEL", default_value = seed::DEMO_CHANNEL)]
+    #[arg(long, env = env::DEMO_CHANNEL, default_value = seed::DEMO_CHANNEL)]
     demo_channel: String,
     /// Where the webhook sealing key is kept (made the first time), so that the webhooks
     /// in the data still open after a restart.
     #[arg(
         long,
-        env = "WEBHOOK_SEALING_KEY_FILE",
+        env = env::WEBHOOK_SEALING_KEY_FILE,
         default_value = ".local/webhook-sealing-key"
     )]
     sealing_key_file: PathBuf,
@@ -100,9 +100,9 @@ fn main() -> ExitCode {
 
 async fn start(dev: &Dev) -> anyhow::Result<LocalStack> {
     for (port, variable) in [
-        (dev.dynamodb_port, "DYNAMODB_PORT"),
-        (dev.lambda_port, "LAMBDA_PORT"),
-        (dev.gateway_port, "GATEWAY_PORT"),
+        (dev.dynamodb_port, env::DYNAMODB_PORT),
+        (dev.lambda_port, env::LAMBDA_PORT),
+        (dev.gateway_port, env::GATEWAY_PORT),
     ] {
         if ports::listening(port) {
             bail!("port {port} is in use: stop what uses it, or choose another with {variable}");

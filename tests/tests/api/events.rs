@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::{assert_consistent, stack};
 
 fn invoke(function: &str, event: &Path) -> Value {
-    let out = Command::new(tool("cargo-lambda").unwrap_or_else(|e| panic!("{e}")))
+    let out = Command::new(tool("cargo-lambda").unwrap_or_else(|e| panic!("{e:#}")))
         .args(["lambda", "invoke", function, "--output-format", "json"])
         .arg("--data-file")
         .arg(event)

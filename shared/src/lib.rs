@@ -4,7 +4,8 @@
 //! keeps contacts in DynamoDB (the one module that knows the table layout) or, for tests
 //! and the bench, in memory. Beside them: the demo channel, the error table, the limits,
 //! the environment's variable names, hashing, random ids, the clock, retry backoff and
-//! logging; and `webhooks/`, the change events subscribers receive and their signing.
+//! logging; and, with the `webhooks` feature, `webhooks/`: the change events subscribers
+//! receive, their signing and delivery (the endpoints' binaries do not carry it).
 
 pub mod api;
 pub mod aws;
@@ -25,6 +26,8 @@ pub mod random;
 pub mod store;
 #[cfg(test)]
 mod testing;
+// Only the webhook functions and the operator's tools link it (the `webhooks` feature).
+#[cfg(feature = "webhooks")]
 pub mod webhooks;
 
 pub use domain::channel::{Channel, ChannelType};

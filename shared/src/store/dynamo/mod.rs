@@ -2,8 +2,9 @@
 //! for the local stack, the channels' usage-plan keys).
 //! `keys` is the table layout, `item` the mapping between items and the domain; nothing
 //! else builds keys or attributes. Operator-only storage (the table, channels, tokens,
-//! field definitions, the invariant checker) is behind the `operator` feature, so the
-//! functions' binaries do not carry it.
+//! field definitions, the invariant checker) is behind the `operator` feature, and the
+//! webhook subscriptions (`webhooks`) behind the `webhooks` feature, so the endpoints'
+//! binaries carry neither.
 
 mod api_keys;
 pub mod capacity;
@@ -19,6 +20,7 @@ mod list;
 #[cfg(feature = "operator")]
 mod operator;
 mod tokens;
+#[cfg(feature = "webhooks")]
 mod webhooks;
 
 #[cfg(feature = "operator")]

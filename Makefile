@@ -6,7 +6,7 @@
 export PATH := $(CURDIR)/.local/venv/bin:$(PATH)
 
 # The integration tests that need no local stack (files of tests/tests/).
-CHECK_TESTS := --test template --test openapi
+CHECK_TESTS := --test template --test openapi --test dependencies
 
 .PHONY: dev check test lint check-template build sam-build bench clean
 
@@ -18,7 +18,7 @@ dev:
 	cargo run --quiet -p local-stack
 
 # The fast tier: formatting, clippy, every crate's unit tests (the service and handlers
-# on the in-memory store), the template and OpenAPI checks.
+# on the in-memory store), the template and OpenAPI checks, and what each function links.
 check:
 	scripts/setup.sh --check
 	$(MAKE) --no-print-directory lint check-template

@@ -5,6 +5,7 @@
 mod api_keys;
 mod export;
 mod import;
+mod progress;
 mod target;
 mod webhooks;
 
@@ -15,7 +16,7 @@ use clap::{Parser, Subcommand};
 use contacts_shared::domain::channel::{Channel, ChannelRecord};
 use contacts_shared::domain::contact_id;
 use contacts_shared::domain::field_defs::{FieldDef, FieldType, Uniqueness, BUILT_IN_FIELDS};
-use contacts_shared::store::dynamo::{CheckReport, TableReport};
+use contacts_shared::store::dynamo::{CheckReport, Pace, Reach, TableReport};
 use contacts_shared::store::ContactStore;
 use contacts_shared::{clock, env, random, ChannelType, DynamoStore};
 use serde_json::{json, Value};
@@ -70,15 +71,24 @@ enum Command {
     #[command(subcommand)]
     Webhook(webhooks::WebhookCommand),
     /// Checks that a channel's field index, list, counts and tags agree with its contacts
-    /// (scans the table); exits non-zero if they do not. With --repair, restores them from
-    /// the contacts (safe while the API is in use) and exits non-zero only if that fails.
-    /// Without --channel, looks for items of channels that no longer exist (left by writes
-    /// in flight while their channel was deleted); --repair removes them.
+    /// (reading the channel's own items); exits non-zero if they do not. With --repair,
+    /// restores them from the contacts (safe while the API is in use) and exits non-zero
+    /// only if that fails. Without --channel, scans the whole table, paced, for items of
+    /// channels that no longer exist (left by writes in flight while their channel was
+    /// deleted) and channels missing from the channel list; --repair removes and lists them.
     Check {
         #[arg(long)]
         channel: Option<String>,
         #[arg(long)]
         repair: bool,
+        /// With --channel: scan the whole table (paced) rather than read the channel's own
+        /// items, to find entries and counts in value partitions no contact points to too.
+        #[arg(long, requires = "channel")]
+        scan: bool,
+        /// The scan's pace, in read units a second (on AWS a read unit is 4 KB read,
+        /// strongly consistent).
+        #[arg(long, default_value_t = DEFAULT_SCAN_READ_UNITS)]
+        max_read_units_per_second: f64,
     },
 }
 
@@ -199,6 +209,11 @@ enum ContactCommand {
     },
 }
 
+/// The whole table's check reads at most this many read units a second unless told: about
+/// 800 KB a second, a small share of what an on-demand table serves, and pages small
+/// enough that DynamoDB Local answers the API between them.
+const DEFAULT_SCAN_READ_UNITS: f64 = 200.0;
+
 /// Where channels' API keys live: a usage plan on API Gateway, or nowhere (the local
 /// stack meters the key value itself).
 enum Keys {
@@ -269,11 +284,18 @@ async fn run(store: &DynamoStore, keys: &Keys, target: &Target, command: Command
         Command::Check {
             channel: Some(channel),
             repair,
-        } => check(store, &channel, repair).await,
+            scan,
+            max_read_units_per_second,
+        } => {
+            let scan = scan.then_some(max_read_units_per_second);
+            check(store, &channel, repair, scan).await
+        }
         Command::Check {
             channel: None,
             repair,
-        } => check_table(store, repair).await,
+            max_read_units_per_second,
+            ..
+        } => check_table(store, repair, max_read_units_per_second).await,
     }
 }
 
@@ -316,13 +338,24 @@ async fn channel(store: &DynamoStore, keys: &Keys, command: ChannelCommand) -> O
                 plan.delete_key(key_id).await?;
             }
             eprintln!(
-                "deleting channel {channel}: its tokens are revoked; waiting {}s for running functions",
+                "deleting channel {channel}: its tokens are revoked; waiting up to {}s for \
+                 running functions",
                 settle().as_secs()
             );
-            let contacts = store.delete_channel(&channel, settle()).await?;
+            let spinner = progress::spinner(&format!("deleting channel {channel}"));
+            let done = store
+                .delete_channel(&channel, settle(), &mut |at| {
+                    spinner.set_message(format!(
+                        "{} contact(s), {} item(s) deleted",
+                        at.contacts, at.items
+                    ));
+                })
+                .await?;
+            spinner.finish_and_clear();
             eprintln!(
-                "channel {channel} deleted with its {} token(s) and {contacts} contact(s)",
-                record.tokens
+                "channel {channel} deleted: {} contact(s) and {} item(s) in all (tokens, \
+                 webhooks, index and list entries, counts, claims, records, the channel)",
+                done.contacts, done.items
             );
             Ok(None)
         }
@@ -527,13 +560,29 @@ async fn delete_contact(store: &DynamoStore, channel: &str, id: &str) -> Outcome
     }
 }
 
-async fn check(store: &DynamoStore, channel: &str, repair: bool) -> Outcome {
+/// A channel's check, reading its own items, or with `scan` (a pace) the whole table.
+async fn check(store: &DynamoStore, channel: &str, repair: bool, scan: Option<f64>) -> Outcome {
+    let spinner = progress::spinner(&format!("checking channel {channel}"));
+    let mut shown = |read: u64, units: f64| {
+        spinner.set_message(format!("{read} item(s) read, {units:.0} read unit(s)"));
+    };
+    let mut reach = match scan {
+        Some(pace) => Reach::Table(Pace {
+            max_read_units_per_second: checked_pace(pace)?,
+            progress: &mut shown,
+        }),
+        None => Reach::Own,
+    };
     let (report, repaired) = if repair {
-        let (before, after) = store.repair_channel(channel).await?;
+        let (before, after) = store.repair_channel_reaching(channel, &mut reach).await?;
         (after, Some(before))
     } else {
-        (store.check_channel(channel).await?, None)
+        (
+            store.check_channel_reaching(channel, &mut reach).await?,
+            None,
+        )
     };
+    spinner.finish_and_clear();
     let mut summary = check_summary(channel, &report);
     if let Some(before) = repaired {
         summary["repaired"] = check_summary(channel, &before);
@@ -552,9 +601,24 @@ async fn check(store: &DynamoStore, channel: &str, repair: bool) -> Outcome {
     }
 }
 
+fn checked_pace(read_units_per_second: f64) -> anyhow::Result<f64> {
+    match read_units_per_second > 0.0 && read_units_per_second.is_finite() {
+        true => Ok(read_units_per_second),
+        false => bail!("--max-read-units-per-second must be a number above 0"),
+    }
+}
+
 /// The whole table's check: items of deleted channels, channels missing from the channel
 /// list; with `repair`, what is left after removing and listing them, and what was.
-async fn check_table(store: &DynamoStore, repair: bool) -> Outcome {
+async fn check_table(store: &DynamoStore, repair: bool, read_units_per_second: f64) -> Outcome {
+    let spinner = progress::spinner("scanning the table");
+    let mut shown = |read: u64, units: f64| {
+        spinner.set_message(format!("{read} item(s) read, {units:.0} read unit(s)"));
+    };
+    let mut pace = Pace {
+        max_read_units_per_second: checked_pace(read_units_per_second)?,
+        progress: &mut shown,
+    };
     let gone = |report: &TableReport| -> Vec<Value> {
         report
             .gone_channels
@@ -563,10 +627,11 @@ async fn check_table(store: &DynamoStore, repair: bool) -> Outcome {
             .collect()
     };
     let found = match repair {
-        true => Some(store.repair_table().await?),
+        true => Some(store.repair_table(&mut pace).await?),
         false => None,
     };
-    let report = store.check_table().await?;
+    let report = store.check_table(&mut pace).await?;
+    spinner.finish_and_clear();
     let mut out = json!({
         "gone_channels": gone(&report),
         "unlisted_channels": report.unlisted_channels,

@@ -57,7 +57,10 @@ fn a_deleted_channels_token_is_refused_at_once_though_its_authorization_is_cache
     }
 
     runtime()
-        .block_on(s.store.delete_channel(&channel, std::time::Duration::ZERO))
+        .block_on(
+            s.store
+                .delete_channel(&channel, std::time::Duration::ZERO, &mut |_| {}),
+        )
         .expect("delete the channel");
     let create = s.call(
         Method::POST,

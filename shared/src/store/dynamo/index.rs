@@ -36,6 +36,14 @@ pub(super) enum IndexOp {
 }
 
 impl IndexOp {
+    /// The partition it changes.
+    #[cfg(feature = "operator")]
+    pub fn partition(&self) -> &str {
+        match self {
+            IndexOp::Put(pk, _) | IndexOp::Delete(pk, _) | IndexOp::Count(pk, _) => pk,
+        }
+    }
+
     fn encode(&self) -> String {
         match self {
             IndexOp::Put(pk, sk) => format!("+{pk}{SEPARATOR}{sk}"),

@@ -24,7 +24,9 @@ mod tokens;
 mod webhooks;
 
 #[cfg(feature = "operator")]
-pub use operator::{CheckReport, Clash, Inserted, ListedChannel, TableReport, TableStream};
+pub use operator::{
+    CheckReport, Clash, Deletion, Inserted, ListedChannel, Pace, Reach, TableReport, TableStream,
+};
 
 use super::StoreError;
 

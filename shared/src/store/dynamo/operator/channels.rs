@@ -1,4 +1,4 @@
-//! Channels: created, read, and deleted with everything they own.
+//! Channels: created, listed and read; and the plain batch writes operator commands use.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::super::errors::{build_error, cancelled_by, classify, condition_failed};
 use super::super::item::{self, Item};
-use super::super::{keys, DynamoStore};
+use super::super::{keys, DynamoStore, CAPACITY};
 use crate::domain::channel::{invalid_channel_id, is_valid_channel_id, ChannelRecord};
 use crate::store::StoreError;
 use crate::ChannelType;
@@ -120,81 +120,6 @@ impl DynamoStore {
         }
     }
 
-    /// Deletes a channel and everything it owns: its API key, its tokens, its contacts and
-    /// everything kept for them, its field definitions. Returns how many contacts were
-    /// deleted. Final: the channel is marked as being deleted, which every request that
-    /// loads its field definitions from then on refuses, and only after `settle` (the
-    /// field cache's lifetime plus the longest a request runs) is its data deleted, so
-    /// no request still running can write after it. Run again, it finishes a deletion
-    /// that stopped part-way.
-    pub async fn delete_channel(
-        &self,
-        channel_id: &str,
-        settle: Duration,
-    ) -> Result<usize, StoreError> {
-        let found = self
-            .get(item::channel_key(channel_id))
-            .await?
-            .ok_or_else(|| StoreError::Rejected(format!("no channel '{channel_id}'")))?;
-        // The API key first: the gateway checks it on every call, so the channel's tokens
-        // stop working at once, even where its authorizer's answer is still cached.
-        let api_key = item::get_s(&found, item::API_KEY)?;
-        self.delete_items(vec![item::api_key_key(api_key)]).await?;
-        let tokens: Vec<Item> = match found.get(item::TOKENS) {
-            Some(AttributeValue::Ss(hashes)) => hashes.iter().map(|h| item::token_key(h)).collect(),
-            _ => Vec::new(),
-        };
-        // Then the tokens: once they are gone no request of the channel can start again.
-        self.delete_items(tokens).await?;
-        // Its webhooks before its contacts: a channel's deletion is not a stream of events.
-        self.remove_webhooks(channel_id).await?;
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(item::channel_key(channel_id)))
-            .update_expression("SET #deleting = :yes")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#deleting", item::DELETING)
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map_err(classify)?;
-        // Requests that loaded the definitions before the mark: done within `settle`.
-        tokio::time::sleep(settle).await;
-        let mut contacts = 0;
-        let mut start: Option<Item> = None;
-        let (pk, contact_prefix) = (keys::channel_pk(channel_id), keys::contact_sk(""));
-        loop {
-            let (page, next) = self.query_page(&pk, &contact_prefix, start).await?;
-            contacts += page.len();
-            let doomed = page
-                .iter()
-                .map(item::key_of)
-                .collect::<Result<Vec<_>, _>>()?;
-            self.delete_items(doomed).await?;
-            start = next;
-            if start.is_none() {
-                break;
-            }
-        }
-        // Then everything kept beside them (index entries, counts, list entries, page
-        // marks, claims, idempotency records), found by its key's prefix: a scan.
-        let beside = self
-            .scan_prefix(&format!("{}#", keys::channel_pk(channel_id)), None)
-            .await?
-            .iter()
-            .map(item::key_of)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.delete_items(beside).await?;
-        // Listed until the end, so that a deletion that stopped part-way shows in the list.
-        self.delete_items(vec![
-            item::channel_key(channel_id),
-            item::listed_channel_key(channel_id),
-        ])
-        .await?;
-        Ok(contacts)
-    }
-
     /// Deletes items by key, 25 to a batch, retrying what DynamoDB leaves unprocessed.
     pub(super) async fn delete_items(&self, keys_to_delete: Vec<Item>) -> Result<(), StoreError> {
         let requests = keys_to_delete
@@ -234,6 +159,7 @@ impl DynamoStore {
                     .client
                     .batch_write_item()
                     .request_items(&self.table, requests)
+                    .return_consumed_capacity(CAPACITY)
                     .send()
                     .await
                     .map_err(classify)?;

@@ -13,13 +13,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, Trans
 use super::super::errors::{build_error, cancelled_by, classify, condition_failed};
 use super::super::index;
 use super::super::item::{self, Item};
-use super::super::{keys, DynamoStore};
-use crate::backoff::backoff;
+use super::super::{keys, DynamoStore, CAPACITY};
+use super::scan::Pace;
 use crate::domain::contact::Contact;
-use crate::domain::field_defs::{FieldType, Uniqueness};
+use crate::domain::field_defs::{FieldType, Uniqueness, BUILT_IN_FIELDS};
 use crate::domain::field_values::match_key;
 use crate::domain::tags;
-use crate::limits::MAX_WRITE_ATTEMPTS;
 use crate::store::StoreError;
 
 /// What a check of one channel found.
@@ -66,6 +65,48 @@ pub const LIST: &str = "#list";
 /// A value partition's count shards: sort key → (count, changes).
 type Shards = BTreeMap<String, (i64, i64)>;
 
+/// What a check found stored, sorted as it reads it, whichever way it reads.
+#[derive(Default)]
+struct Stored {
+    list_pk: String,
+    index_prefix: String,
+    claim_prefix: String,
+    /// The claim partitions of fields still being declared unique: not checked yet.
+    declaring: Vec<String>,
+    /// Index and list entries.
+    entries: BTreeSet<(String, String)>,
+    shards: BTreeMap<String, Shards>,
+    /// Claims → owner.
+    claims: BTreeMap<(String, String), String>,
+}
+
+impl Stored {
+    fn add(&mut self, found: Item) -> Result<(), StoreError> {
+        let pk = item::get_s(&found, keys::PK)?.to_string();
+        let sk = item::get_s(&found, keys::SK)?.to_string();
+        if pk == self.list_pk {
+            self.entries.insert((pk, sk));
+        } else if pk.starts_with(&self.claim_prefix) {
+            if !self.declaring.contains(&pk) {
+                let owner = item::get_s(&found, item::OWNER).unwrap_or_default();
+                self.claims.insert((pk, sk), owner.to_string());
+            }
+        } else if !pk.starts_with(&self.index_prefix) {
+            // Idempotency records, webhooks: not the index's.
+        } else if sk.starts_with(keys::COUNT_SHARD_PREFIX) {
+            let count = item::get_n(&found, item::COUNT).unwrap_or(0);
+            let changes = item::get_n(&found, item::CHANGES).unwrap_or(0);
+            self.shards
+                .entry(pk)
+                .or_default()
+                .insert(sk, (count, changes));
+        } else if sk.as_str() > keys::ENTRIES_AFTER {
+            self.entries.insert((pk, sk));
+        }
+        Ok(())
+    }
+}
+
 /// What a channel holds, as a check reads it.
 struct Snapshot {
     contacts: Vec<(Contact, bool)>,
@@ -87,12 +128,37 @@ struct Snapshot {
     unique: Vec<(String, FieldType)>,
 }
 
+/// How much of the table a channel's check reads.
+pub enum Reach<'a> {
+    /// What the channel's contacts, its list and its fields point to: its own items,
+    /// whatever the table holds.
+    Own,
+    /// The whole table, at a pace: also entries and counts in value partitions that no
+    /// contact points to (none of today's writes leaves any; an older version may have).
+    Table(Pace<'a>),
+}
+
 impl DynamoStore {
-    /// Checks a channel. Index partitions can only be listed by scanning, so this reads
-    /// the whole table: an operator's tool, not a request path.
+    /// Checks a channel, reading its own items ([`Reach::Own`]).
     pub async fn check_channel(&self, channel: &str) -> Result<CheckReport, StoreError> {
-        let snapshot = self.snapshot(channel).await?;
+        self.check_channel_reaching(channel, &mut Reach::Own).await
+    }
+
+    pub async fn check_channel_reaching(
+        &self,
+        channel: &str,
+        reach: &mut Reach<'_>,
+    ) -> Result<CheckReport, StoreError> {
+        let snapshot = self.snapshot(channel, reach).await?;
         Ok(report(&snapshot))
+    }
+
+    /// Repairs a channel, reading its own items ([`Reach::Own`]).
+    pub async fn repair_channel(
+        &self,
+        channel: &str,
+    ) -> Result<(CheckReport, CheckReport), StoreError> {
+        self.repair_channel_reaching(channel, &mut Reach::Own).await
     }
 
     /// Checks a channel and repairs what it finds, from the contacts: finishes pending
@@ -100,11 +166,12 @@ impl DynamoStore {
     /// every value's count to its entries (exactly, even while the API writes: a count is
     /// set only if none of its shards changed since they were read). Returns what the
     /// check found before, and after, the repair.
-    pub async fn repair_channel(
+    pub async fn repair_channel_reaching(
         &self,
         channel: &str,
+        reach: &mut Reach<'_>,
     ) -> Result<(CheckReport, CheckReport), StoreError> {
-        let before = self.check_channel(channel).await?;
+        let before = self.check_channel_reaching(channel, reach).await?;
         let mut after = before.clone();
         // Concurrent writes can make a pass miss something: a few passes settle it.
         for _ in 0..3 {
@@ -114,21 +181,21 @@ impl DynamoStore {
             for id in &after.pending {
                 self.finish_pending(channel, id).await?;
             }
-            let snapshot = self.snapshot(channel).await?;
+            let snapshot = self.snapshot(channel, reach).await?;
             self.repair_entries(&snapshot).await?;
             self.repair_tags(channel, &snapshot).await?;
             self.repair_claims(channel, &snapshot).await?;
-            let snapshot = self.snapshot(channel).await?;
+            let snapshot = self.snapshot(channel, reach).await?;
             for (pk, shards) in counts_off(&snapshot) {
                 let entries = entries_in(&snapshot, &pk);
                 self.set_count(&pk, &shards, entries).await?;
             }
-            after = self.check_channel(channel).await?;
+            after = self.check_channel_reaching(channel, reach).await?;
         }
         Ok((before, after))
     }
 
-    async fn snapshot(&self, channel: &str) -> Result<Snapshot, StoreError> {
+    async fn snapshot(&self, channel: &str, reach: &mut Reach<'_>) -> Result<Snapshot, StoreError> {
         let fields = self.fields(channel).await?;
         let list_pk = keys::list_pk(channel);
         let mut contacts = Vec::new();
@@ -141,12 +208,16 @@ impl DynamoStore {
             .collect();
         // Claim key → (field, holders).
         let mut holders: BTreeMap<(String, String), (String, Vec<String>)> = BTreeMap::new();
+        // The partitions the contacts' pending index changes touch.
+        let mut touched: BTreeSet<String> = BTreeSet::new();
         for found in self
             .query_all(&keys::channel_pk(channel), &keys::contact_sk(""))
             .await?
         {
             let contact = item::contact_from_item(&found)?;
-            let pending = !index::pending_of(&found).is_empty();
+            let pending_ops = index::pending_of(&found);
+            touched.extend(pending_ops.iter().map(|op| op.partition().to_string()));
+            let pending = !pending_ops.is_empty();
             if item::is_deleted(&found) {
                 // Going: what it left is the pending delete's to remove.
                 contacts.push((contact, pending));
@@ -195,34 +266,49 @@ impl DynamoStore {
             .filter(|(_, u)| **u == Uniqueness::Claiming)
             .map(|(name, _)| keys::claim_pk(channel, name))
             .collect();
-        let claim_prefix = keys::claim_pk(channel, "");
-        let mut stored_claims = BTreeMap::new();
-        let mut stored = BTreeSet::new();
-        let mut shards: BTreeMap<String, Shards> = BTreeMap::new();
-        let index_prefix = format!("{}#F#", keys::channel_pk(channel));
-        for found in self
-            .scan_prefix(&format!("{}#", keys::channel_pk(channel)), None)
-            .await?
-        {
-            let pk = item::get_s(&found, keys::PK)?.to_string();
-            let sk = item::get_s(&found, keys::SK)?.to_string();
-            if pk == list_pk {
-                stored.insert((pk, sk));
-            } else if pk.starts_with(&claim_prefix) {
-                if !declaring.contains(&pk) {
-                    let owner = item::get_s(&found, item::OWNER).unwrap_or_default();
-                    stored_claims.insert((pk, sk), owner.to_string());
+        let names: BTreeSet<String> = BUILT_IN_FIELDS
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .chain(fields.custom().keys().cloned())
+            .chain(fields.unique().keys().cloned())
+            .collect();
+        let mut stored = Stored {
+            list_pk: list_pk.clone(),
+            index_prefix: format!("{}#F#", keys::channel_pk(channel)),
+            claim_prefix: keys::claim_pk(channel, ""),
+            declaring,
+            ..Stored::default()
+        };
+        match reach {
+            // What is stored where the contacts, their pending changes, the list and the
+            // fields point: partition by partition.
+            Reach::Own => {
+                let mut partitions: BTreeSet<String> =
+                    expected.keys().map(|(pk, _)| pk.clone()).collect();
+                partitions.extend(touched);
+                partitions.insert(list_pk.clone());
+                // Every field's claims, declared unique or not (a field made unique and
+                // then not may have left some).
+                partitions.extend(names.iter().map(|name| keys::claim_pk(channel, name)));
+                for pk in partitions {
+                    for found in self.query_all(&pk, "").await? {
+                        stored.add(found)?;
+                    }
                 }
-            } else if !pk.starts_with(&index_prefix) {
-                // Idempotency records: not the index's.
-            } else if sk.starts_with(keys::COUNT_SHARD_PREFIX) {
-                let count = item::get_n(&found, item::COUNT).unwrap_or(0);
-                let changes = item::get_n(&found, item::CHANGES).unwrap_or(0);
-                shards.entry(pk).or_default().insert(sk, (count, changes));
-            } else if sk.as_str() > keys::ENTRIES_AFTER {
-                stored.insert((pk, sk));
+            }
+            Reach::Table(pace) => {
+                let attributes = ["PK", "SK", item::COUNT, item::CHANGES, item::OWNER];
+                let prefix = format!("{}#", keys::channel_pk(channel));
+                self.scan_paced(&prefix, &attributes, pace, &mut |found| stored.add(found))
+                    .await?;
             }
         }
+        let Stored {
+            entries: stored,
+            shards,
+            claims: stored_claims,
+            ..
+        } = stored;
         Ok(Snapshot {
             contacts,
             expected,
@@ -396,10 +482,23 @@ impl DynamoStore {
         sk_prefix: &str,
         start: Option<Item>,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        self.query_page_limited(pk, sk_prefix, start, None).await
+    }
+
+    /// [`query_page`](Self::query_page) of at most `limit` items.
+    pub(super) async fn query_page_limited(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        start: Option<Item>,
+        limit: Option<i32>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let query = self
             .client
             .query()
             .table_name(&self.table)
+            .set_limit(limit)
+            .return_consumed_capacity(CAPACITY)
             .expression_attribute_values(":pk", item::s(pk));
         // DynamoDB refuses an empty prefix: no prefix is the whole partition.
         let query = match sk_prefix {
@@ -415,45 +514,6 @@ impl DynamoStore {
             .await
             .map_err(classify)?;
         Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
-    }
-
-    /// Every item whose PK starts with `prefix` (only the attributes of `projection`, when
-    /// given).
-    pub(super) async fn scan_prefix(
-        &self,
-        prefix: &str,
-        projection: Option<&str>,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        for attempt in 0.. {
-            let result = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(PK, :prefix)")
-                .expression_attribute_values(":prefix", item::s(prefix))
-                .set_projection_expression(projection.map(str::to_string))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.clone())
-                .send()
-                .await;
-            let page = match result {
-                Ok(page) => page,
-                Err(err) if attempt < MAX_WRITE_ATTEMPTS => {
-                    tracing::warn!(err = %classify(err), "scan retried");
-                    backoff(attempt).await;
-                    continue;
-                }
-                Err(err) => return Err(classify(err)),
-            };
-            items.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(items)
     }
 }
 

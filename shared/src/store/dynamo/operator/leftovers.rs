@@ -1,13 +1,14 @@
 //! The whole table's check: what deleted channels left behind (items under a channel's
 //! keys, `CH#{id}` and `CH#{id}#...`, whose channel item is gone, as a write that was in
 //! flight while its channel was deleted can leave) and channels missing from the channel
-//! list (made before it was kept). Found by scanning the whole table (an operator's
-//! tool), repaired by `contacts-admin check --repair`.
+//! list (made before it was kept). Found by scanning the whole table, at a pace the
+//! operator sets ([`scan`](super::scan)). Repaired by `contacts-admin check --repair`. Items past their TTL (`expires_at`) are DynamoDB's to remove, not leftovers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore};
+use super::scan::Pace;
 use crate::store::StoreError;
 
 /// What a survey of the whole table found beyond single channels.
@@ -36,16 +37,16 @@ struct Survey {
 impl DynamoStore {
     /// Surveys the whole table (a scan): what deleted channels left, and channels missing
     /// from the channel list.
-    pub async fn check_table(&self) -> Result<TableReport, StoreError> {
-        let survey = self.survey().await?;
+    pub async fn check_table(&self, pace: &mut Pace<'_>) -> Result<TableReport, StoreError> {
+        let survey = self.survey(pace).await?;
         self.report(&survey).await
     }
 
     /// Deletes every item the channels that no longer exist left, and lists the channels
     /// missing from the channel list, from one scan; what it found before it did. A
     /// channel whose item is back by then is left alone.
-    pub async fn repair_table(&self) -> Result<TableReport, StoreError> {
-        let survey = self.survey().await?;
+    pub async fn repair_table(&self, pace: &mut Pace<'_>) -> Result<TableReport, StoreError> {
+        let survey = self.survey(pace).await?;
         let found = self.report(&survey).await?;
         for (channel, doomed) in survey.gone {
             if self.get(item::channel_key(&channel)).await?.is_none() {
@@ -72,24 +73,30 @@ impl DynamoStore {
         })
     }
 
-    async fn survey(&self) -> Result<Survey, StoreError> {
+    async fn survey(&self, pace: &mut Pace<'_>) -> Result<Survey, StoreError> {
         let mut by_channel: BTreeMap<String, Vec<Item>> = BTreeMap::new();
         let mut existing: BTreeSet<String> = BTreeSet::new();
-        for key in self
-            .scan_prefix(keys::CHANNEL_PK_PREFIX, Some("PK, SK"))
-            .await?
-        {
-            let pk = item::get_s(&key, keys::PK)?;
+        let now = crate::clock::now();
+        let projection = ["PK", "SK", item::EXPIRES_AT];
+        let mut visit = |found: Item| -> Result<(), StoreError> {
+            let pk = item::get_s(&found, keys::PK)?;
             let Some(channel) = keys::channel_of_pk(pk) else {
-                continue;
+                return Ok(());
             };
+            if item::get_n(&found, item::EXPIRES_AT).is_ok_and(|at| at <= now) {
+                return Ok(());
+            }
             let channel = channel.to_string();
-            if pk == keys::channel_pk(&channel) && item::get_s(&key, keys::SK)? == keys::CHANNEL_SK
-            {
+            let sk = item::get_s(&found, keys::SK)?;
+            if pk == keys::channel_pk(&channel) && sk == keys::CHANNEL_SK {
                 existing.insert(channel.clone());
             }
+            let key = item::key(pk.to_string(), sk.to_string());
             by_channel.entry(channel).or_default().push(key);
-        }
+            Ok(())
+        };
+        self.scan_paced(keys::CHANNEL_PK_PREFIX, &projection, pace, &mut visit)
+            .await?;
         by_channel.retain(|channel, _| !existing.contains(channel));
         Ok(Survey {
             gone: by_channel,

@@ -5,8 +5,10 @@
 mod bulk;
 mod channels;
 mod check;
+mod deletion;
 mod fields;
 mod leftovers;
+mod scan;
 mod table;
 mod tokens;
 mod unique;
@@ -14,7 +16,9 @@ mod webhooks;
 
 pub use bulk::Inserted;
 pub use channels::ListedChannel;
-pub use check::CheckReport;
+pub use check::{CheckReport, Reach};
+pub use deletion::Deletion;
 pub use leftovers::TableReport;
+pub use scan::Pace;
 pub use table::TableStream;
 pub use unique::Clash;

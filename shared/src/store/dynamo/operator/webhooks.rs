@@ -84,12 +84,16 @@ impl DynamoStore {
         Ok(true)
     }
 
-    /// Removes every webhook of a channel (its deletion sends no events).
-    pub(super) async fn remove_webhooks(&self, channel: &str) -> Result<(), StoreError> {
+    /// Removes every webhook of a channel (its deletion sends no events); how many items
+    /// that deleted (two per webhook: it and the item naming its channel).
+    pub(super) async fn remove_webhooks(&self, channel: &str) -> Result<usize, StoreError> {
+        let mut removed = 0;
         for subscription in self.webhooks(channel).await? {
-            self.remove_webhook(&subscription.id).await?;
+            if self.remove_webhook(&subscription.id).await? {
+                removed += 2;
+            }
         }
-        Ok(())
+        Ok(removed)
     }
 
     fn put_new(&self, new: Item) -> Result<TransactWriteItem, StoreError> {

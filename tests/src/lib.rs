@@ -513,7 +513,8 @@ impl AdminCli {
         AdminCli { table, env }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    /// The command for `args`, with the table and environment, to run as the caller likes.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(admin_binary());
         command
             .args(args)

@@ -6,7 +6,7 @@ use super::super::errors::{build_error, cancelled_by, classify};
 use super::super::item::{self, Item};
 use super::super::keys;
 use super::super::webhooks::webhook_key;
-use super::super::DynamoStore;
+use super::super::{DynamoStore, CAPACITY};
 use crate::limits::MAX_WEBHOOKS_PER_CHANNEL;
 use crate::store::StoreError;
 use crate::webhooks::subscription::Subscription;
@@ -78,6 +78,7 @@ impl DynamoStore {
             .transact_write_items()
             .transact_items(delete(webhook_key(&channel, id))?)
             .transact_items(delete(webhook_ref_key(id))?)
+            .return_consumed_capacity(CAPACITY)
             .send()
             .await
             .map_err(classify)?;

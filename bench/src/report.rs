@@ -409,6 +409,20 @@ pub fn scale(scale: &Scale, import: Option<&Import>) -> String {
          target ≤ ×{WALK_RATIO} between its last and its first pages (for the list: a page \
          at any depth costs what the first does)."
     );
+    let deletion = &scale.deletion;
+    let _ = writeln!(
+        out,
+        "\nA channel of {FEW} contacts (two fields each) deleted beside the {} others, as \
+         `contacts-admin channel delete` deletes it, its settle time aside: {} items deleted \
+         ({} contacts) in {:.2} s, {:.0} read units and {:.0} write units (what the channel \
+         holds: the table beside it is never read).",
+        thousands(CONTACTS as u64),
+        deletion.deleted.items,
+        deletion.deleted.contacts,
+        deletion.took.as_secs_f64(),
+        deletion.units.read,
+        deletion.units.write,
+    );
     if let Some(import) = import {
         let items = (IMPORTED * ITEMS_PER_CONTACT) as f64;
         let rate = IMPORTED as f64 / import.took.as_secs_f64();

@@ -2,12 +2,21 @@
 //! 10 matches against page 1 of one with 100,000; all 100,000 matches walked 100 a page, as
 //! a v1 sync script walks them (`page=1,2,3,...` until `data` is empty) and by following
 //! `links.next`; and the channel's list walked 100 a page by its links; each page timed
-//! and metered.
+//! and metered. Then a channel of 10 contacts made beside them and deleted: what its
+//! deletion reads and writes, and how long it takes.
 
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeSet;
+
 use anyhow::{bail, Context};
-use contacts_shared::store::dynamo::TableStream;
+use contacts_shared::domain::channel::ChannelRecord;
+use contacts_shared::domain::field_values::InputValue;
+use contacts_shared::domain::field_writes::{resolve_writes, FieldWrite, RawFieldWrite};
+use contacts_shared::store::dynamo::capacity::{metered, Units};
+use contacts_shared::store::dynamo::{Deletion, TableStream};
+use contacts_shared::store::{ContactStore, NewContact};
+use contacts_shared::{clock, random, ChannelType, DynamoStore};
 use hyper::body::Bytes;
 use serde_json::Value;
 
@@ -57,6 +66,14 @@ pub struct Scale {
     pub seeding: Duration,
     pub page_one: Vec<PageOne>,
     pub walks: Vec<Walk>,
+    pub deletion: SmallDeletion,
+}
+
+/// The deletion of a channel of [`FEW`] contacts from the table of [`CONTACTS`].
+pub struct SmallDeletion {
+    pub deleted: Deletion,
+    pub units: Units,
+    pub took: Duration,
 }
 
 /// `launcher` is the find function's; the channel gets a table of its own. `list`, when
@@ -135,10 +152,63 @@ pub async fn measure(
         let event = |params: &[(&str, &str)]| events::list(root, &token, params);
         walks.push(walk(list, &launcher, "list, links", first, event).await?);
     }
+    let deletion = delete_small(&launcher.endpoint, &launcher.table).await?;
     Ok(Scale {
         seeding,
         page_one,
         walks,
+        deletion,
+    })
+}
+
+/// A channel of [`FEW`] contacts, two fields each, made in `table` beside the crowd, then
+/// deleted as `contacts-admin channel delete` deletes it (settle time aside), metered.
+async fn delete_small(endpoint: &str, table: &str) -> anyhow::Result<SmallDeletion> {
+    eprintln!("scaling: deleting a channel of {FEW} contacts beside {CONTACTS}");
+    let store = DynamoStore::connect(Some(endpoint), table).await;
+    let channel = "bench-small";
+    store
+        .create_channel(&ChannelRecord {
+            id: channel.to_string(),
+            name: "small".to_string(),
+            kind: ChannelType::Facebook,
+            api_key: format!("key{}", random::base32_id()?),
+            api_key_id: None,
+            created_at: clock::now(),
+            tokens: 0,
+        })
+        .await?;
+    let fields = store.fields(channel).await?;
+    let tags = BTreeSet::new();
+    let writes: Vec<Vec<FieldWrite>> = (0..FEW)
+        .map(|i| {
+            let raw = [("firstName", format!("Small {i}")), (WIDE.0, WIDE.1.to_string())]
+                .map(|(name, value)| RawFieldWrite {
+                    name: name.to_string(),
+                    value: InputValue::Text(value),
+                });
+            resolve_writes(&fields, &raw).context("the small channel's contacts")
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let ids: Vec<String> = (0..FEW).map(|i| format!("small-{i}")).collect();
+    for (id, writes) in ids.iter().zip(&writes) {
+        let new = NewContact {
+            id,
+            created_at: clock::now(),
+            created_micros: 0,
+            writes,
+            tags: &tags,
+        };
+        store.insert_contact(channel, &new).await?;
+    }
+    let started = Instant::now();
+    let (deleted, units) =
+        metered(store.delete_channel(channel, Duration::ZERO, &mut |_| {})).await;
+    let took = started.elapsed();
+    Ok(SmallDeletion {
+        deleted: deleted?,
+        units,
+        took,
     })
 }
 

@@ -142,6 +142,28 @@ fn seed_crowd(s: &Stack) -> String {
     crowd
 }
 
+/// The channel whose contact `busy` the load calls, and a gateway without the usage
+/// plan's throttle in front of the stack (its template in a folder named for `test`): the
+/// gateway's base URL and the channel's token.
+fn busy_channel(s: &Stack, test: &str) -> (String, String) {
+    let (busy, token) = s.channel(ChannelType::Facebook);
+    let fields = runtime().block_on(s.store.fields(&busy)).unwrap();
+    let tags = Default::default();
+    let w = writes(&fields, &[("firstName", Some("Busy"))]);
+    let busy_contact = NewContact {
+        id: "busy",
+        created_at: 1_700_000_000,
+        created_micros: 0,
+        writes: &w,
+        tags: &tags,
+    };
+    assert!(runtime()
+        .block_on(s.store.insert_contact(&busy, &busy_contact))
+        .unwrap());
+    let dir = contacts_tests::log_dir().join(format!("{test}-{}", std::process::id()));
+    (s.extra_gateway(&unthrottled_template(&dir), &[]), token)
+}
+
 /// Calls of another channel's contact, two at a time, through a gateway without the
 /// 100-a-minute throttle, until stopped: each call's status and latency.
 struct Load {
@@ -232,22 +254,7 @@ fn check_table(s: &Stack) -> TableReport {
 #[test]
 fn a_channel_deletion_costs_what_the_channel_holds_whatever_the_table_holds() {
     let s = stack();
-    let (busy, busy_token) = s.channel(ChannelType::Facebook);
-    let fields = runtime().block_on(s.store.fields(&busy)).unwrap();
-    let tags = Default::default();
-    let w = writes(&fields, &[("firstName", Some("Busy"))]);
-    let busy_contact = NewContact {
-        id: "busy",
-        created_at: 1_700_000_000,
-        created_micros: 0,
-        writes: &w,
-        tags: &tags,
-    };
-    assert!(runtime()
-        .block_on(s.store.insert_contact(&busy, &busy_contact))
-        .unwrap());
-    let dir = contacts_tests::log_dir().join(format!("deletion-{}", std::process::id()));
-    let unthrottled = s.extra_gateway(&unthrottled_template(&dir), &[]);
+    let (unthrottled, busy_token) = busy_channel(s, "deletion");
 
     // The same channel, deleted from a table of a few items, then from one of 100,000
     // other contacts.
@@ -291,7 +298,6 @@ fn a_channel_deletion_costs_what_the_channel_holds_whatever_the_table_holds() {
     );
     let refused = s.call(Method::GET, "/v1/contact/x", Some(&large_token), None);
     assert_eq!(refused.status, 401, "its tokens are gone");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -403,22 +409,7 @@ fn a_deletion_killed_half_way_is_finished_by_running_it_again() {
 #[test]
 fn the_api_keeps_answering_beside_an_import_and_an_export() {
     let s = stack();
-    let (busy, busy_token) = s.channel(ChannelType::Facebook);
-    let fields = runtime().block_on(s.store.fields(&busy)).unwrap();
-    let w = writes(&fields, &[("firstName", Some("Busy"))]);
-    let tags = Default::default();
-    let busy_contact = NewContact {
-        id: "busy",
-        created_at: 1_700_000_000,
-        created_micros: 0,
-        writes: &w,
-        tags: &tags,
-    };
-    assert!(runtime()
-        .block_on(s.store.insert_contact(&busy, &busy_contact))
-        .unwrap());
-    let dir = contacts_tests::log_dir().join(format!("import-load-{}", std::process::id()));
-    let unthrottled = s.extra_gateway(&unthrottled_template(&dir), &[]);
+    let (unthrottled, busy_token) = busy_channel(s, "import");
     let (channel, _) = s.channel(ChannelType::Facebook);
     let lines: String = (0..5_000)
         .map(|i| {
@@ -450,5 +441,4 @@ fn the_api_keeps_answering_beside_an_import_and_an_export() {
         5_000
     );
     admin.assert_consistent(&channel);
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -182,11 +182,14 @@ async fn delete_small(endpoint: &str, table: &str) -> anyhow::Result<SmallDeleti
     let tags = BTreeSet::new();
     let writes: Vec<Vec<FieldWrite>> = (0..FEW)
         .map(|i| {
-            let raw = [("firstName", format!("Small {i}")), (WIDE.0, WIDE.1.to_string())]
-                .map(|(name, value)| RawFieldWrite {
-                    name: name.to_string(),
-                    value: InputValue::Text(value),
-                });
+            let raw = [
+                ("firstName", format!("Small {i}")),
+                (WIDE.0, WIDE.1.to_string()),
+            ]
+            .map(|(name, value)| RawFieldWrite {
+                name: name.to_string(),
+                value: InputValue::Text(value),
+            });
             resolve_writes(&fields, &raw).context("the small channel's contacts")
         })
         .collect::<anyhow::Result<_>>()?;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use hyper::header::{HeaderName, HeaderValue};
-use serde_yaml_ng::{Mapping, Value};
+use local_template::{get_att_target, ref_target, text, Template};
+use serde_yaml_ng::Value;
 
 /// One method of one resource, and the function behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,9 +89,9 @@ impl ApiModel {
 
     /// Reads the one `AWS::Serverless::Api` of the template and everything attached to it.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let doc: Value = serde_yaml_ng::from_str(text).context("template is not YAML")?;
+        let doc = local_template::parse(text)?;
         let template = Template::new(&doc)?;
-        let (api_name, api) = template.the_api()?;
+        let (api_name, api) = the_api(&template)?;
         let props = api.get("Properties").context("the API has no Properties")?;
         let defaults = MethodDefaults {
             authorizer: template.text(props, &["Auth", "DefaultAuthorizer"])?,
@@ -113,114 +114,15 @@ impl ApiModel {
     }
 }
 
-/// The template's resources, its parameters to resolve `!Ref` with, and its globals.
-struct Template<'a> {
-    resources: &'a Mapping,
-    parameters: Option<&'a Mapping>,
-    globals: Option<&'a Value>,
-}
-
-impl<'a> Template<'a> {
-    fn new(doc: &'a Value) -> anyhow::Result<Self> {
-        Ok(Template {
-            resources: doc
-                .get("Resources")
-                .and_then(Value::as_mapping)
-                .context("template has no Resources")?,
-            parameters: doc.get("Parameters").and_then(Value::as_mapping),
-            globals: doc.get("Globals"),
-        })
-    }
-
-    /// The resources of one type, by logical id.
-    fn of_type(&self, kind: &'static str) -> impl Iterator<Item = (&'a str, &'a Value)> {
-        self.resources
-            .iter()
-            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
-            .filter_map(|(name, r)| Some((name.as_str()?, r)))
-    }
-
-    fn the_api(&self) -> anyhow::Result<(&'a str, &'a Value)> {
-        let mut apis = self.of_type("AWS::Serverless::Api");
-        let api = apis
-            .next()
-            .context("template declares no AWS::Serverless::Api")?;
-        match apis.next() {
-            Some(_) => bail!("template declares more than one AWS::Serverless::Api"),
-            None => Ok(api),
-        }
-    }
-
-    /// The binary of each function (what `cargo lambda watch` names it), by logical id.
-    fn function_binaries(&self) -> anyhow::Result<HashMap<&'a str, String>> {
-        self.of_type("AWS::Serverless::Function")
-            .map(|(name, f)| {
-                let binary = self.text(f, &["Metadata", "BuildProperties", "Binary"])?;
-                Ok((name, binary.unwrap_or_else(|| name.to_string())))
-            })
-            .collect()
-    }
-
-    /// The value at `path` below `value`, a `!Ref` to a parameter replaced by its Default.
-    fn value(&self, value: &'a Value, path: &[&str]) -> anyhow::Result<Option<&'a Value>> {
-        match path.iter().try_fold(value, |at, key| at.get(*key)) {
-            Some(found) => self.resolve(found, &path.join(".")).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    /// `value` itself, or for `!Ref P` the Default of parameter P. Anything else is an error
-    /// here, rather than a setting silently missing (an unlimited throttle, say).
-    fn resolve(&self, value: &'a Value, what: &str) -> anyhow::Result<&'a Value> {
-        let Some(name) = ref_target(value) else {
-            return Ok(value);
-        };
-        let parameter = self
-            .parameters
-            .and_then(|p| p.get(name.as_str()))
-            .with_context(|| format!("{what}: !Ref {name} names no template parameter"))?;
-        parameter
-            .get("Default")
-            .with_context(|| format!("{what}: parameter {name} has no Default"))
-    }
-
-    fn text(&self, value: &'a Value, path: &[&str]) -> anyhow::Result<Option<String>> {
-        self.value(value, path)?
-            .map(|found| text(found, &path.join(".")))
-            .transpose()
-    }
-
-    /// A number, written as one or as text (CloudFormation parameters are text).
-    fn number(&self, value: &'a Value, path: &[&str]) -> anyhow::Result<Option<f64>> {
-        let what = path.join(".");
-        self.value(value, path)?
-            .map(|found| match found {
-                Value::Number(n) => n.as_f64(),
-                Value::String(s) => s.trim().parse().ok(),
-                _ => None,
-            })
-            .map(|n| n.with_context(|| format!("{what} must be a number")))
-            .transpose()
-    }
-
-    fn flag(&self, value: &'a Value, path: &[&str]) -> anyhow::Result<Option<bool>> {
-        let what = path.join(".");
-        self.value(value, path)?
-            .map(|found| match found {
-                Value::Bool(b) => Some(*b),
-                Value::String(s) => s.parse().ok(),
-                _ => None,
-            })
-            .map(|b| b.with_context(|| format!("{what} must be true or false")))
-            .transpose()
-    }
-}
-
-fn text(value: &Value, what: &str) -> anyhow::Result<String> {
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        _ => bail!("{what} must be text"),
+/// The one `AWS::Serverless::Api` of the template.
+fn the_api<'a>(template: &Template<'a>) -> anyhow::Result<(&'a str, &'a Value)> {
+    let mut apis = template.of_type("AWS::Serverless::Api");
+    let api = apis
+        .next()
+        .context("template declares no AWS::Serverless::Api")?;
+    match apis.next() {
+        Some(_) => bail!("template declares more than one AWS::Serverless::Api"),
+        None => Ok(api),
     }
 }
 
@@ -489,31 +391,6 @@ fn response_header(
     let header = HeaderName::from_bytes(name.as_bytes()).with_context(|| what.to_string())?;
     let literal = HeaderValue::from_str(literal).with_context(|| what.to_string())?;
     Ok((header, literal))
-}
-
-/// `!Ref X` or `{Ref: X}` → X.
-fn ref_target(value: &Value) -> Option<String> {
-    match value {
-        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().map(str::to_string),
-        Value::Mapping(_) => value.get("Ref")?.as_str().map(str::to_string),
-        _ => None,
-    }
-}
-
-/// `!GetAtt X.Arn` or `{Fn::GetAtt: [X, Arn]}` → X.
-fn get_att_target(value: &Value) -> Option<String> {
-    match value {
-        Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
-            let (target, attribute) = tagged.value.as_str()?.split_once('.')?;
-            (attribute == "Arn").then(|| target.to_string())
-        }
-        Value::Mapping(_) => {
-            let parts = value.get("Fn::GetAtt")?.as_sequence()?;
-            (parts.get(1)?.as_str()? == "Arn")
-                .then(|| parts.first()?.as_str().map(str::to_string))?
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]

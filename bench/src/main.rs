@@ -7,6 +7,7 @@
 mod build;
 mod cost;
 mod events;
+mod fairness;
 mod function;
 mod handler;
 mod import;
@@ -56,6 +57,9 @@ pub const BENCH_FIXED_TRACE_ID: &str = "BENCH_FIXED_TRACE_ID";
 /// Where the report goes instead of docs/PERFORMANCE.md.
 pub const BENCH_OUTPUT: &str = "BENCH_OUTPUT";
 
+/// The parts `BENCH_SKIP` may leave out.
+pub const PARTS: [&str; 4] = ["stack", "scale", "package", "fairness"];
+
 /// How many of each thing to do (`BENCH_*` environment variables, for quick runs).
 pub struct Settings {
     pub cold_starts: usize,
@@ -63,7 +67,7 @@ pub struct Settings {
     pub warmup: usize,
     /// `BENCH_ONLY`: the functions to measure (all when unset).
     pub only: Option<Vec<String>>,
-    /// `BENCH_SKIP`: parts left out (`stack`, `scale`, `package`).
+    /// `BENCH_SKIP`: parts left out (of [`PARTS`]).
     pub skip: Vec<String>,
     /// `BENCH_FIXED_TRACE_ID=1`: one trace id for every event (memory-growth check).
     pub fixed_trace_id: bool,
@@ -86,8 +90,8 @@ impl Settings {
             fixed_trace_id: std::env::var(BENCH_FIXED_TRACE_ID).is_ok_and(|v| v == "1"),
         };
         for part in &settings.skip {
-            if !["stack", "scale", "package"].contains(&part.as_str()) {
-                bail!("{BENCH_SKIP}: no part {part} (stack, scale, package)");
+            if !PARTS.contains(&part.as_str()) {
+                bail!("{BENCH_SKIP}: no part {part} ({})", PARTS.join(", "));
             }
         }
         for name in settings.only.iter().flatten() {
@@ -207,14 +211,26 @@ async fn run() -> anyhow::Result<()> {
         true => Some(import::measure(&bench.endpoint, &bench.work).await?),
         false => None,
     };
+    let mut neighbours = Vec::new();
+    if bench.settings.runs("fairness") {
+        for (table, subscribed) in [("bench-fairness", false), ("bench-fairness-both", true)] {
+            let run = fairness::measure(&bench.work, &bench.endpoint, table, subscribed)
+                .await
+                .context("a noisy neighbour")?;
+            neighbours.push(run);
+        }
+    }
     drop(dynamo);
     write_report(
         &bench,
         &machine,
         &rows,
-        scales.as_ref(),
-        import.as_ref(),
-        deliveries.as_deref(),
+        Measured {
+            scales: scales.as_ref(),
+            import: import.as_ref(),
+            deliveries: deliveries.as_deref(),
+            neighbours: &neighbours,
+        },
         started,
     )
 }
@@ -348,13 +364,19 @@ async fn through_the_stack(
 }
 
 /// Prints the tables and writes docs/PERFORMANCE.md (or `BENCH_OUTPUT`).
+/// What the parts beyond the functions measured (`None`, empty: left out).
+struct Measured<'a> {
+    scales: Option<&'a scale::Scale>,
+    import: Option<&'a import::Import>,
+    deliveries: Option<&'a [Duration]>,
+    neighbours: &'a [fairness::Fairness],
+}
+
 fn write_report(
     bench: &Bench,
     machine: &[(&'static str, String)],
     rows: &[report::Row],
-    scales: Option<&scale::Scale>,
-    import: Option<&import::Import>,
-    deliveries: Option<&[Duration]>,
+    measured: Measured<'_>,
     started: Instant,
 ) -> anyhow::Result<()> {
     let settings = &bench.settings;
@@ -362,13 +384,19 @@ fn write_report(
         functions: report::table(rows, settings),
         per_call: report::per_call(rows),
         stack: settings.runs("stack").then(|| report::stack(rows)),
-        scale: scales.map(|s| report::scale(s, import)),
-        webhooks: deliveries.map(report::webhooks),
+        scale: measured.scales.map(|s| report::scale(s, measured.import)),
+        webhooks: measured.deliveries.map(report::webhooks),
+        fairness: (!measured.neighbours.is_empty()).then(|| report::fairness(measured.neighbours)),
     };
     println!("{}\n{}", tables.functions, tables.per_call);
-    for extra in [&tables.stack, &tables.webhooks, &tables.scale]
-        .into_iter()
-        .flatten()
+    for extra in [
+        &tables.stack,
+        &tables.webhooks,
+        &tables.fairness,
+        &tables.scale,
+    ]
+    .into_iter()
+    .flatten()
     {
         println!("{extra}");
     }

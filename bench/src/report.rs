@@ -266,6 +266,67 @@ pub fn stack(rows: &[Row]) -> String {
     out
 }
 
+/// Another channel's deliveries beside a bulk import: the target their p99 meets during it.
+const NEIGHBOUR_P99: f64 = 2_000.0;
+
+/// B's delivery latency before, during and after A's import, and the stream function's
+/// pace beside the import's.
+pub fn fairness(runs: &[crate::fairness::Fairness]) -> String {
+    let mut out = format!(
+        "Channel A imports {} contacts with `contacts-admin contact import` while channel B \
+         creates a contact every second; B has a webhook. B's delivery latency, from the \
+         API's 200 to its `contact.created` at a receiver on loopback, by when the create \
+         was made; the stream function's pace is the stream records the local relay handed \
+         it over the time its invocations took.\n\n",
+        thousands(crate::fairness::IMPORTED as u64)
+    );
+    out += &line(&[
+        "A's webhook".to_string(),
+        "B before: p50 / p99 / max".to_string(),
+        "B during: p50 / p99 / max".to_string(),
+        format!("≤ {NEIGHBOUR_P99:.0} ms p99 during"),
+        "B after: p50 / p99 / max".to_string(),
+        "import".to_string(),
+        "stream function".to_string(),
+    ]);
+    out += &line(&vec!["---".to_string(); 7]);
+    for run in runs {
+        let phase = |latencies: &[Duration]| {
+            let all = ms(latencies);
+            format!(
+                "{:.0} / {:.0} / {:.0} ms ({})",
+                percentile(&all, 50.0),
+                percentile(&all, 99.0),
+                percentile(&all, 100.0),
+                latencies.len()
+            )
+        };
+        let imported = crate::fairness::IMPORTED as f64;
+        out += &line(&[
+            match run.bulk_subscribed {
+                true => "yes".to_string(),
+                false => "none".to_string(),
+            },
+            phase(&run.before),
+            phase(&run.during),
+            verdict(percentile(&ms(&run.during), 99.0), NEIGHBOUR_P99),
+            phase(&run.after),
+            format!(
+                "{:.1} s, {:.0} contacts a second",
+                run.import_took.as_secs_f64(),
+                imported / run.import_took.as_secs_f64()
+            ),
+            format!(
+                "{} records in {:.1} s of invocations, {:.0} a second",
+                thousands(run.dispatched),
+                run.dispatching.as_secs_f64(),
+                run.dispatched as f64 / run.dispatching.as_secs_f64().max(f64::MIN_POSITIVE)
+            ),
+        ]);
+    }
+    out
+}
+
 /// Webhook delivery latency: from the API's 200 to the receiver.
 pub fn webhooks(latencies: &[Duration]) -> String {
     let all = ms(latencies);
@@ -463,6 +524,7 @@ pub struct Tables {
     pub per_call: String,
     pub stack: Option<String>,
     pub webhooks: Option<String>,
+    pub fairness: Option<String>,
     pub scale: Option<String>,
 }
 
@@ -512,6 +574,9 @@ pub fn document(
             doc,
             "## Webhook delivery through the local stack\n\n{webhooks}\n"
         );
+    }
+    if let Some(fairness) = &tables.fairness {
+        let _ = write!(doc, "## A noisy neighbour\n\n{fairness}\n");
     }
     if let Some(scale) = &tables.scale {
         let _ = write!(doc, "## Find at any scale, and import\n\n{scale}\n");
@@ -605,7 +670,7 @@ fn method(settings: &Settings) -> String {
          - Counts can be changed for a quick run with `{BENCH_COLD_STARTS}`, \
          `{BENCH_INVOCATIONS}` and `{BENCH_WARMUP}` (the figures above used {starts}, {total} \
          and {warmup}); `{BENCH_ONLY}=get-contact,find-contacts` measures some functions, and \
-         `{BENCH_SKIP}=stack,scale,package` leaves parts out.\n\n",
+         `{BENCH_SKIP}=stack,scale,package,fairness` leaves parts out.\n\n",
         starts = settings.cold_starts,
         total = thousands(settings.invocations as u64),
         warmup = thousands(settings.warmup as u64),

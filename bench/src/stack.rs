@@ -53,6 +53,11 @@ impl LocalStack {
         Ok(Self { stack })
     }
 
+    /// The local relay's log, in `work` (where [`start`](Self::start) put the logs).
+    pub fn relay_log(&self, work: &std::path::Path) -> std::path::PathBuf {
+        work.join(format!("relay-{}.log", self.stack.relay.port))
+    }
+
     /// The key the stack's functions open webhook secrets with.
     pub fn sealing_key(&self) -> &str {
         &self.stack.sealing_key

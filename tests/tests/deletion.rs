@@ -5,7 +5,7 @@
 //! the channel is left; and a deletion killed half way is finished by running it again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,12 @@ const DOOMED: usize = 10;
 fn stack() -> &'static Stack {
     static STACK: OnceLock<Stack> = OnceLock::new();
     STACK.get_or_init(|| Stack::start_on(dynamodb_endpoint()))
+}
+
+/// One test at a time: each loads DynamoDB Local on its own, and its figures are its own.
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: Mutex<()> = Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A channel as users fill one: custom fields, one of them unique, 10 contacts created
@@ -111,7 +117,7 @@ fn delete_metered(s: &Stack, channel: &str) -> (Deletion, Units) {
     (deleted.expect("the deletion"), units)
 }
 
-/// Another channel's contacts, put as plainly as DynamoDB takes them, eight batches at a
+/// Another channel's contacts, put as plainly as DynamoDB takes them, four batches at a
 /// time: mass for the table, nothing the deletion may touch.
 fn seed_crowd(s: &Stack) -> String {
     let (crowd, _) = s.channel(ChannelType::Telegram);
@@ -131,7 +137,7 @@ fn seed_crowd(s: &Stack) -> String {
         .collect();
     runtime().block_on(async {
         let mut tasks = Vec::new();
-        for chunk in items.chunks(CROWD / 8) {
+        for chunk in items.chunks(CROWD / 4) {
             let (store, chunk) = (s.store.clone(), chunk.to_vec());
             tasks.push(tokio::spawn(async move { store.put_items(chunk).await }));
         }
@@ -253,6 +259,7 @@ fn check_table(s: &Stack) -> TableReport {
 
 #[test]
 fn a_channel_deletion_costs_what_the_channel_holds_whatever_the_table_holds() {
+    let _alone = alone();
     let s = stack();
     let (unthrottled, busy_token) = busy_channel(s, "deletion");
 
@@ -302,6 +309,7 @@ fn a_channel_deletion_costs_what_the_channel_holds_whatever_the_table_holds() {
 
 #[test]
 fn a_deletion_killed_half_way_is_finished_by_running_it_again() {
+    let _alone = alone();
     let s = stack();
     let (channel, token) = s.channel(ChannelType::Whatsapp);
     let fields = runtime().block_on(s.store.fields(&channel)).unwrap();
@@ -408,6 +416,7 @@ fn a_deletion_killed_half_way_is_finished_by_running_it_again() {
 
 #[test]
 fn the_api_keeps_answering_beside_an_import_and_an_export() {
+    let _alone = alone();
     let s = stack();
     let (unthrottled, busy_token) = busy_channel(s, "import");
     let (channel, _) = s.channel(ChannelType::Facebook);

@@ -1,7 +1,6 @@
 //! Channels: created, listed and read; and the plain batch writes operator commands use.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest,
@@ -10,7 +9,9 @@ use aws_sdk_dynamodb::types::{
 use super::super::errors::{build_error, cancelled_by, classify, condition_failed};
 use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore, CAPACITY};
+use crate::backoff::backoff;
 use crate::domain::channel::{invalid_channel_id, is_valid_channel_id, ChannelRecord};
+use crate::limits::MAX_WRITE_ATTEMPTS;
 use crate::store::StoreError;
 use crate::ChannelType;
 
@@ -151,31 +152,41 @@ impl DynamoStore {
         self.batch_write(requests).await
     }
 
+    /// Writes `requests`, 25 to a `BatchWriteItem`: what DynamoDB leaves unprocessed, and a
+    /// request that fails for a while (throttled, timed out: an operator command beside a
+    /// busy API), are tried again with a growing pause before the command gives up.
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
         for chunk in requests.chunks(25) {
             let mut requests = chunk.to_vec();
-            for attempt in 0.. {
-                let out = self
+            for attempt in 0..=MAX_WRITE_ATTEMPTS {
+                let sent = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.table, requests)
+                    .request_items(&self.table, requests.clone())
                     .return_consumed_capacity(CAPACITY)
                     .send()
                     .await
-                    .map_err(classify)?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
+                    .map_err(classify);
+                requests = match sent {
+                    Ok(out) => out
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(&self.table))
+                        .unwrap_or_default(),
+                    Err(StoreError::Unavailable(why)) if attempt < MAX_WRITE_ATTEMPTS => {
+                        tracing::warn!(why = %why, attempt, "a batch write retried");
+                        requests
+                    }
+                    Err(err) => return Err(err),
+                };
                 if requests.is_empty() {
                     break;
                 }
-                if attempt == 8 {
+                if attempt == MAX_WRITE_ATTEMPTS {
                     return Err(StoreError::Unavailable(
                         "BatchWriteItem left items unprocessed".into(),
                     ));
                 }
-                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                backoff(attempt).await;
             }
         }
         Ok(())

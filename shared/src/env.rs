@@ -60,6 +60,9 @@ pub fn settle_time() -> std::time::Duration {
 /// The webhook delivery queue (SQS): the stream function sends deliveries to it, the
 /// delivery function puts failed ones back with a delay.
 pub const WEBHOOK_QUEUE_URL: &str = "WEBHOOK_QUEUE_URL";
+/// The delivery queue of a channel bursting (an import): its deliveries wait there, not
+/// in front of everyone else's.
+pub const WEBHOOK_BULK_QUEUE_URL: &str = "WEBHOOK_BULK_QUEUE_URL";
 /// An SQS endpoint to use instead of AWS's (moto's server, locally).
 pub const SQS_ENDPOINT: &str = "SQS_ENDPOINT";
 /// The key that seals webhook secrets in the table (at least 32 characters; on AWS a

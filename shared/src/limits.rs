@@ -65,8 +65,16 @@ pub const WEBHOOK_DELIVERY_TIMEOUT_SECONDS: u64 = 5;
 /// Deliveries one call of the delivery function sends, side by side (its queue's
 /// batch size).
 pub const WEBHOOK_DELIVERY_BATCH: usize = 10;
-/// Stream records one call of the stream function turns into deliveries.
-pub const WEBHOOK_STREAM_BATCH: usize = 100;
+/// Stream records one call of the stream function turns into deliveries: as many as one
+/// read of a shard returns, so that an import's records take few calls.
+pub const WEBHOOK_STREAM_BATCH: usize = 1_000;
+/// Batches of one stream shard processed at once, each for its own partition keys (a
+/// channel's contacts share one): a bursting channel's records hold up only those of the
+/// channels whose keys fall in its lane.
+pub const WEBHOOK_STREAM_PARALLELIZATION: usize = 4;
+/// Deliveries of one channel in one stream batch beyond which they go to the bulk queue:
+/// a channel writing at the API's 100 calls a minute stays far below it.
+pub const WEBHOOK_BURST: usize = 20;
 /// A received delivery stays hidden this long (the queue's visibility timeout): six times
 /// the delivery function's timeout, as AWS advises for an SQS event source.
 pub const WEBHOOK_VISIBILITY_SECONDS: u64 = 6 * FUNCTION_TIMEOUT_SECONDS;

@@ -71,6 +71,7 @@ fn expected(function: &Function) -> (Vec<(String, String)>, BTreeSet<String>) {
 fn expected_grants(role: Role) -> BTreeSet<(String, String)> {
     const STREAM: &str = "!GetAtt ContactsTable.StreamArn";
     const QUEUE: &str = "!GetAtt WebhookQueue.Arn";
+    const BULK: &str = "!GetAtt WebhookBulkQueue.Arn";
     let grants: &[(&str, &str)] = match role {
         Role::Stream => &[
             ("dynamodb:DescribeStream", STREAM),
@@ -78,6 +79,7 @@ fn expected_grants(role: Role) -> BTreeSet<(String, String)> {
             ("dynamodb:GetShardIterator", STREAM),
             ("dynamodb:ListStreams", STREAM),
             ("sqs:SendMessage", QUEUE),
+            ("sqs:SendMessage", BULK),
             // The stream mapping's on-failure destination.
             ("sqs:SendMessage", "!GetAtt StreamFailureQueue.Arn"),
         ],
@@ -86,6 +88,10 @@ fn expected_grants(role: Role) -> BTreeSet<(String, String)> {
             ("sqs:DeleteMessage", QUEUE),
             ("sqs:GetQueueAttributes", QUEUE),
             ("sqs:ChangeMessageVisibility", QUEUE),
+            ("sqs:ReceiveMessage", BULK),
+            ("sqs:DeleteMessage", BULK),
+            ("sqs:GetQueueAttributes", BULK),
+            ("sqs:ChangeMessageVisibility", BULK),
         ],
         Role::Endpoint { .. } | Role::Authorizer | Role::Responder => &[],
     };
@@ -104,11 +110,15 @@ fn expected_environment(role: Role) -> BTreeMap<String, String> {
         (env::METRICS_NAMESPACE, "!Ref MetricsNamespace"),
     ];
     match role {
-        Role::Stream => variables.push((env::WEBHOOK_QUEUE_URL, "!Ref WebhookQueue")),
-        Role::Queue => {
-            variables.push((env::WEBHOOK_QUEUE_URL, "!Ref WebhookQueue"));
-            variables.push((env::WEBHOOK_SEALING_KEY, SEALING_KEY));
-        }
+        Role::Stream => variables.extend([
+            (env::WEBHOOK_QUEUE_URL, "!Ref WebhookQueue"),
+            (env::WEBHOOK_BULK_QUEUE_URL, "!Ref WebhookBulkQueue"),
+        ]),
+        Role::Queue => variables.extend([
+            (env::WEBHOOK_QUEUE_URL, "!Ref WebhookQueue"),
+            (env::WEBHOOK_BULK_QUEUE_URL, "!Ref WebhookBulkQueue"),
+            (env::WEBHOOK_SEALING_KEY, SEALING_KEY),
+        ]),
         Role::Endpoint { .. } | Role::Authorizer | Role::Responder => {}
     }
     variables
@@ -141,14 +151,19 @@ fn function_with(t: &Value, role: Role) -> String {
     names.into_iter().next().unwrap()
 }
 
-/// The properties of the one event source mapping that invokes `function`.
-fn mapping_of(t: &Value, function: &str) -> Value {
+/// The properties of every event source mapping that invokes `function`.
+fn mappings_of(t: &Value, function: &str) -> Vec<Value> {
     let reference = format!("!Ref {function}");
-    let mappings: Vec<Value> = resources_of(t, "AWS::Lambda::EventSourceMapping")
+    resources_of(t, "AWS::Lambda::EventSourceMapping")
         .into_values()
         .filter(|m| text(at(m, &["Properties", "FunctionName"])) == reference)
         .map(|m| at(&m, &["Properties"]).clone())
-        .collect();
+        .collect()
+}
+
+/// The properties of the one event source mapping that invokes `function`.
+fn mapping_of(t: &Value, function: &str) -> Value {
+    let mappings = mappings_of(t, function);
     assert_eq!(mappings.len(), 1, "one event source mapping for {function}");
     mappings.into_iter().next().unwrap()
 }
@@ -330,21 +345,26 @@ fn functions_routes_binaries_and_least_privilege() {
         {
             for statement in at(policy, &["Statement"]).as_sequence().unwrap() {
                 assert_eq!(text(at(statement, &["Effect"])), "Allow");
-                let resource = text(at(statement, &["Resource"]));
-                assert!(
-                    !resource.contains('*'),
-                    "{name}: no wildcard resources ({resource})"
-                );
-                for action in at(statement, &["Action"]).as_sequence().unwrap() {
-                    let action = text(action);
+                let resources: Vec<String> = match at(statement, &["Resource"]) {
+                    Value::Sequence(listed) => listed.iter().map(text).collect(),
+                    one => vec![text(one)],
+                };
+                for resource in resources {
                     assert!(
-                        !action.contains('*'),
-                        "{name}: no wildcard actions ({action})"
+                        !resource.contains('*'),
+                        "{name}: no wildcard resources ({resource})"
                     );
-                    if resource == "!GetAtt ContactsTable.Arn" {
-                        granted.insert(action);
-                    } else {
-                        other_grants.insert((action, resource.clone()));
+                    for action in at(statement, &["Action"]).as_sequence().unwrap() {
+                        let action = text(action);
+                        assert!(
+                            !action.contains('*'),
+                            "{name}: no wildcard actions ({action})"
+                        );
+                        if resource == "!GetAtt ContactsTable.Arn" {
+                            granted.insert(action);
+                        } else {
+                            other_grants.insert((action, resource.clone()));
+                        }
                     }
                 }
             }
@@ -488,6 +508,11 @@ fn contact_changes_reach_the_dispatch_function() {
         Some(0)
     );
     assert_eq!(
+        at(&mapping, &["ParallelizationFactor"]).as_u64(),
+        Some(limits::WEBHOOK_STREAM_PARALLELIZATION as u64),
+        "a bursting channel holds up only the keys of its lane"
+    );
+    assert_eq!(
         only(at(&mapping, &["FunctionResponseTypes"])),
         "ReportBatchItemFailures"
     );
@@ -545,32 +570,47 @@ fn contact_changes_reach_the_dispatch_function() {
 fn deliveries_retry_through_the_queue_then_its_dead_letter_queue() {
     let t = template();
     let deliver = function_with(&t, Role::Queue);
-    let mapping = mapping_of(&t, &deliver);
-    let queue_arn = text(at(&mapping, &["EventSourceArn"]));
-    assert_eq!(queue_arn, "!GetAtt WebhookQueue.Arn");
+    let mappings = mappings_of(&t, &deliver);
+    let sources: BTreeSet<String> = mappings
+        .iter()
+        .map(|m| text(at(m, &["EventSourceArn"])))
+        .collect();
     assert_eq!(
-        at(&mapping, &["BatchSize"]).as_u64(),
+        sources,
+        BTreeSet::from([
+            "!GetAtt WebhookQueue.Arn".to_string(),
+            "!GetAtt WebhookBulkQueue.Arn".to_string()
+        ]),
+        "the ordinary and the bulk queue, each with a consumer of its own"
+    );
+    for mapping in &mappings {
+        queue_mapping_is_sound(&t, mapping);
+    }
+}
+
+fn queue_mapping_is_sound(t: &Value, mapping: &Value) {
+    let queue_arn = text(at(mapping, &["EventSourceArn"]));
+    assert_eq!(
+        at(mapping, &["BatchSize"]).as_u64(),
         Some(limits::WEBHOOK_DELIVERY_BATCH as u64)
     );
     assert_eq!(
-        at(&mapping, &["MaximumBatchingWindowInSeconds"]).as_u64(),
+        at(mapping, &["MaximumBatchingWindowInSeconds"]).as_u64(),
         Some(0)
     );
     assert_eq!(
-        only(at(&mapping, &["FunctionResponseTypes"])),
+        only(at(mapping, &["FunctionResponseTypes"])),
         "ReportBatchItemFailures",
         "a failed delivery comes back alone, after the delay it set"
     );
-    let concurrency = at(&mapping, &["ScalingConfig", "MaximumConcurrency"])
+    let concurrency = at(mapping, &["ScalingConfig", "MaximumConcurrency"])
         .as_u64()
         .unwrap();
     assert!((2..=1000).contains(&concurrency), "{concurrency}");
 
-    let queue = queue_at(&t, &queue_arn);
+    let queue = queue_at(t, &queue_arn);
     // The delivery function runs for the Globals timeout (no function sets its own).
-    let timeout = at(&t, &["Globals", "Function", "Timeout"])
-        .as_u64()
-        .unwrap();
+    let timeout = at(t, &["Globals", "Function", "Timeout"]).as_u64().unwrap();
     let visibility = at(&queue, &["VisibilityTimeout"]).as_u64().unwrap();
     assert_eq!(visibility, limits::WEBHOOK_VISIBILITY_SECONDS);
     assert!(
@@ -593,7 +633,7 @@ fn deliveries_retry_through_the_queue_then_its_dead_letter_queue() {
 
     let dead = text(at(&queue, &["RedrivePolicy", "deadLetterTargetArn"]));
     assert_eq!(dead, "!GetAtt WebhookDeadLetterQueue.Arn");
-    let dead = queue_at(&t, &dead);
+    let dead = queue_at(t, &dead);
     assert!(dead.get("RedrivePolicy").is_none());
     assert_eq!(
         at(&dead, &["MessageRetentionPeriod"]).as_u64(),

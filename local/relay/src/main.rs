@@ -8,18 +8,21 @@
 mod batch;
 mod errors;
 mod lambda_json;
+mod mappings;
 mod queue;
 mod stream;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use contacts_shared::api::functions::{Role, FUNCTIONS};
 use contacts_shared::env::{CONTACTS_TABLE, DEFAULT_TABLE, DYNAMODB_ENDPOINT, SQS_ENDPOINT};
 use lambda_invoke::Invoker;
+use mappings::Source;
 use tokio::net::TcpListener;
 
 /// How long one invocation may take: the functions' own timeout, and room for `cargo
@@ -44,12 +47,22 @@ struct Args {
     /// The table whose stream is read.
     #[arg(long, env = CONTACTS_TABLE, default_value = DEFAULT_TABLE)]
     table: String,
-    /// The SQS endpoint of the delivery queue (moto).
+    /// The SQS endpoint of the template's queues (moto).
     #[arg(long, env = SQS_ENDPOINT)]
     sqs_endpoint: Option<String>,
-    /// The delivery queue.
-    #[arg(long)]
-    queue_url: String,
+    /// The template whose event source mappings it runs.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
+    /// A queue of the template and its URL, `LogicalId=URL`: every queue its mappings read
+    /// or report to.
+    #[arg(long = "queue", value_parser = queue_arg)]
+    queues: Vec<(String, String)>,
+}
+
+fn queue_arg(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(id, url)| (id.to_string(), url.to_string()))
+        .ok_or_else(|| format!("{text}: not LogicalId=URL"))
 }
 
 #[tokio::main]
@@ -63,28 +76,49 @@ async fn main() {
 async fn run(args: Args) -> anyhow::Result<()> {
     let invoker = Arc::new(Invoker::new(&args.lambda_endpoint, INVOKE_TIMEOUT)?);
     let streams = contacts_shared::aws::sdk_config(args.dynamodb_endpoint.as_deref()).await;
-    let stream = stream::StreamMapping::start(
-        &streams,
-        &args.table,
-        invoker.clone(),
-        consumer(|role| matches!(role, Role::Stream))?,
-    )
-    .await?;
     let sqs = contacts_shared::aws::sdk_config(args.sqs_endpoint.as_deref()).await;
-    let queue = queue::QueueMapping::start(
-        &sqs,
-        &args.queue_url,
-        invoker,
-        consumer(|role| matches!(role, Role::Queue))?,
-    )
-    .await?;
+    let queues: HashMap<String, String> = args.queues.iter().cloned().collect();
+    let url = |id: &str| {
+        queues
+            .get(id)
+            .cloned()
+            .with_context(|| format!("no URL for the template's queue {id} (--queue {id}=URL)"))
+    };
+    let mut described = Vec::new();
+    for mapping in mappings::read(&args.template)? {
+        let function = mapping.function.clone();
+        match mapping.source.clone() {
+            Source::Stream => {
+                let failures = match &mapping.on_failure {
+                    Some(id) => Some(stream::FailureQueue {
+                        client: aws_sdk_sqs::Client::new(&sqs),
+                        url: url(id)?,
+                    }),
+                    None => None,
+                };
+                let stream = stream::StreamMapping::start(
+                    &streams,
+                    &args.table,
+                    invoker.clone(),
+                    mapping,
+                    failures,
+                )
+                .await?;
+                described.push(format!(
+                    "{} ({} open shards) -> {function}",
+                    stream.arn, stream.open_shards
+                ));
+            }
+            Source::Queue(id) => {
+                queue::QueueMapping::start(&sqs, &url(&id)?, invoker.clone(), mapping).await?;
+                described.push(format!("{id} -> {function}"));
+            }
+        }
+    }
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    eprintln!(
-        "local-relay: {} ({} open shards) -> {}; {} -> {}",
-        stream.arn, stream.open_shards, stream.function, args.queue_url, queue.function
-    );
+    eprintln!("local-relay: {}", described.join("; "));
     // The port only tells that the relay is up; whoever connects is let go.
     loop {
         tokio::select! {
@@ -92,13 +126,4 @@ async fn run(args: Args) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
-}
-
-/// The function of the table that `role` picks: the stream's or the queue's consumer.
-fn consumer(role: impl Fn(&Role) -> bool) -> anyhow::Result<&'static str> {
-    FUNCTIONS
-        .iter()
-        .find(|f| role(&f.role))
-        .map(|f| f.name)
-        .context("the function table has no consumer for this event source")
 }

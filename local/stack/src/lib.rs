@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 use contacts_shared::env::{
     self, CONTACTS_TABLE as TABLE_ENV, DYNAMODB_ENDPOINT as ENDPOINT_ENV, SQS_ENDPOINT,
-    WEBHOOK_QUEUE_URL, WEBHOOK_SEALING_KEY,
+    WEBHOOK_SEALING_KEY,
 };
 
 pub use dynamodb::{DynamoConfig, DynamoLocal};
@@ -89,7 +89,8 @@ impl LocalStack {
             (None, Storage::Endpoint(endpoint)) => endpoint.clone(),
             (None, Storage::Start(_)) => None,
         };
-        let sqs = LocalSqs::start(&config.logs)?;
+        let template = paths::repo_root().join("template.yaml");
+        let sqs = LocalSqs::start(&config.logs, &template)?;
         let sealing_key = match &config.sealing_key {
             Some(key) => key.clone(),
             None => sealing::fresh_key()?,
@@ -97,7 +98,6 @@ impl LocalStack {
         let mut env = vec![
             (TABLE_ENV.to_string(), config.table.clone()),
             (SQS_ENDPOINT.to_string(), sqs.endpoint()),
-            (WEBHOOK_QUEUE_URL.to_string(), sqs.queue_url.clone()),
             (WEBHOOK_SEALING_KEY.to_string(), sealing_key.clone()),
             (
                 env::METRICS_NAMESPACE.to_string(),
@@ -107,6 +107,8 @@ impl LocalStack {
         if let Some(endpoint) = &endpoint {
             env.push((ENDPOINT_ENV.to_string(), endpoint.clone()));
         }
+        // The queues' URLs, as the template hands them to its functions.
+        env.extend(sqs.function_env(&template)?);
         env.extend(config.function_env.iter().cloned());
         let functions = Functions::start(&FunctionsConfig {
             port: config.lambda_port,
@@ -121,7 +123,8 @@ impl LocalStack {
             dynamodb_endpoint: endpoint.clone(),
             table: config.table.clone(),
             sqs_endpoint: sqs.endpoint(),
-            queue_url: sqs.queue_url.clone(),
+            queues: sqs.queues.clone(),
+            template: template.clone(),
             logs: config.logs.clone(),
         })?;
         let gateway_args = config.gateway_args.clone();

@@ -1,5 +1,5 @@
-//! The local relay (`local-relay`): the event source mappings of the local stack, which
-//! invoke the webhook functions with the table's stream and the delivery queue.
+//! The local relay (`local-relay`): the template's event source mappings, which invoke
+//! the webhook functions with the table's stream and the delivery queues.
 
 use std::process::Command;
 use std::time::Duration;
@@ -18,9 +18,11 @@ pub struct RelayConfig {
     /// DynamoDB Local, which serves the table's stream (`None`: AWS's).
     pub dynamodb_endpoint: Option<String>,
     pub table: String,
-    /// moto's SQS, and the delivery queue on it.
+    /// moto's SQS, and the template's queues on it (logical id → URL).
     pub sqs_endpoint: String,
-    pub queue_url: String,
+    pub queues: std::collections::BTreeMap<String, String>,
+    /// Whose event source mappings it runs.
+    pub template: std::path::PathBuf,
     pub logs: Logs,
 }
 
@@ -44,7 +46,11 @@ impl Relay {
             ])
             .args(["--table", &config.table])
             .args(["--sqs-endpoint", &config.sqs_endpoint])
-            .args(["--queue-url", &config.queue_url]);
+            .arg("--template")
+            .arg(&config.template);
+        for (id, url) in &config.queues {
+            command.arg("--queue").arg(format!("{id}={url}"));
+        }
         if let Some(endpoint) = &config.dynamodb_endpoint {
             command.args(["--dynamodb-endpoint", endpoint]);
         }

@@ -129,18 +129,25 @@ pub fn ref_target(value: &Value) -> Option<String> {
     }
 }
 
-/// `!GetAtt X.Arn` or `{Fn::GetAtt: [X, Arn]}` → X.
-pub fn get_att_target(value: &Value) -> Option<String> {
+/// `!GetAtt X.A` or `{Fn::GetAtt: [X, A]}` → (X, A).
+pub fn get_att(value: &Value) -> Option<(String, String)> {
     match value {
         Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
             let (target, attribute) = tagged.value.as_str()?.split_once('.')?;
-            (attribute == "Arn").then(|| target.to_string())
+            Some((target.to_string(), attribute.to_string()))
         }
         Value::Mapping(_) => {
             let parts = value.get("Fn::GetAtt")?.as_sequence()?;
-            (parts.get(1)?.as_str()? == "Arn")
-                .then(|| parts.first()?.as_str().map(str::to_string))?
+            Some((
+                parts.first()?.as_str()?.to_string(),
+                parts.get(1)?.as_str()?.to_string(),
+            ))
         }
         _ => None,
     }
+}
+
+/// `!GetAtt X.Arn` or `{Fn::GetAtt: [X, Arn]}` → X.
+pub fn get_att_target(value: &Value) -> Option<String> {
+    get_att(value).and_then(|(target, attribute)| (attribute == "Arn").then_some(target))
 }

@@ -17,7 +17,8 @@ use crate::store::DynamoStore;
 
 pub struct Deliverer {
     pub store: DynamoStore,
-    pub queue: DeliveryQueue,
+    /// The queues it is fed from: a failed delivery is delayed on its own.
+    pub queues: Vec<DeliveryQueue>,
     pub key: SealingKey,
     pub http: reqwest::Client,
     pub schedule: RetrySchedule,
@@ -74,8 +75,10 @@ impl Deliverer {
             } else {
                 let delay = self.schedule.delay(attempt);
                 tracing::warn!(sqs_message = id, attempt, retry_in_s = delay.as_secs(), reason = %why, "delivery failed");
-                if let Some(receipt) = &message.receipt_handle {
-                    if let Err(e) = self.queue.retry_after(receipt, delay).await {
+                let source = message.event_source_arn.as_deref().unwrap_or_default();
+                let queue = self.queues.iter().find(|q| q.is(source));
+                if let (Some(receipt), Some(queue)) = (&message.receipt_handle, queue) {
+                    if let Err(e) = queue.retry_after(receipt, delay).await {
                         // It comes back after the queue's visibility timeout instead.
                         tracing::warn!(sqs_message = id, error = %e, "cannot delay the retry");
                     }

@@ -1,6 +1,7 @@
 //! The stream function's work: each contact item change of a stream batch becomes the
 //! contract's events, addressed to the channel's subscriptions that want them and queued
-//! for delivery, in the stream's order. Other items (index entries, counts, claims,
+//! for delivery, in the stream's order: on the bulk queue for a channel that bursts, on
+//! the ordinary queue for everyone else. Other items (index entries, counts, claims,
 //! subscriptions) give nothing. A batch that could not all be queued reports its first
 //! record not queued, so the event source mapping retries from there and nothing is lost.
 
@@ -14,6 +15,7 @@ use super::delivery::{event_body, Delivery};
 use super::events::{changes, Image};
 use super::queue::DeliveryQueue;
 use super::subscription::Subscription;
+use crate::limits::WEBHOOK_BURST;
 use crate::store::dynamo::{item, keys};
 use crate::store::DynamoStore;
 
@@ -21,17 +23,19 @@ type Item = HashMap<String, AttributeValue>;
 
 pub struct Dispatcher {
     pub store: DynamoStore,
+    /// The queue of channels writing at an ordinary pace.
     pub queue: DeliveryQueue,
+    /// The queue of a channel bursting: more than [`WEBHOOK_BURST`] deliveries in a batch.
+    pub bulk: DeliveryQueue,
 }
 
 impl Dispatcher {
     pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
         let mut subscriptions: HashMap<String, Vec<Subscription>> = HashMap::new();
-        // Each record's deliveries, and where they start in `queued`.
-        let mut queued: Vec<Delivery> = Vec::new();
-        let mut starts: Vec<(usize, &EventRecord)> = Vec::new();
-        let mut failed_at: Option<&EventRecord> = None;
-        for record in &event.records {
+        // Each delivery, with the position of its record in the batch.
+        let mut queued: Vec<(usize, Delivery)> = Vec::new();
+        let mut failed_at: Option<usize> = None;
+        for (position, record) in event.records.iter().enumerate() {
             let Some((channel, events)) = record_events(record) else {
                 continue;
             };
@@ -43,42 +47,60 @@ impl Dispatcher {
                     Ok(found) => subscriptions.insert(channel.clone(), found),
                     Err(e) => {
                         tracing::error!(channel = %channel, error = %e, "cannot read the channel's webhooks");
-                        failed_at = Some(record);
+                        failed_at = Some(position);
                         break;
                     }
                 };
             }
-            starts.push((queued.len(), record));
             for (change, body) in events {
                 for subscription in &subscriptions[&channel] {
                     if subscription.wants(&change) {
-                        queued.push(Delivery {
+                        let delivery = Delivery {
                             channel: channel.clone(),
                             webhook: subscription.id.clone(),
                             event: body.clone(),
-                        });
+                        };
+                        queued.push((position, delivery));
                     }
                 }
             }
         }
-        let (sent, error) = self.queue.send(&queued).await;
-        if let Some(error) = error {
-            tracing::error!(error = %error, sent, of = queued.len(), "cannot queue deliveries");
-            // The first record with a delivery not surely queued.
-            failed_at = starts
-                .iter()
-                .rev()
-                .find(|(start, _)| *start <= sent)
-                .map(|(_, record)| *record)
-                .or(failed_at);
+        // A channel with more deliveries in this batch than an ordinary pace gives goes to
+        // the bulk queue, behind which nobody else waits.
+        let mut per_channel: HashMap<&str, usize> = HashMap::new();
+        for (_, delivery) in &queued {
+            *per_channel.entry(delivery.channel.as_str()).or_default() += 1;
+        }
+        let (loud, quiet): (Vec<_>, Vec<_>) = queued
+            .iter()
+            .partition(|(_, d)| per_channel[d.channel.as_str()] > WEBHOOK_BURST);
+        let deliveries = |of: &[&(usize, Delivery)]| -> Vec<Delivery> {
+            of.iter().map(|(_, d)| d.clone()).collect()
+        };
+        let (quiet_deliveries, loud_deliveries) = (deliveries(&quiet), deliveries(&loud));
+        let ((quiet_sent, quiet_error), (loud_sent, loud_error)) = futures::join!(
+            self.queue.send(&quiet_deliveries),
+            self.bulk.send(&loud_deliveries),
+        );
+        for (what, of, sent, error) in [
+            ("queue", &quiet, quiet_sent, quiet_error),
+            ("bulk queue", &loud, loud_sent, loud_error),
+        ] {
+            if let Some(error) = error {
+                tracing::error!(error = %error, sent, of = of.len(), queue = what, "cannot queue deliveries");
+                // The first record with a delivery not surely queued.
+                let unsent = of.get(sent).map(|(position, _)| *position);
+                failed_at = failed_at.into_iter().chain(unsent).min();
+            }
         }
         tracing::info!(
             records = event.records.len(),
-            deliveries = sent,
+            deliveries = quiet_sent + loud_sent,
+            bulk = loud_sent,
             "stream batch"
         );
         let mut response = DynamoDbEventResponse::default();
-        if let Some(record) = failed_at {
+        if let Some(record) = failed_at.and_then(|position| event.records.get(position)) {
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = record.change.sequence_number.clone();
             response.batch_item_failures.push(failure);

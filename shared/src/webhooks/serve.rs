@@ -9,6 +9,7 @@ use super::dispatch::Dispatcher;
 use super::queue::DeliveryQueue;
 use super::retry::RetrySchedule;
 use super::seal::SealingKey;
+use crate::env;
 use crate::store::DynamoStore;
 
 /// `webhook-dispatch`: the table's stream in, deliveries queued.
@@ -16,7 +17,8 @@ pub async fn dispatch() -> Result<(), Error> {
     crate::logging::init();
     let dispatcher: &'static Dispatcher = Box::leak(Box::new(Dispatcher {
         store: DynamoStore::from_env().await,
-        queue: DeliveryQueue::from_env().await?,
+        queue: DeliveryQueue::from_env(env::WEBHOOK_QUEUE_URL).await?,
+        bulk: DeliveryQueue::from_env(env::WEBHOOK_BULK_QUEUE_URL).await?,
     }));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
         Ok::<_, Error>(dispatcher.handle(event.payload).await)
@@ -29,7 +31,10 @@ pub async fn deliver() -> Result<(), Error> {
     crate::logging::init();
     let deliverer: &'static Deliverer = Box::leak(Box::new(Deliverer {
         store: DynamoStore::from_env().await,
-        queue: DeliveryQueue::from_env().await?,
+        queues: vec![
+            DeliveryQueue::from_env(env::WEBHOOK_QUEUE_URL).await?,
+            DeliveryQueue::from_env(env::WEBHOOK_BULK_QUEUE_URL).await?,
+        ],
         key: SealingKey::from_env()?,
         http: Deliverer::http_client()?,
         schedule: RetrySchedule::from_env(),

@@ -1,12 +1,15 @@
-//! The delivery queue → the delivery function, as Lambda's SQS event source mapping does
-//! it: a few pollers side by side (Lambda scales a queue's consumers out), each receiving
-//! up to `WEBHOOK_DELIVERY_BATCH` messages with long polling, invoking the function with
-//! them, and deleting those not reported failed. A failed invocation deletes nothing: the
+//! A queue → its function, as Lambda's SQS event source mapping does it, with the
+//! mapping's settings from the template: one poller while the queue is quiet, more side by
+//! side while its receives come back full (Lambda scales a queue's consumers out with its
+//! backlog, up to the mapping's `MaximumConcurrency`), each receiving up to `BatchSize`
+//! messages with long polling, invoking the function with them, and deleting those not
+//! reported failed. A failed invocation deletes nothing: the
 //! messages come back once hidden long enough, and after `WEBHOOK_MAX_ATTEMPTS` receives
 //! the queue moves them to its dead-letter queue.
 
 mod event;
 
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,28 +19,30 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
 };
 use aws_sdk_sqs::Client;
-use contacts_shared::limits::WEBHOOK_DELIVERY_BATCH;
 use lambda_invoke::Invoker;
 
 use crate::batch;
 use crate::errors::error_text;
+use crate::mappings::Mapping;
 
-/// Pollers side by side.
+/// Pollers side by side, at most (the mapping's concurrency when lower): this machine's
+/// functions run under one `cargo lambda watch`.
 const POLLERS: usize = 4;
 /// ReceiveMessage waits this long for a message (long polling).
 const WAIT_SECONDS: i32 = 1;
 
-pub struct QueueMapping {
-    pub function: &'static str,
-}
+pub struct QueueMapping;
 
 struct Poller {
+    /// Pollers running, and the most there may be.
+    running: std::sync::atomic::AtomicUsize,
+    most: usize,
     client: Client,
     url: String,
     arn: String,
     region: String,
     invoker: Arc<Invoker>,
-    function: &'static str,
+    mapping: Mapping,
 }
 
 impl QueueMapping {
@@ -46,7 +51,7 @@ impl QueueMapping {
         config: &SdkConfig,
         url: &str,
         invoker: Arc<Invoker>,
-        function: &'static str,
+        mapping: Mapping,
     ) -> anyhow::Result<Self> {
         let client = Client::new(config);
         let arn = client
@@ -69,17 +74,22 @@ impl QueueMapping {
             url: url.to_string(),
             arn,
             region,
+            running: std::sync::atomic::AtomicUsize::new(1),
+            most: mapping.max_concurrency.unwrap_or(POLLERS).clamp(1, POLLERS),
             invoker,
-            function,
+            mapping,
         });
-        for _ in 0..POLLERS {
-            tokio::spawn(poller.clone().poll());
-        }
-        Ok(QueueMapping { function })
+        tokio::spawn(poller.poll());
+        Ok(QueueMapping)
     }
 }
 
 impl Poller {
+    /// One more poller (boxed: a poller starts others, so its future names itself).
+    fn another(self: Arc<Self>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(self.poll())
+    }
+
     async fn poll(self: Arc<Self>) {
         let mut failures = 0;
         loop {
@@ -87,7 +97,7 @@ impl Poller {
                 .client
                 .receive_message()
                 .queue_url(&self.url)
-                .max_number_of_messages(WEBHOOK_DELIVERY_BATCH as i32)
+                .max_number_of_messages(self.mapping.batch_size.clamp(1, 10) as i32)
                 .wait_time_seconds(WAIT_SECONDS)
                 .message_system_attribute_names(MessageSystemAttributeName::All)
                 .message_attribute_names("All")
@@ -97,6 +107,23 @@ impl Poller {
                 Ok(out) => {
                     failures = 0;
                     let messages = out.messages();
+                    if messages.len() >= self.mapping.batch_size.clamp(1, 10) {
+                        // A backlog: another poller, up to the most.
+                        let more = self
+                            .running
+                            .fetch_update(SeqCst, SeqCst, |n| (n < self.most).then_some(n + 1));
+                        if more.is_ok() {
+                            tokio::spawn(self.clone().another());
+                        }
+                    } else if messages.is_empty()
+                        && self
+                            .running
+                            .fetch_update(SeqCst, SeqCst, |n| (n > 1).then_some(n - 1))
+                            .is_ok()
+                    {
+                        // Quiet again: the extra poller goes.
+                        return;
+                    }
                     if !messages.is_empty() {
                         self.consume(messages).await;
                     }
@@ -118,15 +145,15 @@ impl Poller {
             .collect();
         let started = Instant::now();
         let event = event::queue_event(messages, &self.arn, &self.region);
-        let outcome = batch::invoke(&self.invoker, self.function, event, &ids).await;
+        let function = self.mapping.function.as_str();
+        let outcome = batch::invoke(&self.invoker, function, event, &ids).await;
         let took = started.elapsed().as_millis();
         let failed = match outcome {
             Ok(failed) => failed,
             Err(why) => {
                 // Deletes nothing: they come back after the visibility timeout.
                 eprintln!(
-                    "local-relay: {}: {} messages: failed: {why:#} ({took} ms)",
-                    self.function,
+                    "local-relay: {function}: {} messages: failed: {why:#} ({took} ms)",
                     messages.len()
                 );
                 return;
@@ -134,9 +161,9 @@ impl Poller {
         };
         let failed_ids: Vec<&str> = failed.iter().map(|&i| ids[i]).collect();
         eprintln!(
-            "local-relay: {}: {} messages: {} failed {failed_ids:?} ({took} ms)",
-            self.function,
+            "local-relay: {function}: {} messages of {}: {} failed {failed_ids:?} ({took} ms)",
             messages.len(),
+            self.url,
             failed.len()
         );
         let done: Vec<DeleteMessageBatchRequestEntry> = messages

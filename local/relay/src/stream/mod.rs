@@ -1,25 +1,34 @@
 //! The table's stream → the stream function, as Lambda's DynamoDB event source mapping
-//! does it: each shard read in order by a task of its own (a child shard only once its
-//! parent is read to its end), batches of up to `WEBHOOK_STREAM_BATCH` records, and a
-//! failed batch retried from its first failed record until it succeeds: records are
-//! never skipped, and a shard that waits holds up no other.
+//! does it, with the mapping's settings from the template: each shard read in order by a
+//! task of its own (a child shard only once its parent is read to its end), the records
+//! its filters let through split by partition key over `ParallelizationFactor` lanes (a
+//! key's records keep their order, one key's burst does not hold up the others' lanes),
+//! each lane invoking the function with batches of up to `BatchSize` records gathered for
+//! at most the batching window. A failed batch is retried from its first failed record
+//! (in halves, with `BisectBatchOnFunctionError`, when the invocation itself fails); after
+//! `MaximumRetryAttempts` its records are reported to the on-failure destination, as
+//! Lambda reports them, and the lane goes on.
 
 mod event;
 mod repair;
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_config::SdkConfig;
-use aws_sdk_dynamodbstreams::types::{Record, Shard, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, Shard, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
-use contacts_shared::limits::WEBHOOK_STREAM_BATCH;
 use lambda_invoke::Invoker;
+use tokio::sync::mpsc;
 
 use crate::batch;
 use crate::errors::error_text;
+use crate::mappings::Mapping;
+
+/// Records one `GetRecords` returns at most (DynamoDB Streams' own limit).
+const READ_LIMIT: i32 = 1_000;
 
 /// How often an idle shard is read, and new shards are looked for.
 const IDLE_POLL: Duration = Duration::from_millis(250);
@@ -27,8 +36,13 @@ const DISCOVERY_POLL: Duration = Duration::from_secs(1);
 
 pub struct StreamMapping {
     pub arn: String,
-    pub function: &'static str,
     pub open_shards: usize,
+}
+
+/// Where failed batches are reported: a queue of the local SQS.
+pub struct FailureQueue {
+    pub client: aws_sdk_sqs::Client,
+    pub url: String,
 }
 
 /// What the shard tasks share.
@@ -37,7 +51,8 @@ struct Reader {
     arn: String,
     region: String,
     invoker: Arc<Invoker>,
-    function: &'static str,
+    mapping: Mapping,
+    failures: Option<FailureQueue>,
     /// Every shard seen, and those read to their end.
     known: Mutex<HashSet<String>>,
     finished: Mutex<HashSet<String>>,
@@ -51,7 +66,8 @@ impl StreamMapping {
         config: &SdkConfig,
         table: &str,
         invoker: Arc<Invoker>,
-        function: &'static str,
+        mapping: Mapping,
+        failures: Option<FailureQueue>,
     ) -> anyhow::Result<Self> {
         let arn = aws_sdk_dynamodb::Client::new(config)
             .describe_table()
@@ -76,7 +92,8 @@ impl StreamMapping {
             arn: arn.clone(),
             region,
             invoker,
-            function,
+            mapping,
+            failures,
             known: Mutex::new(HashSet::new()),
             finished: Mutex::new(HashSet::new()),
         });
@@ -101,11 +118,7 @@ impl StreamMapping {
             tokio::spawn(reader.clone().read(id, None, Some(iterator)));
         }
         tokio::spawn(reader.discover());
-        Ok(StreamMapping {
-            arn,
-            function,
-            open_shards,
-        })
+        Ok(StreamMapping { arn, open_shards })
     }
 }
 
@@ -202,7 +215,8 @@ impl Reader {
         }
     }
 
-    /// Reads `shard` to its end (after its `parent`'s), from `iterator` or else its start.
+    /// Reads `shard` to its end (after its `parent`'s), from `iterator` or else its start,
+    /// handing what its filters let through to its lanes.
     async fn read(
         self: Arc<Self>,
         shard: String,
@@ -212,8 +226,17 @@ impl Reader {
         while parent.as_deref().is_some_and(|p| self.waits_for(p)) {
             tokio::time::sleep(IDLE_POLL).await;
         }
+        let lanes: Vec<(mpsc::Sender<Vec<Record>>, tokio::task::JoinHandle<()>)> =
+            (0..self.mapping.parallelization)
+                .map(|_| {
+                    // Bounded: a slow function holds the reading back rather than memory filling.
+                    let (send, receive) = mpsc::channel(4);
+                    let lane = tokio::spawn(self.clone().lane(shard.clone(), receive));
+                    (send, lane)
+                })
+                .collect();
         let mut iterator = iterator;
-        // The last record handed to the function, to go on after should the iterator expire.
+        // The last record read, to go on after should the iterator expire.
         let mut last: Option<String> = None;
         let mut failures = 0;
         loop {
@@ -242,7 +265,7 @@ impl Reader {
                 .client
                 .get_records()
                 .shard_iterator(&current)
-                .limit(WEBHOOK_STREAM_BATCH as i32)
+                .limit(READ_LIMIT)
                 .send()
                 .await
             {
@@ -263,79 +286,225 @@ impl Reader {
             failures = 0;
             let records = out.records();
             if let Some(newest) = records.last() {
-                self.deliver(&shard, records).await;
                 last = newest
                     .dynamodb()
                     .and_then(|c| c.sequence_number())
                     .map(str::to_string);
             }
+            let mut split: Vec<Vec<Record>> = vec![Vec::new(); lanes.len()];
+            for record in records.iter().filter(|r| self.passes(r)) {
+                split[lane_of(record, lanes.len())].push(record.clone());
+            }
+            for ((send, _), records) in lanes.iter().zip(split) {
+                if !records.is_empty() {
+                    let _ = send.send(records).await;
+                }
+            }
             match out.next_shard_iterator() {
                 Some(next) => iterator = Some(next.to_string()),
-                None => {
-                    // Closed and read: its children may start.
-                    self.finish(&shard);
-                    return;
-                }
+                None => break,
             }
             if records.is_empty() {
                 tokio::time::sleep(IDLE_POLL).await;
             }
         }
+        // Closed and read: once its lanes are done, its children may start.
+        for (send, lane) in lanes {
+            drop(send);
+            let _ = lane.await;
+        }
+        self.finish(&shard);
     }
 
-    /// Invokes the function with `records` until every one is processed: after a failed
-    /// invocation, again with all of them; after reported failures, from the first.
-    async fn deliver(&self, shard: &str, records: &[Record]) {
-        let mut pending = records;
-        let mut attempt = 0;
+    /// Whether the mapping's filters let `record` through (on its key attributes).
+    fn passes(&self, record: &Record) -> bool {
+        let keys = record.dynamodb().and_then(|c| c.keys());
+        self.mapping
+            .passes(|attribute| match keys?.get(attribute)? {
+                AttributeValue::S(text) => Some(text.clone()),
+                _ => None,
+            })
+    }
+
+    /// One lane of a shard: batches of what it is handed, up to the batch size, gathered
+    /// for at most the batching window, each processed before the next.
+    async fn lane(self: Arc<Self>, shard: String, mut handed: mpsc::Receiver<Vec<Record>>) {
+        let size = self.mapping.batch_size.max(1);
+        let mut waiting: VecDeque<Record> = VecDeque::new();
         loop {
-            let ids: Vec<&str> = pending
-                .iter()
-                .map(|r| {
-                    r.dynamodb()
-                        .and_then(|c| c.sequence_number())
-                        .unwrap_or_default()
-                })
-                .collect();
-            let started = Instant::now();
-            let event = event::stream_event(pending, &self.arn, &self.region);
-            let outcome = batch::invoke(&self.invoker, self.function, event, &ids).await;
-            let took = started.elapsed().as_millis();
-            let first_failed = match outcome {
-                Ok(failed) if failed.is_empty() => {
+            if waiting.is_empty() {
+                match handed.recv().await {
+                    Some(records) => waiting.extend(records),
+                    None => return,
+                }
+            }
+            let deadline = Instant::now() + self.mapping.window;
+            while waiting.len() < size {
+                match handed.try_recv() {
+                    Ok(records) => waiting.extend(records),
+                    Err(mpsc::error::TryRecvError::Empty) if Instant::now() < deadline => {
+                        match tokio::time::timeout_at(deadline.into(), handed.recv()).await {
+                            Ok(Some(records)) => waiting.extend(records),
+                            _ => break,
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            let take = waiting.len().min(size);
+            let batch: Vec<Record> = waiting.drain(..take).collect();
+            self.deliver(&shard, batch).await;
+        }
+    }
+
+    /// Invokes the function with `records` until every one is processed or given up on:
+    /// after reported failures, again from the first; after a failed invocation, again
+    /// with all (in halves, with bisection); after the mapping's retries, the rest are
+    /// reported to its on-failure destination.
+    async fn deliver(&self, shard: &str, records: Vec<Record>) {
+        let function = self.mapping.function.as_str();
+        let mut batches = VecDeque::from([records]);
+        while let Some(mut pending) = batches.pop_front() {
+            let mut attempt = 0;
+            loop {
+                let ids: Vec<&str> = pending.iter().map(sequence_of).collect();
+                let started = Instant::now();
+                let event = event::stream_event(&pending, &self.arn, &self.region);
+                let outcome = batch::invoke(&self.invoker, function, event, &ids).await;
+                let took = started.elapsed().as_millis();
+                let count = pending.len();
+                let first_failed = match outcome {
+                    Ok(failed) if failed.is_empty() => {
+                        eprintln!(
+                            "local-relay: {function}: {count} records of shard {shard}: ok ({took} ms)"
+                        );
+                        break;
+                    }
+                    Ok(failed) => {
+                        eprintln!(
+                            "local-relay: {function}: {count} records of shard {shard}: {} failed ({took} ms)",
+                            failed.len()
+                        );
+                        failed[0]
+                    }
+                    Err(why) => {
+                        eprintln!(
+                            "local-relay: {function}: {count} records of shard {shard}: failed: {why:#} ({took} ms)"
+                        );
+                        if self.mapping.bisect && count > 1 {
+                            let second = pending.split_off(count / 2);
+                            batches.push_front(second);
+                            batches.push_front(pending);
+                            break;
+                        }
+                        0
+                    }
+                };
+                pending.drain(..first_failed);
+                attempt += 1;
+                if self.mapping.max_retries.is_some_and(|most| attempt > most) {
+                    self.report_failure(shard, &pending, attempt).await;
+                    break;
+                }
+                let pause = batch::retry_pause(attempt);
+                eprintln!(
+                    "local-relay: retrying from sequence number {} in {pause:?}",
+                    sequence_of(&pending[0])
+                );
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+
+    /// Reports `records`, given up on after `attempts` invocations, to the mapping's
+    /// on-failure destination as Lambda does: the shard and the sequence-number range,
+    /// not the changes (they stay readable in the stream while it keeps them).
+    async fn report_failure(&self, shard: &str, records: &[Record], attempts: u32) {
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return;
+        };
+        let arrival = |record: &Record| {
+            record
+                .dynamodb()
+                .and_then(|c| c.approximate_creation_date_time())
+                .and_then(|at| chrono::DateTime::from_timestamp(at.secs(), at.subsec_nanos()))
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        };
+        let message = serde_json::json!({
+            "requestContext": {
+                "requestId": format!("{shard}-{}", sequence_of(first)),
+                "functionArn": format!(
+                    "arn:aws:lambda:{}:000000000000:function:{}",
+                    self.region, self.mapping.function
+                ),
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": sequence_of(first),
+                "endSequenceNumber": sequence_of(last),
+                "approximateArrivalOfFirstRecord": arrival(first),
+                "approximateArrivalOfLastRecord": arrival(last),
+                "batchSize": records.len(),
+                "streamArn": self.arn,
+            },
+        });
+        let Some(failures) = &self.failures else {
+            eprintln!("local-relay: given up on {message} (no on-failure destination)");
+            return;
+        };
+        for attempt in 1.. {
+            let sent = failures
+                .client
+                .send_message()
+                .queue_url(&failures.url)
+                .message_body(message.to_string())
+                .send()
+                .await;
+            match sent {
+                Ok(_) => {
                     eprintln!(
-                        "local-relay: {}: {} records of shard {shard}: ok ({took} ms)",
-                        self.function,
-                        pending.len()
+                        "local-relay: {} records of shard {shard} from {} reported to the on-failure destination",
+                        records.len(),
+                        sequence_of(first)
                     );
                     return;
                 }
-                Ok(failed) => {
-                    eprintln!(
-                        "local-relay: {}: {} records of shard {shard}: {} failed ({took} ms)",
-                        self.function,
-                        pending.len(),
-                        failed.len()
-                    );
-                    failed[0]
+                Err(e) => {
+                    eprintln!("local-relay: reporting a failed batch: {}", error_text(&e));
+                    tokio::time::sleep(batch::retry_pause(attempt)).await;
                 }
-                Err(why) => {
-                    eprintln!(
-                        "local-relay: {}: {} records of shard {shard}: failed: {why:#} ({took} ms)",
-                        self.function,
-                        pending.len()
-                    );
-                    0
-                }
-            };
-            pending = &pending[first_failed..];
-            attempt += 1;
-            let pause = batch::retry_pause(attempt);
-            eprintln!(
-                "local-relay: retrying from sequence number {} in {pause:?}",
-                ids[first_failed]
-            );
-            tokio::time::sleep(pause).await;
+            }
         }
     }
+}
+
+fn sequence_of(record: &Record) -> &str {
+    record
+        .dynamodb()
+        .and_then(|c| c.sequence_number())
+        .unwrap_or_default()
+}
+
+/// The lane of a record: its partition key's hash (FNV-1a), as Lambda spreads a shard's
+/// keys over its parallel batches.
+fn lane_of(record: &Record, lanes: usize) -> usize {
+    let key = record
+        .dynamodb()
+        .and_then(|c| c.keys())
+        .and_then(|k| k.get("PK"))
+        .and_then(|v| v.as_s().ok())
+        .map_or("", String::as_str);
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % lanes.max(1) as u64) as usize
 }

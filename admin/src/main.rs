@@ -36,6 +36,10 @@ struct Cli {
     /// AWS with the usual credentials, even while a local stack runs.
     #[arg(long, global = true, conflicts_with = "endpoint")]
     aws: bool,
+    /// The Secrets Manager secret holding the keys that seal webhook secrets (the stack's
+    /// WebhookSealingKeyArn output) [default: the local stack's].
+    #[arg(long, env = env::WEBHOOK_SEALING_KEY_SECRET, global = true)]
+    sealing_key_secret: Option<String>,
     /// The table [default: the local stack's, else contacts].
     #[arg(long, env = env::CONTACTS_TABLE, global = true)]
     table: Option<String>,
@@ -240,7 +244,7 @@ impl Keys {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let target = Target::resolve(cli.endpoint, cli.table, cli.aws);
+    let target = Target::resolve(cli.endpoint, cli.table, cli.sealing_key_secret, cli.aws);
     let store = DynamoStore::connect(target.endpoint.as_deref(), &target.table).await;
     let keys = match (&cli.usage_plan_id, &target.endpoint) {
         (Some(plan), _) => {
@@ -288,7 +292,7 @@ async fn run(store: &DynamoStore, keys: &Keys, target: &Target, command: Command
             max_read_units_per_second,
         } => {
             let scan = scan.then_some(max_read_units_per_second);
-            check(store, &channel, repair, scan).await
+            check(store, target, &channel, repair, scan).await
         }
         Command::Check {
             channel: None,
@@ -561,7 +565,13 @@ async fn delete_contact(store: &DynamoStore, channel: &str, id: &str) -> Outcome
 }
 
 /// A channel's check, reading its own items, or with `scan` (a pace) the whole table.
-async fn check(store: &DynamoStore, channel: &str, repair: bool, scan: Option<f64>) -> Outcome {
+async fn check(
+    store: &DynamoStore,
+    target: &Target,
+    channel: &str,
+    repair: bool,
+    scan: Option<f64>,
+) -> Outcome {
     let spinner = progress::spinner(&format!("checking channel {channel}"));
     let mut shown = |read: u64, units: f64| {
         spinner.set_message(format!("{read} item(s) read, {units:.0} read unit(s)"));
@@ -586,6 +596,19 @@ async fn check(store: &DynamoStore, channel: &str, repair: bool, scan: Option<f6
     let mut summary = check_summary(channel, &report);
     if let Some(before) = repaired {
         summary["repaired"] = check_summary(channel, &before);
+    }
+    let unopenable = webhooks::unopenable(store, target, channel).await?;
+    if let Some(unopenable) = &unopenable {
+        summary["unopenable_webhooks"] = json!(unopenable);
+        if !unopenable.is_empty() {
+            summary["consistent"] = json!(false);
+            println!("{summary}");
+            bail!(
+                "{} webhook secret(s) of the channel open with none of the sealing keys: \
+                 remove those webhooks and add them again (a new secret for the receiver)",
+                unopenable.len()
+            );
+        }
     }
     if report.is_consistent() {
         Ok(Some(summary))

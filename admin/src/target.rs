@@ -2,35 +2,44 @@
 //! with `--aws`, otherwise the local stack `make dev` runs, when one runs (it says so in
 //! `.local/stack.json`), and AWS with the usual credentials when none does.
 
-use anyhow::{anyhow, Context};
+use std::path::PathBuf;
+
+use anyhow::bail;
 use contacts_shared::dev_stack::DevStack;
 use contacts_shared::env;
+use contacts_shared::webhooks::keyring::{KeySecret, KeySource};
 
-/// Where the table is, and the sealing key that goes with it.
+/// Where the table is, and where the keys sealing its webhook secrets are.
 pub struct Target {
     /// DynamoDB Local's endpoint; `None`: AWS.
     pub endpoint: Option<String>,
     pub table: String,
-    /// The key sealing webhook secrets: `WEBHOOK_SEALING_KEY`, else the local stack's.
-    sealing_key: Option<String>,
-    /// What the local stack's key file could not give (said when a key is needed).
-    sealing_key_problem: Option<String>,
+    /// The secret holding the sealing keys, and the endpoint serving it (`None`: AWS's).
+    key_secret: Option<(String, Option<String>)>,
+    /// The local stack's file keeping its keys, which a rotation writes too.
+    pub key_file: Option<PathBuf>,
 }
 
 impl Target {
-    /// From the command line (`endpoint` and `table` as given, flag or variable).
-    pub fn resolve(endpoint: Option<String>, table: Option<String>, aws: bool) -> Self {
-        let from_env = env::get(env::WEBHOOK_SEALING_KEY);
+    /// From the command line (`endpoint`, `table` and `key_secret` as given, flag or
+    /// variable).
+    pub fn resolve(
+        endpoint: Option<String>,
+        table: Option<String>,
+        key_secret: Option<String>,
+        aws: bool,
+    ) -> Self {
         let local = match (&endpoint, aws) {
             (None, false) => running_dev_stack(),
             _ => None,
         };
+        let given = key_secret.map(|id| (id, env::get(env::SECRETS_MANAGER_ENDPOINT)));
         let Some(stack) = local else {
             return Target {
                 endpoint,
                 table: table.unwrap_or_else(|| env::DEFAULT_TABLE.to_string()),
-                sealing_key: from_env,
-                sealing_key_problem: None,
+                key_secret: given,
+                key_file: None,
             };
         };
         eprintln!(
@@ -38,33 +47,37 @@ impl Target {
              (--aws for AWS)",
             stack.dynamodb_endpoint, stack.table
         );
-        let (key, problem) = match (from_env, stack.sealing_key()) {
-            (Some(key), _) => (Some(key), None),
-            (None, Ok(key)) => (Some(key), None),
-            (None, Err(why)) => (None, Some(why)),
-        };
         Target {
             endpoint: Some(stack.dynamodb_endpoint),
             table: table.unwrap_or(stack.table),
-            sealing_key: key,
-            sealing_key_problem: problem,
+            key_secret: given.or(Some((
+                stack.sealing_key_secret,
+                Some(stack.secrets_endpoint),
+            ))),
+            key_file: Some(stack.sealing_key_file),
         }
     }
 
-    /// The key sealing webhook secrets, or what to do to give one.
-    pub fn sealing_key(&self) -> anyhow::Result<&str> {
-        if let Some(key) = &self.sealing_key {
-            return Ok(key);
+    /// Where the sealing keys are: `WEBHOOK_SEALING_KEY` as it is, else the secret.
+    pub async fn key_source(&self) -> anyhow::Result<KeySource> {
+        if let Some(text) = env::get(env::WEBHOOK_SEALING_KEY) {
+            return Ok(KeySource::Fixed(text));
         }
-        let why = match &self.sealing_key_problem {
-            Some(problem) => format!("the local stack's sealing key cannot be read ({problem})"),
-            None => format!("{} is not set", env::WEBHOOK_SEALING_KEY),
-        };
-        Err(anyhow!(why)).context(format!(
-            "webhook secrets are sealed with the stack's key: set {} (on AWS, the \
-             WebhookSealingKeyArn secret's value; locally make dev's .local/webhook-sealing-key)",
-            env::WEBHOOK_SEALING_KEY
-        ))
+        Ok(KeySource::Secret(self.key_secret().await?))
+    }
+
+    /// The secret holding the sealing keys, or what to do to name it.
+    pub async fn key_secret(&self) -> anyhow::Result<KeySecret> {
+        match &self.key_secret {
+            Some((id, endpoint)) => Ok(KeySecret::connect(id, endpoint.as_deref()).await),
+            None => bail!(
+                "webhook secrets are sealed with the stack's keys: give their secret with \
+                 --sealing-key-secret (or {}; on AWS the stack's WebhookSealingKeyArn \
+                 output), or a key with {}",
+                env::WEBHOOK_SEALING_KEY_SECRET,
+                env::WEBHOOK_SEALING_KEY
+            ),
+        }
     }
 }
 

@@ -1,9 +1,11 @@
 //! `contacts-admin webhook`: a channel's change-event subscriptions. The secret is shown
-//! once, at `add`, and kept in the table only sealed with the stack's sealing key.
+//! once, at `add`, and kept in the table only sealed with the stack's sealing key, which
+//! `rotate-key` replaces.
 
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
-use contacts_shared::webhooks::seal::SealingKey;
+use contacts_shared::dev_stack;
+use contacts_shared::webhooks::seal::{key_id, SealingKey, SealingKeys};
 use contacts_shared::webhooks::signature::Secret;
 use contacts_shared::webhooks::subscription::{self, Subscription, ID_PREFIX};
 use contacts_shared::{clock, random, DynamoStore};
@@ -41,6 +43,11 @@ pub enum WebhookCommand {
         #[arg(long)]
         webhook: String,
     },
+    /// Seals every webhook secret with a new key, while deliveries go on: the new key
+    /// becomes the secret's current version, the old one stays its previous version (the
+    /// delivery function opens with both) until every secret is re-sealed. Run again after
+    /// an interruption, it finishes the re-sealing before it makes any newer key.
+    RotateKey,
 }
 
 pub async fn run(store: &DynamoStore, target: &Target, command: WebhookCommand) -> Outcome {
@@ -51,10 +58,15 @@ pub async fn run(store: &DynamoStore, target: &Target, command: WebhookCommand) 
             events,
             fields,
         } => {
-            let key = SealingKey::new(target.sealing_key()?).map_err(anyhow::Error::msg)?;
+            let keys = target
+                .key_source()
+                .await?
+                .keys()
+                .await
+                .map_err(anyhow::Error::msg)?;
             add(
                 store,
-                &key,
+                keys.current(),
                 channel,
                 &url,
                 events.as_deref(),
@@ -71,7 +83,106 @@ pub async fn run(store: &DynamoStore, target: &Target, command: WebhookCommand) 
             true => Ok(None),
             false => bail!("no webhook '{webhook}'"),
         },
+        WebhookCommand::RotateKey => rotate(store, target).await,
     }
+}
+
+/// The webhooks of `channel` whose secret opens with none of the keys (`None`: it has
+/// none, or no key is known to try, which is said).
+pub async fn unopenable(
+    store: &DynamoStore,
+    target: &Target,
+    channel: &str,
+) -> anyhow::Result<Option<Vec<String>>> {
+    let webhooks = store.webhooks(channel).await?;
+    if webhooks.is_empty() {
+        return Ok(None);
+    }
+    let keys = match target.key_source().await {
+        Ok(source) => source.keys().await.map_err(anyhow::Error::msg)?,
+        Err(why) => {
+            eprintln!("contacts-admin: the webhooks' secrets are not checked: {why:#}");
+            return Ok(None);
+        }
+    };
+    Ok(Some(
+        webhooks
+            .iter()
+            .filter(|w| keys.open(&w.sealed_secret, &w.channel, &w.id).is_err())
+            .map(|w| w.id.clone())
+            .collect(),
+    ))
+}
+
+/// Re-seals every webhook secret with the current key, after making a new one current if
+/// none is left to re-seal from the last rotation.
+async fn rotate(store: &DynamoStore, target: &Target) -> Outcome {
+    let secret = target.key_secret().await?;
+    let mut keys = secret.keys().await.map_err(anyhow::Error::msg)?;
+    let mut webhooks = store.all_webhooks().await?;
+    let behind = |keys: &SealingKeys, sealed: &str| key_id(sealed) != Some(keys.current().id());
+    let unfinished = webhooks.iter().any(|w| {
+        behind(&keys, &w.sealed_secret) && keys.open(&w.sealed_secret, &w.channel, &w.id).is_ok()
+    });
+    if !unfinished {
+        let old = keys.current().id().to_string();
+        let new = random::base32_id().context("no random key")?
+            + &random::base32_id().context("no random key")?;
+        secret.put(&new).await.map_err(anyhow::Error::msg)?;
+        keys = secret.keys().await.map_err(anyhow::Error::msg)?;
+        if let Some(file) = &target.key_file {
+            // The local stack's next start makes its secret from this file.
+            let previous = std::fs::read_to_string(file).unwrap_or_default();
+            let previous = previous
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            dev_stack::keep_keys(file, &[new, previous], false)?;
+        }
+        eprintln!(
+            "a new key ({}) seals from now on; the old one ({old}) still opens",
+            keys.current().id()
+        );
+        webhooks = store.all_webhooks().await?;
+    } else {
+        eprintln!(
+            "finishing the last rotation, to key {}",
+            keys.current().id()
+        );
+    }
+    let (mut resealed, mut unopenable) = (0, Vec::new());
+    for webhook in webhooks.iter().filter(|w| behind(&keys, &w.sealed_secret)) {
+        match keys.open(&webhook.sealed_secret, &webhook.channel, &webhook.id) {
+            Ok(plain) => {
+                let sealed = keys
+                    .current()
+                    .seal(&plain, &webhook.channel, &webhook.id)
+                    .map_err(anyhow::Error::msg)?;
+                // Removed meanwhile, or re-sealed by another run: left as it is.
+                if store.reseal_webhook(webhook, &sealed).await? {
+                    resealed += 1;
+                }
+            }
+            Err(_) => unopenable.push(webhook.id.clone()),
+        }
+    }
+    let summary = json!({
+        "key": keys.current().id(),
+        "resealed": resealed,
+        "webhooks": webhooks.len(),
+        "unopenable": unopenable,
+    });
+    if unopenable.is_empty() {
+        return Ok(Some(summary));
+    }
+    println!("{summary}");
+    bail!(
+        "{} webhook secret(s) open with neither the current nor the previous key: their \
+         subscriptions must be removed and added again",
+        unopenable.len()
+    )
 }
 
 async fn add(

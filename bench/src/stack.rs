@@ -47,7 +47,7 @@ impl LocalStack {
             ]
             .map(String::from)
             .to_vec(),
-            sealing_key: None,
+            sealing_keys: Vec::new(),
             logs: Logs::Dir(work.to_path_buf()),
         })?;
         Ok(Self { stack })

@@ -19,8 +19,12 @@ pub struct DevStack {
     pub pid: u32,
     pub dynamodb_endpoint: String,
     pub table: String,
-    /// The file holding the key that seals webhook secrets (absolute).
+    /// The file keeping the keys that seal webhook secrets, the current one first
+    /// (absolute): what a rotation writes for the next start.
     pub sealing_key_file: PathBuf,
+    /// The Secrets Manager secret the keys are read from, and the endpoint serving it.
+    pub sealing_key_secret: String,
+    pub secrets_endpoint: String,
     /// The API's base URL (`http://127.0.0.1:3000/api`).
     pub api_url: String,
 }
@@ -87,13 +91,29 @@ impl DevStack {
                 TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok()
             })
     }
+}
 
-    /// The key sealing webhook secrets, from its file.
-    pub fn sealing_key(&self) -> Result<String, String> {
-        std::fs::read_to_string(&self.sealing_key_file)
-            .map(|key| key.trim().to_string())
-            .map_err(|e| format!("{}: {e}", self.sealing_key_file.display()))
+/// Writes the keys sealing webhook secrets to the stack's key file, the current one first,
+/// for its owner only; `new`: only if there is no such file yet.
+pub fn keep_keys(path: &Path, keys: &[String], new: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
     }
+    let text: Vec<&str> = keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !k.is_empty())
+        .collect();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .create_new(new)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut file| writeln!(file, "{}", text.join("\n")))
 }
 
 #[cfg(test)]
@@ -110,14 +130,14 @@ mod tests {
             dynamodb_endpoint: "http://127.0.0.1:9".into(),
             table: "contacts".into(),
             sealing_key_file: dir.join("key"),
+            sealing_key_secret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:k".into(),
+            secrets_endpoint: "http://127.0.0.1:9".into(),
             api_url: "http://127.0.0.1:3000/api".into(),
         };
         stack.write(&path).unwrap();
         assert_eq!(DevStack::read(&path).unwrap(), stack);
         // Its process runs, but its DynamoDB does not answer.
         assert!(!stack.is_running());
-        std::fs::write(dir.join("key"), "k3y\n").unwrap();
-        assert_eq!(stack.sealing_key().unwrap(), "k3y");
         DevStack::remove(&path, stack.pid + 1);
         assert!(path.exists(), "another process's file is left alone");
         DevStack::remove(&path, stack.pid);

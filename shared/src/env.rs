@@ -69,6 +69,12 @@ pub const SQS_ENDPOINT: &str = "SQS_ENDPOINT";
 /// Secrets Manager secret the template generates). The delivery function unseals with it,
 /// the admin tool seals with it; the table alone never hands a secret out.
 pub const WEBHOOK_SEALING_KEY: &str = "WEBHOOK_SEALING_KEY";
+/// The Secrets Manager secret holding the sealing keys (its ARN or name): its current
+/// version seals, its previous one still opens (see `webhooks::keyring`). Set, it is
+/// read instead of `WEBHOOK_SEALING_KEY`.
+pub const WEBHOOK_SEALING_KEY_SECRET: &str = "WEBHOOK_SEALING_KEY_SECRET";
+/// A Secrets Manager endpoint to use instead of AWS's (moto's server, locally).
+pub const SECRETS_MANAGER_ENDPOINT: &str = "SECRETS_MANAGER_ENDPOINT";
 /// The first retry delay of a failed delivery, in seconds (doubling from there; default
 /// [`DEFAULT_RETRY_BASE_SECONDS`](crate::limits::DEFAULT_RETRY_BASE_SECONDS)).
 pub const WEBHOOK_RETRY_BASE_SECONDS: &str = "WEBHOOK_RETRY_BASE_SECONDS";

@@ -314,7 +314,7 @@ impl Stack {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
             gateway_args: gateway_args.iter().map(|a| a.to_string()).collect(),
-            sealing_key: None,
+            sealing_keys: Vec::new(),
             logs: logs(),
         })
         .unwrap_or_else(|e| panic!("{e:#}"));

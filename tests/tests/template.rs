@@ -36,6 +36,11 @@ fn text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Tagged(t) => format!("{} {}", t.tag, text(&t.value)),
+        // The arguments of a function (`!If [c, a, b]`).
+        Value::Sequence(items) => {
+            let items: Vec<String> = items.iter().map(text).collect();
+            format!("[{}]", items.join(", "))
+        }
         other => panic!("not a scalar: {other:?}"),
     }
 }
@@ -92,6 +97,7 @@ fn expected_grants(role: Role) -> BTreeSet<(String, String)> {
             ("sqs:DeleteMessage", BULK),
             ("sqs:GetQueueAttributes", BULK),
             ("sqs:ChangeMessageVisibility", BULK),
+            ("secretsmanager:GetSecretValue", SEALING_KEY),
         ],
         Role::Endpoint { .. } | Role::Authorizer | Role::Responder => &[],
     };
@@ -101,7 +107,8 @@ fn expected_grants(role: Role) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-const SEALING_KEY: &str = "!Sub {{resolve:secretsmanager:${WebhookSealingKey}:SecretString}}";
+/// The stack's own sealing key, or an earlier stack's named by a parameter.
+const SEALING_KEY: &str = "!If [MakesSealingKey, !Ref WebhookSealingKey, !Ref SealingKeySecretArn]";
 
 /// A function's environment, by its role: only the delivery function holds the sealing key.
 fn expected_environment(role: Role) -> BTreeMap<String, String> {
@@ -117,7 +124,7 @@ fn expected_environment(role: Role) -> BTreeMap<String, String> {
         Role::Queue => variables.extend([
             (env::WEBHOOK_QUEUE_URL, "!Ref WebhookQueue"),
             (env::WEBHOOK_BULK_QUEUE_URL, "!Ref WebhookBulkQueue"),
-            (env::WEBHOOK_SEALING_KEY, SEALING_KEY),
+            (env::WEBHOOK_SEALING_KEY_SECRET, SEALING_KEY),
         ]),
         Role::Endpoint { .. } | Role::Authorizer | Role::Responder => {}
     }
@@ -661,7 +668,14 @@ fn the_sealing_key_is_generated_and_only_the_delivery_function_holds_it() {
         at(secret, &["Properties"]).get("SecretString").is_none(),
         "generated, never written down"
     );
-    // The function's environment (checked with every function's) resolves it at deploy.
+    // Made unless an earlier stack's is named (a stack re-created with its table).
+    assert_eq!(text(at(secret, &["Condition"])), "MakesSealingKey");
+    assert_eq!(
+        text(at(&t, &["Parameters", "SealingKeySecretArn", "Default"])),
+        ""
+    );
+    // The delivery function reads it (its environment and grants are checked with every
+    // function's): by the secret's ARN, so a rotation reaches it with no redeploy.
     let deliver = function_with(&t, Role::Queue);
     assert_eq!(
         text(at(
@@ -672,14 +686,14 @@ fn the_sealing_key_is_generated_and_only_the_delivery_function_holds_it() {
                 "Properties",
                 "Environment",
                 "Variables",
-                env::WEBHOOK_SEALING_KEY
+                env::WEBHOOK_SEALING_KEY_SECRET
             ]
         )),
         SEALING_KEY
     );
     assert_eq!(
         text(at(&t, &["Outputs", "WebhookSealingKeyArn", "Value"])),
-        "!Ref WebhookSealingKey",
+        SEALING_KEY,
         "the admin tool reads it by its ARN"
     );
 }

@@ -22,7 +22,6 @@ use std::path::PathBuf;
 
 use contacts_shared::env::{
     self, CONTACTS_TABLE as TABLE_ENV, DYNAMODB_ENDPOINT as ENDPOINT_ENV, SQS_ENDPOINT,
-    WEBHOOK_SEALING_KEY,
 };
 
 pub use dynamodb::{DynamoConfig, DynamoLocal};
@@ -57,8 +56,9 @@ pub struct StackConfig {
     pub function_env: Vec<(String, String)>,
     /// More `local-gateway` arguments.
     pub gateway_args: Vec<String>,
-    /// The key sealing webhook secrets (`make dev`'s kept one); `None`: a fresh one.
-    pub sealing_key: Option<String>,
+    /// The keys sealing webhook secrets, the current one first (`make dev`'s kept ones);
+    /// none: a fresh one.
+    pub sealing_keys: Vec<String>,
     /// Where the functions', the relay's, moto's and the gateway's output goes.
     pub logs: Logs,
 }
@@ -74,8 +74,10 @@ pub struct LocalStack {
     /// The DynamoDB endpoint the functions use (`None`: AWS).
     pub endpoint: Option<String>,
     pub table: String,
-    /// The functions' `WEBHOOK_SEALING_KEY`: the admin tool needs the same to add webhooks.
+    /// The current sealing key: what the admin tool seals new webhooks' secrets with.
     pub sealing_key: String,
+    /// The Secrets Manager secret (on moto's SQS endpoint) the keys are read from.
+    pub sealing_key_secret: String,
 }
 
 impl LocalStack {
@@ -91,14 +93,21 @@ impl LocalStack {
         };
         let template = paths::repo_root().join("template.yaml");
         let sqs = LocalSqs::start(&config.logs, &template)?;
-        let sealing_key = match &config.sealing_key {
-            Some(key) => key.clone(),
-            None => sealing::fresh_key()?,
+        let sealing_keys = match config.sealing_keys.is_empty() {
+            true => vec![sealing::fresh_key()?],
+            false => config.sealing_keys.clone(),
         };
+        // moto serves Secrets Manager too, where the functions read the keys as on AWS.
+        let secrets = sqs.endpoint();
+        let sealing_key_secret = sqs::on_own_runtime(|| sealing::secret(&secrets, &sealing_keys))?;
         let mut env = vec![
             (TABLE_ENV.to_string(), config.table.clone()),
             (SQS_ENDPOINT.to_string(), sqs.endpoint()),
-            (WEBHOOK_SEALING_KEY.to_string(), sealing_key.clone()),
+            (env::SECRETS_MANAGER_ENDPOINT.to_string(), sqs.endpoint()),
+            (
+                env::WEBHOOK_SEALING_KEY_SECRET.to_string(),
+                sealing_key_secret.clone(),
+            ),
             (
                 env::METRICS_NAMESPACE.to_string(),
                 contacts_shared::metrics::NAMESPACE.to_string(),
@@ -145,7 +154,8 @@ impl LocalStack {
             dynamodb,
             endpoint,
             table: config.table,
-            sealing_key,
+            sealing_key: sealing_keys[0].clone(),
+            sealing_key_secret,
         })
     }
 

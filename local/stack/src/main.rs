@@ -126,7 +126,7 @@ async fn start(dev: &Dev) -> anyhow::Result<LocalStack> {
     let token = seed::demo(&store, &dev.demo_channel)
         .await
         .context("demo channel")?;
-    let sealing_key = sealing::kept_key(&dev.sealing_key_file)?;
+    let sealing_keys = sealing::kept_keys(&dev.sealing_key_file)?;
     say(&format!(
         "moto's SQS, functions under cargo lambda watch on 127.0.0.1:{}, local relay, \
          local gateway on 127.0.0.1:{}",
@@ -141,7 +141,7 @@ async fn start(dev: &Dev) -> anyhow::Result<LocalStack> {
         reload: true,
         function_env: Vec::new(),
         gateway_args: Vec::new(),
-        sealing_key: Some(sealing_key),
+        sealing_keys,
         logs,
     })?;
     DevStack {
@@ -149,6 +149,8 @@ async fn start(dev: &Dev) -> anyhow::Result<LocalStack> {
         dynamodb_endpoint: dynamodb.endpoint(),
         table: dev.table.clone(),
         sealing_key_file: absolute(&dev.sealing_key_file)?,
+        sealing_key_secret: stack.sealing_key_secret.clone(),
+        secrets_endpoint: stack.sqs.endpoint(),
         api_url: stack.gateway.base_url(),
     }
     .write(&dev.stack_file)

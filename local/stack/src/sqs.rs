@@ -175,7 +175,7 @@ async fn create_queues(
 
 /// Runs `work` to its end on a runtime of its own, on a thread of its own: the stack
 /// starts synchronously, and may be started from within its owner's runtime.
-fn on_own_runtime<F, T>(work: impl FnOnce() -> F + Send) -> anyhow::Result<T>
+pub fn on_own_runtime<F, T>(work: impl FnOnce() -> F + Send) -> anyhow::Result<T>
 where
     F: std::future::Future<Output = anyhow::Result<T>>,
     T: Send,
@@ -190,6 +190,6 @@ where
                     .block_on(work())
             })
             .join()
-            .map_err(|_| anyhow!("making the queues panicked"))?
+            .map_err(|_| anyhow!("the work panicked"))?
     })
 }

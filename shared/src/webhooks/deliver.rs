@@ -9,9 +9,9 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 
 use super::delivery::Delivery;
+use super::keyring::KeyRing;
 use super::queue::DeliveryQueue;
 use super::retry::RetrySchedule;
-use super::seal::SealingKey;
 use crate::limits::WEBHOOK_DELIVERY_TIMEOUT_SECONDS;
 use crate::store::DynamoStore;
 
@@ -19,7 +19,8 @@ pub struct Deliverer {
     pub store: DynamoStore,
     /// The queues it is fed from: a failed delivery is delayed on its own.
     pub queues: Vec<DeliveryQueue>,
-    pub key: SealingKey,
+    /// The sealing keys, read again when a secret names one not known (a rotation).
+    pub keys: KeyRing,
     pub http: reqwest::Client,
     pub schedule: RetrySchedule,
 }
@@ -107,11 +108,15 @@ impl Deliverer {
             Ok(None) => return Outcome::Done,
             Err(e) => return Outcome::Again(format!("cannot read the webhook: {e}")),
         };
-        let secret = match self.key.open(
-            &subscription.sealed_secret,
-            &subscription.channel,
-            &subscription.id,
-        ) {
+        let opened = self
+            .keys
+            .open(
+                &subscription.sealed_secret,
+                &subscription.channel,
+                &subscription.id,
+            )
+            .await;
+        let secret = match opened {
             Ok(secret) => secret,
             Err(e) => return Outcome::Again(e),
         };

@@ -6,6 +6,7 @@ pub mod deliver;
 pub mod delivery;
 pub mod dispatch;
 pub mod events;
+pub mod keyring;
 pub mod queue;
 pub mod retry;
 pub mod seal;

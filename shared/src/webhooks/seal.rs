@@ -1,8 +1,9 @@
 //! Webhook secrets at rest: sealed with AES-256-GCM under a key kept outside the table
-//! (`WEBHOOK_SEALING_KEY`; on AWS a Secrets Manager secret the template generates), so a
-//! read of the table, a backup or an export never hands a secret out. The subscription's
-//! channel and id are the associated data: a sealed secret copied onto another
-//! subscription does not open.
+//! (on AWS a Secrets Manager secret the template generates, see [`keyring`](super::keyring)),
+//! so a read of the table, a backup or an export never hands a secret out. The
+//! subscription's channel and id are the associated data: a sealed secret copied onto
+//! another subscription does not open. A sealed secret names the key it was sealed with
+//! (a hash of it, never the key), so that while keys rotate each opens with its own.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::digest::{digest, SHA256};
@@ -13,16 +14,22 @@ use super::signature::Secret;
 use crate::env;
 use crate::random;
 
-/// What a sealed secret starts with: the format, should it ever change.
-const FORMAT: &str = "v1.";
+/// What a sealed secret starts with: the format. `v2.{key id}.` names its key; `v1.`
+/// (sealed before keys rotated) names none, and is tried with every key known.
+const FORMAT: &str = "v2.";
+const UNNAMED: &str = "v1.";
 /// The shortest sealing key accepted: 32 characters.
 pub const MIN_KEY_CHARS: usize = 32;
 
-pub struct SealingKey(LessSafeKey);
+pub struct SealingKey {
+    key: LessSafeKey,
+    /// What sealed secrets name it by: the start of a hash of it, never the key.
+    id: String,
+}
 
 impl std::fmt::Debug for SealingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SealingKey(..)")
+        write!(f, "SealingKey({})", self.id)
     }
 }
 
@@ -36,27 +43,32 @@ impl SealingKey {
                 env::WEBHOOK_SEALING_KEY
             ));
         }
-        let key = UnboundKey::new(&AES_256_GCM, digest(&SHA256, text.as_bytes()).as_ref())
+        let aes = digest(&SHA256, text.as_bytes());
+        let key = UnboundKey::new(&AES_256_GCM, aes.as_ref())
             .map_err(|_| "cannot make an AES-256-GCM key".to_string())?;
-        Ok(SealingKey(LessSafeKey::new(key)))
+        // A hash of the AES key, not the AES key: the id tells nothing of it.
+        let id = digest(&SHA256, aes.as_ref())
+            .as_ref()
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(SealingKey {
+            key: LessSafeKey::new(key),
+            id,
+        })
     }
 
-    /// The key of `WEBHOOK_SEALING_KEY`.
-    pub fn from_env() -> Result<Self, String> {
-        let text = env::get(env::WEBHOOK_SEALING_KEY).ok_or_else(|| {
-            format!(
-                "{} is not set: webhook secrets cannot be sealed or opened",
-                env::WEBHOOK_SEALING_KEY
-            )
-        })?;
-        Self::new(&text)
+    /// What sealed secrets name this key by.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// `secret` sealed for the subscription `webhook` of `channel`.
     pub fn seal(&self, secret: &Secret, channel: &str, webhook: &str) -> Result<String, String> {
         let nonce = random::bytes::<NONCE_LEN>().map_err(|e| e.to_string())?;
         let mut sealed = secret.to_text().into_bytes();
-        self.0
+        self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 aad(channel, webhook),
@@ -65,14 +77,18 @@ impl SealingKey {
             .map_err(|_| "cannot seal the secret".to_string())?;
         let mut out = nonce.to_vec();
         out.extend(sealed);
-        Ok(format!("{FORMAT}{}", STANDARD.encode(out)))
+        Ok(format!("{FORMAT}{}.{}", self.id, STANDARD.encode(out)))
     }
 
     /// The secret `sealed` holds, if it was sealed with this key for this subscription.
     pub fn open(&self, sealed: &str, channel: &str, webhook: &str) -> Result<Secret, String> {
         let refused = || format!("the secret of webhook {webhook} does not open with this key");
-        let bytes = sealed
-            .strip_prefix(FORMAT)
+        let b64 = match key_id(sealed) {
+            Some(id) if id != self.id => return Err(refused()),
+            Some(_) => sealed.rsplit('.').next(),
+            None => sealed.strip_prefix(UNNAMED),
+        };
+        let bytes = b64
             .and_then(|b64| STANDARD.decode(b64).ok())
             .filter(|b| b.len() > NONCE_LEN)
             .ok_or_else(refused)?;
@@ -80,13 +96,51 @@ impl SealingKey {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| refused())?;
         let mut rest = rest.to_vec();
         let plain = self
-            .0
+            .key
             .open_in_place(nonce, aad(channel, webhook), &mut rest)
             .map_err(|_| refused())?;
         std::str::from_utf8(plain)
             .ok()
             .and_then(Secret::parse)
             .ok_or_else(refused)
+    }
+}
+
+/// The id of the key a sealed secret names (`None`: sealed before keys were named).
+pub fn key_id(sealed: &str) -> Option<&str> {
+    sealed.strip_prefix(FORMAT)?.split('.').next()
+}
+
+/// The keys that open sealed secrets, the one that seals new ones first: during a
+/// rotation the new and the old key, afterwards the new one alone.
+#[derive(Debug)]
+pub struct SealingKeys(Vec<SealingKey>);
+
+impl SealingKeys {
+    /// `current` seals; it and `older` open.
+    pub fn new(current: SealingKey, older: impl IntoIterator<Item = SealingKey>) -> Self {
+        SealingKeys(std::iter::once(current).chain(older).collect())
+    }
+
+    pub fn current(&self) -> &SealingKey {
+        &self.0[0]
+    }
+
+    /// Whether a key of these is the one `sealed` names (or, unnamed, may be).
+    pub fn knows(&self, sealed: &str) -> bool {
+        key_id(sealed).is_none_or(|id| self.0.iter().any(|k| k.id == id))
+    }
+
+    /// The secret `sealed` holds, opened with the key it names (or, unnamed, any).
+    pub fn open(&self, sealed: &str, channel: &str, webhook: &str) -> Result<Secret, String> {
+        let mut last = None;
+        for key in &self.0 {
+            match key.open(sealed, channel, webhook) {
+                Ok(secret) => return Ok(secret),
+                Err(why) => last = Some(why),
+            }
+        }
+        Err(last.unwrap_or_else(|| format!("no key opens the secret of webhook {webhook}")))
     }
 }
 
@@ -115,6 +169,45 @@ mod tests {
         assert!(key.open("v1.AAAA", "ch1", "wh1").is_err());
         // Sealed twice, two different texts (a fresh nonce each time).
         assert_ne!(sealed, key.seal(&secret, "ch1", "wh1").unwrap());
+    }
+
+    #[test]
+    fn a_sealed_secret_names_its_key_and_a_ring_opens_it_with_that_key() {
+        let old = SealingKey::new(KEY).unwrap();
+        let new = SealingKey::new(&format!("{KEY}-rotated")).unwrap();
+        assert_ne!(old.id(), new.id());
+        assert!(!old.id().is_empty() && !KEY.contains(old.id()));
+        let secret = Secret::generate().unwrap();
+        let sealed = old.seal(&secret, "ch1", "wh1").unwrap();
+        assert_eq!(key_id(&sealed), Some(old.id()));
+        assert!(new.open(&sealed, "ch1", "wh1").is_err(), "another key's id");
+        let ring = SealingKeys::new(new, [SealingKey::new(KEY).unwrap()]);
+        assert!(ring.knows(&sealed));
+        assert_eq!(
+            ring.open(&sealed, "ch1", "wh1").unwrap().to_text(),
+            secret.to_text()
+        );
+        let resealed = ring.current().seal(&secret, "ch1", "wh1").unwrap();
+        assert_eq!(key_id(&resealed), Some(ring.current().id()));
+        let alone = SealingKeys::new(SealingKey::new(&format!("{KEY}-other")).unwrap(), []);
+        assert!(!alone.knows(&sealed));
+        assert!(alone.open(&sealed, "ch1", "wh1").is_err());
+    }
+
+    #[test]
+    fn secrets_sealed_before_keys_were_named_still_open() {
+        // The v1 format: the nonce and the sealed text, no key id.
+        let key = SealingKey::new(KEY).unwrap();
+        let secret = Secret::generate().unwrap();
+        let named = key.seal(&secret, "ch1", "wh1").unwrap();
+        let unnamed = format!("{UNNAMED}{}", named.rsplit('.').next().unwrap());
+        assert_eq!(key_id(&unnamed), None);
+        let ring = SealingKeys::new(SealingKey::new(&format!("{KEY}x")).unwrap(), [key]);
+        assert!(ring.knows(&unnamed));
+        assert_eq!(
+            ring.open(&unnamed, "ch1", "wh1").unwrap().to_text(),
+            secret.to_text()
+        );
     }
 
     #[test]

@@ -6,9 +6,9 @@ use lambda_http::lambda_runtime::{self, service_fn, Error, LambdaEvent};
 
 use super::deliver::Deliverer;
 use super::dispatch::Dispatcher;
+use super::keyring::{KeyRing, KeySource};
 use super::queue::DeliveryQueue;
 use super::retry::RetrySchedule;
-use super::seal::SealingKey;
 use crate::env;
 use crate::store::DynamoStore;
 
@@ -35,7 +35,7 @@ pub async fn deliver() -> Result<(), Error> {
             DeliveryQueue::from_env(env::WEBHOOK_QUEUE_URL).await?,
             DeliveryQueue::from_env(env::WEBHOOK_BULK_QUEUE_URL).await?,
         ],
-        key: SealingKey::from_env()?,
+        keys: KeyRing::new(KeySource::from_env().await?),
         http: Deliverer::http_client()?,
         schedule: RetrySchedule::from_env(),
     }));

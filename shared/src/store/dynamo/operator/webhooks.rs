@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 
-use super::super::errors::{build_error, cancelled_by, classify};
+use super::super::errors::{build_error, cancelled_by, classify, condition_failed};
 use super::super::item::{self, Item};
 use super::super::keys;
 use super::super::webhooks::webhook_key;
@@ -95,6 +95,42 @@ impl DynamoStore {
             }
         }
         Ok(removed)
+    }
+
+    /// Every webhook of every listed channel: a query per channel, never a scan.
+    pub async fn all_webhooks(&self) -> Result<Vec<Subscription>, StoreError> {
+        let mut all = Vec::new();
+        for channel in self.channels().await? {
+            all.extend(self.webhooks(&channel.id).await?);
+        }
+        Ok(all)
+    }
+
+    /// Replaces a webhook's sealed secret, if it is still `old` (a webhook removed or
+    /// re-sealed meanwhile is left alone): whether it did.
+    pub async fn reseal_webhook(
+        &self,
+        subscription: &Subscription,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(webhook_key(&subscription.channel, &subscription.id)))
+            .update_expression("SET #sealed = :new")
+            .condition_expression("#sealed = :old")
+            .expression_attribute_names("#sealed", item::SEALED_SECRET)
+            .expression_attribute_values(":new", item::s(new))
+            .expression_attribute_values(":old", item::s(&subscription.sealed_secret))
+            .return_consumed_capacity(CAPACITY)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
     }
 
     fn put_new(&self, new: Item) -> Result<TransactWriteItem, StoreError> {

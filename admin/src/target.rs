@@ -33,7 +33,9 @@ impl Target {
             (None, false) => running_dev_stack(),
             _ => None,
         };
-        let given = key_secret.map(|id| (id, env::get(env::SECRETS_MANAGER_ENDPOINT)));
+        let given = key_secret
+            .filter(|id| !id.is_empty())
+            .map(|id| (id, env::get(env::SECRETS_MANAGER_ENDPOINT)));
         let Some(stack) = local else {
             return Target {
                 endpoint,

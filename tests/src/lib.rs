@@ -4,8 +4,9 @@
 //! even when that one is killed.
 
 use contacts_shared::env::{
-    APIGATEWAY_ENDPOINT, CONTACTS_TABLE, DYNAMODB_ENDPOINT, FIELD_CACHE_SECONDS, USAGE_PLAN_ID,
-    WEBHOOK_RETRY_BASE_SECONDS, WEBHOOK_RETRY_MAX_SECONDS, WEBHOOK_SEALING_KEY,
+    APIGATEWAY_ENDPOINT, CONTACTS_TABLE, DYNAMODB_ENDPOINT, FIELD_CACHE_SECONDS,
+    SECRETS_MANAGER_ENDPOINT, USAGE_PLAN_ID, WEBHOOK_RETRY_BASE_SECONDS, WEBHOOK_RETRY_MAX_SECONDS,
+    WEBHOOK_SEALING_KEY_SECRET,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -248,8 +249,12 @@ pub struct Stack {
     pub client: Client,
     /// Where the functions (under `cargo lambda watch`), the relay, moto and the gateway log.
     pub logs: Vec<PathBuf>,
-    /// The functions' webhook sealing key, which the admin tool needs to add webhooks.
+    /// The current webhook sealing key, which the admin tool needs to add webhooks.
     pub sealing_key: String,
+    /// The Secrets Manager secret (on moto, at `secrets_endpoint`) the functions read the
+    /// keys from: what `webhook rotate-key` rotates.
+    pub sealing_key_secret: String,
+    pub secrets_endpoint: String,
     /// The DynamoDB the stack's table is on.
     pub dynamodb_endpoint: String,
     local: LocalStack,
@@ -295,8 +300,26 @@ impl Stack {
         function_env: &[(&str, &str)],
         gateway_args: &[&str],
     ) -> Stack {
+        Stack::start_keeping(
+            fresh_store_on(endpoint),
+            endpoint,
+            function_env,
+            gateway_args,
+            &[],
+        )
+    }
+
+    /// A stack of its own on `store`'s table (on `endpoint`), whose sealing keys are
+    /// `sealing_keys` (the current one first; none: a fresh one), as a stack re-created
+    /// with a retained table is given the earlier one's.
+    pub fn start_keeping(
+        store: DynamoStore,
+        endpoint: &str,
+        function_env: &[(&str, &str)],
+        gateway_args: &[&str],
+        sealing_keys: &[String],
+    ) -> Stack {
         build_binaries();
-        let store = fresh_store_on(endpoint);
         let local = LocalStack::start(StackConfig {
             storage: Storage::Endpoint(Some(endpoint.to_string())),
             table: store.table().to_string(),
@@ -314,7 +337,7 @@ impl Stack {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
             gateway_args: gateway_args.iter().map(|a| a.to_string()).collect(),
-            sealing_keys: Vec::new(),
+            sealing_keys: sealing_keys.to_vec(),
             logs: logs(),
         })
         .unwrap_or_else(|e| panic!("{e:#}"));
@@ -335,6 +358,8 @@ impl Stack {
             client,
             logs: logs.into_iter().flatten().collect(),
             sealing_key: local.sealing_key.clone(),
+            sealing_key_secret: local.sealing_key_secret.clone(),
+            secrets_endpoint: local.sqs.endpoint(),
             dynamodb_endpoint: endpoint.to_string(),
             local,
             extra_gateways: Mutex::new(Vec::new()),
@@ -365,7 +390,15 @@ impl Stack {
                 DYNAMODB_ENDPOINT.to_string(),
                 self.dynamodb_endpoint.clone(),
             ),
-            (WEBHOOK_SEALING_KEY.to_string(), self.sealing_key.clone()),
+            // As an operator names the stack's secret (its WebhookSealingKeyArn output).
+            (
+                WEBHOOK_SEALING_KEY_SECRET.to_string(),
+                self.sealing_key_secret.clone(),
+            ),
+            (
+                SECRETS_MANAGER_ENDPOINT.to_string(),
+                self.secrets_endpoint.clone(),
+            ),
         ]);
         admin
     }

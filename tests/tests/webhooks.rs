@@ -14,7 +14,7 @@ use contacts_shared::domain::channel::Channel;
 use contacts_shared::domain::field_defs::FieldType;
 use contacts_shared::domain::field_values::InputValue;
 use contacts_shared::domain::field_writes::RawFieldWrite;
-use contacts_shared::env::WEBHOOK_SEALING_KEY;
+use contacts_shared::env::{WEBHOOK_SEALING_KEY, WEBHOOK_SEALING_KEY_SECRET};
 use contacts_shared::store::{ContactStore, TagChange};
 use contacts_shared::webhooks::signature::Secret;
 use contacts_shared::{ChannelType, ContactService};
@@ -430,13 +430,16 @@ fn webhook_commands_refuse_what_they_cannot_do() {
         refusal(&[&channel, "--url", url, "--fields", "nosuchfield"])
             .contains("no field 'nosuchfield'")
     );
+    // Neither the stack's secret nor a key: nothing to seal with.
     let mut unsealed = admin();
-    unsealed.env.retain(|(k, _)| k != WEBHOOK_SEALING_KEY);
     unsealed
         .env
-        .push((WEBHOOK_SEALING_KEY.into(), String::new()));
+        .retain(|(k, _)| ![WEBHOOK_SEALING_KEY, WEBHOOK_SEALING_KEY_SECRET].contains(&k.as_str()));
+    for name in [WEBHOOK_SEALING_KEY, WEBHOOK_SEALING_KEY_SECRET] {
+        unsealed.env.push((name.into(), String::new()));
+    }
     let why = unsealed.fails(&["webhook", "add", "--channel", &channel, "--url", url]);
-    assert!(why.contains(WEBHOOK_SEALING_KEY), "{why}");
+    assert!(why.contains(WEBHOOK_SEALING_KEY_SECRET), "{why}");
     // The table holds the secret sealed only.
     let (id, secret) = {
         let r = Receiver::start().unwrap();

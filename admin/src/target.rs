@@ -18,6 +18,8 @@ pub struct Target {
     key_secret: Option<(String, Option<String>)>,
     /// The local stack's file keeping its keys, which a rotation writes too.
     pub key_file: Option<PathBuf>,
+    /// The local stack's queues (logical id → URL) and its SQS endpoint.
+    local_queues: Option<(std::collections::BTreeMap<String, String>, String)>,
 }
 
 impl Target {
@@ -42,6 +44,7 @@ impl Target {
                 table: table.unwrap_or_else(|| env::DEFAULT_TABLE.to_string()),
                 key_secret: given,
                 key_file: None,
+                local_queues: None,
             };
         };
         eprintln!(
@@ -57,6 +60,23 @@ impl Target {
                 Some(stack.secrets_endpoint),
             ))),
             key_file: Some(stack.sealing_key_file),
+            local_queues: Some((stack.queues, stack.sqs_endpoint)),
+        }
+    }
+
+    /// The URL of the stack's queue `id` (its logical id in the template): the local
+    /// stack's, or the variable `variable` (from the stack's outputs) against AWS; and the
+    /// SQS endpoint to reach it on (`None`: AWS's).
+    pub fn queue(&self, id: &str, variable: &str) -> anyhow::Result<(String, Option<String>)> {
+        if let Some(url) = env::get(variable) {
+            return Ok((url, env::get(env::SQS_ENDPOINT)));
+        }
+        match &self.local_queues {
+            Some((queues, endpoint)) => match queues.get(id) {
+                Some(url) => Ok((url.clone(), Some(endpoint.clone()))),
+                None => bail!("the local stack has no queue {id}"),
+            },
+            None => bail!("set {variable} to the stack's {id} URL (its outputs name it)"),
         }
     }
 

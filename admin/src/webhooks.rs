@@ -5,6 +5,10 @@
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
 use contacts_shared::dev_stack;
+use contacts_shared::env;
+use contacts_shared::webhooks::dispatch::Dispatcher;
+use contacts_shared::webhooks::queue::DeliveryQueue;
+use contacts_shared::webhooks::replay;
 use contacts_shared::webhooks::seal::{key_id, SealingKey, SealingKeys};
 use contacts_shared::webhooks::signature::Secret;
 use contacts_shared::webhooks::subscription::{self, Subscription, ID_PREFIX};
@@ -48,6 +52,16 @@ pub enum WebhookCommand {
     /// delivery function opens with both) until every secret is re-sealed. Run again after
     /// an interruption, it finishes the re-sealing before it makes any newer key.
     RotateKey,
+    /// Turns the stream batches the stream function failed on (those in the stream failure
+    /// queue) into events again, read back from the stream while it keeps them (24 hours):
+    /// the same events with the same ids, so receivers drop what they got already. Takes
+    /// from the queue only what it replayed; a batch the stream no longer holds is said and
+    /// left there.
+    Replay {
+        /// From the stream failure queue (the stack's StreamFailureQueueUrl).
+        #[arg(long)]
+        from_failures: bool,
+    },
 }
 
 pub async fn run(store: &DynamoStore, target: &Target, command: WebhookCommand) -> Outcome {
@@ -84,8 +98,114 @@ pub async fn run(store: &DynamoStore, target: &Target, command: WebhookCommand) 
             false => bail!("no webhook '{webhook}'"),
         },
         WebhookCommand::RotateKey => rotate(store, target).await,
+        WebhookCommand::Replay { from_failures } => {
+            if !from_failures {
+                bail!("say what to replay: --from-failures (the stream failure queue)");
+            }
+            replay(store, target).await
+        }
     }
 }
+
+/// Every failed batch of the stream failure queue, replayed (see `Replay`).
+async fn replay(store: &DynamoStore, target: &Target) -> Outcome {
+    let (failures_url, sqs) = target.queue("StreamFailureQueue", env::STREAM_FAILURE_QUEUE_URL)?;
+    let (queue_url, _) = target.queue("WebhookQueue", env::WEBHOOK_QUEUE_URL)?;
+    let (bulk_url, _) = target.queue("WebhookBulkQueue", env::WEBHOOK_BULK_QUEUE_URL)?;
+    let dispatcher = Dispatcher {
+        store: store.clone(),
+        queue: DeliveryQueue::connect(queue_url, sqs.as_deref()).await,
+        bulk: DeliveryQueue::connect(bulk_url, sqs.as_deref()).await,
+    };
+    let sqs_client =
+        aws_sdk_sqs::Client::new(&contacts_shared::aws::sdk_config(sqs.as_deref()).await);
+    let streams = replay::stream_client(target.endpoint.as_deref()).await;
+    let (mut batches, mut records, mut kept) = (0, 0, Vec::new());
+    // What is left is hidden while this run goes on (else it would be read again), then
+    // shown again at once.
+    let mut hidden: Vec<String> = Vec::new();
+    loop {
+        let received = sqs_client
+            .receive_message()
+            .queue_url(&failures_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            // Long enough to replay them; those left come back after it.
+            .visibility_timeout(REPLAY_SECONDS)
+            .send()
+            .await
+            .map_err(|e| anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+            .context("cannot read the stream failure queue")?;
+        let messages = received.messages();
+        if messages.is_empty() {
+            break;
+        }
+        for message in messages {
+            let id = message.message_id().unwrap_or_default().to_string();
+            hidden.extend(message.receipt_handle().map(str::to_string));
+            let outcome = match replay::FailedBatch::parse(message.body().unwrap_or_default()) {
+                Ok(batch) => replay::read(&streams, &batch)
+                    .await
+                    .map(|changes| (batch, changes)),
+                Err(why) => Err(why),
+            };
+            let changes = match outcome {
+                Ok((_, Some(changes))) => changes,
+                Ok((batch, None)) => {
+                    kept.push(json!({"message": id, "shard": batch.shard, "from": batch.start, "to": batch.end,
+                        "why": "the stream no longer holds these records"}));
+                    continue;
+                }
+                Err(why) => {
+                    kept.push(json!({"message": id, "why": why}));
+                    continue;
+                }
+            };
+            if let Some(at) = dispatcher.dispatch(&changes).await {
+                kept.push(json!({"message": id, "why": format!("cannot queue its deliveries (from record {at} on)")}));
+                continue;
+            }
+            sqs_client
+                .delete_message()
+                .queue_url(&failures_url)
+                .set_receipt_handle(message.receipt_handle().map(str::to_string))
+                .send()
+                .await
+                .map_err(|e| anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+                .context("cannot take a replayed batch from the queue")?;
+            hidden.pop();
+            batches += 1;
+            records += changes.len();
+        }
+    }
+    for receipt in hidden {
+        let shown = sqs_client
+            .change_message_visibility()
+            .queue_url(&failures_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await;
+        if let Err(e) = shown {
+            eprintln!(
+                "contacts-admin: a batch left stays hidden a while: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(e)
+            );
+        }
+    }
+    let summary = json!({"replayed_batches": batches, "records": records, "left": kept});
+    if kept.is_empty() {
+        return Ok(Some(summary));
+    }
+    println!("{summary}");
+    bail!(
+        "{} failed batch(es) could not be replayed and are left in the queue",
+        kept.len()
+    )
+}
+
+/// How long a failure record being replayed stays hidden from another replay.
+const REPLAY_SECONDS: i32 = 300;
 
 /// The webhooks of `channel` whose secret opens with none of the keys (`None`: it has
 /// none, or no key is known to try, which is said).

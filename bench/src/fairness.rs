@@ -91,7 +91,9 @@ pub async fn measure(
     }
     let log_from = std::fs::metadata(&relay_log).map_or(0, |m| m.len());
     let file = work.join("fairness-import.jsonl");
-    let lines = "{\"custom_fields\":{\"vip\":true}}\n".repeat(IMPORTED);
+    let lines: String = (0..IMPORTED)
+        .map(|i| format!("{{\"custom_fields\":{{\"firstName\":\"Bulk {i}\"}}}}\n"))
+        .collect();
     std::fs::write(&file, lines).with_context(|| file.display().to_string())?;
     let admin = local_stack::paths::sibling_binary("contacts-admin")?;
     eprintln!("fairness: {IMPORTED} contacts imported into another channel, B writing");

@@ -25,6 +25,11 @@ pub struct DevStack {
     /// The Secrets Manager secret the keys are read from, and the endpoint serving it.
     pub sealing_key_secret: String,
     pub secrets_endpoint: String,
+    /// The template's queues (logical id → URL) on moto's SQS at `sqs_endpoint`.
+    #[serde(default)]
+    pub queues: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub sqs_endpoint: String,
     /// The API's base URL (`http://127.0.0.1:3000/api`).
     pub api_url: String,
 }
@@ -132,6 +137,12 @@ mod tests {
             sealing_key_file: dir.join("key"),
             sealing_key_secret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:k".into(),
             secrets_endpoint: "http://127.0.0.1:9".into(),
+            queues: [(
+                "WebhookQueue".to_string(),
+                "http://127.0.0.1:9/q".to_string(),
+            )]
+            .into(),
+            sqs_endpoint: "http://127.0.0.1:9".into(),
             api_url: "http://127.0.0.1:3000/api".into(),
         };
         stack.write(&path).unwrap();

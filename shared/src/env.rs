@@ -63,6 +63,9 @@ pub const WEBHOOK_QUEUE_URL: &str = "WEBHOOK_QUEUE_URL";
 /// The delivery queue of a channel bursting (an import): its deliveries wait there, not
 /// in front of everyone else's.
 pub const WEBHOOK_BULK_QUEUE_URL: &str = "WEBHOOK_BULK_QUEUE_URL";
+/// The queue the stream's event source mapping reports failed batches to, for the admin
+/// tool's replay (the stack's `StreamFailureQueueUrl` output).
+pub const STREAM_FAILURE_QUEUE_URL: &str = "STREAM_FAILURE_QUEUE_URL";
 /// An SQS endpoint to use instead of AWS's (moto's server, locally).
 pub const SQS_ENDPOINT: &str = "SQS_ENDPOINT";
 /// The key that seals webhook secrets in the table (at least 32 characters; on AWS a

@@ -403,6 +403,17 @@ impl Stack {
         admin
     }
 
+    /// The URL of the stack's queue `id` (its logical id in the template), on moto's SQS
+    /// at `secrets_endpoint`.
+    pub fn queue_url(&self, id: &str) -> String {
+        self.local
+            .sqs
+            .queues
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| panic!("the stack has no queue {id}"))
+    }
+
     /// The log of the stack's `service` (`functions`, `relay`, `moto`, `gateway`), once a
     /// line for which `wanted` holds is in it (or after 10 s, whatever is there): the
     /// functions write after they answer, so a test reads behind them.

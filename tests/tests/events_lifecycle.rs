@@ -2,13 +2,17 @@
 //! channel's event is not queued behind another channel's burst; a key rotation under a
 //! steady stream of deliveries fails none and is finished by running it again after an
 //! interruption; a stack re-created on a retained table, given the earlier stack's key,
-//! delivers to the subscriptions it holds, and given another key, `check` reports them.
+//! delivers to the subscriptions it holds, and given another key, `check` reports them;
+//! a replay turns the stream failure queue's batches back into the same events.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use contacts_shared::env;
 use contacts_shared::webhooks::keyring::KeySecret;
+use contacts_shared::webhooks::replay;
 use contacts_shared::webhooks::seal::key_id;
 use contacts_shared::ChannelType;
 use contacts_tests::{dynamodb_endpoint, runtime, Method, Stack};
@@ -232,4 +236,171 @@ fn a_stack_re_created_on_its_table_delivers_with_the_old_key_and_check_reports_a
         "{report}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("remove those webhooks"));
+}
+
+/// The stream's record of the creation of the contact named `name` of `channel`: the
+/// stream, its shard and the record's sequence number.
+fn creation_record(s: &Stack, channel: &str, name: &str) -> (String, String, String) {
+    let tables = contacts_tests::raw_client();
+    runtime().block_on(async {
+        let arn = tables
+            .describe_table()
+            .table_name(s.store.table())
+            .send()
+            .await
+            .unwrap()
+            .table()
+            .and_then(|t| t.latest_stream_arn())
+            .unwrap()
+            .to_string();
+        let streams = replay::stream_client(Some(&s.dynamodb_endpoint)).await;
+        let shards = streams
+            .describe_stream()
+            .stream_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .stream_description()
+            .unwrap()
+            .shards()
+            .to_vec();
+        for shard in shards {
+            let shard = shard.shard_id().unwrap().to_string();
+            let mut iterator = streams
+                .get_shard_iterator()
+                .stream_arn(&arn)
+                .shard_id(&shard)
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .unwrap()
+                .shard_iterator()
+                .map(str::to_string);
+            while let Some(current) = iterator.take() {
+                let out = streams
+                    .get_records()
+                    .shard_iterator(current)
+                    .send()
+                    .await
+                    .unwrap();
+                for record in out.records() {
+                    let change = replay::change_of(record).unwrap();
+                    let pk = change.keys.get("PK").and_then(|v| v.as_s().ok());
+                    let named = change
+                        .new
+                        .get("f")
+                        .and_then(|f| f.as_m().ok())
+                        .and_then(|f| f.get("firstName"))
+                        .and_then(|v| v.as_s().ok());
+                    if change.old.is_empty()
+                        && pk.is_some_and(|pk| *pk == format!("CH#{channel}"))
+                        && named.is_some_and(|n| n == name)
+                    {
+                        return (arn, shard, change.sequence_number.unwrap());
+                    }
+                }
+                if out.records().is_empty() {
+                    break;
+                }
+                iterator = out.next_shard_iterator().map(str::to_string);
+            }
+        }
+        panic!("no stream record of {name}");
+    })
+}
+
+fn failure_record(arn: &str, shard: &str, start: &str, end: &str) -> String {
+    json!({
+        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 11},
+        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        "version": "1.0",
+        "DDBStreamBatchInfo": {
+            "shardId": shard, "startSequenceNumber": start, "endSequenceNumber": end,
+            "batchSize": 1, "streamArn": arn
+        }
+    })
+    .to_string()
+}
+
+#[test]
+fn a_replay_turns_the_failure_queue_back_into_the_same_events() {
+    let _alone = alone();
+    let s = stack();
+    let (channel, token) = s.channel(ChannelType::Facebook);
+    let receiver = Receiver::start().unwrap();
+    subscribe(s, &channel, &receiver);
+    create(s, &token, "Replayed");
+    arrival(&receiver, "Replayed");
+    let (arn, shard, sequence) = creation_record(s, &channel, "Replayed");
+
+    // The failure queue filled on purpose: that record's batch, and a batch of a shard the
+    // stream no longer holds.
+    let failures = s.queue_url("StreamFailureQueue");
+    let sqs = runtime().block_on(async {
+        aws_sdk_sqs::Client::new(&contacts_shared::aws::sdk_config(Some(&s.secrets_endpoint)).await)
+    });
+    for body in [
+        failure_record(&arn, &shard, &sequence, &sequence),
+        failure_record(
+            &arn,
+            "shardId-00000000000000000000-gone",
+            "000000000000000000001",
+            "000000000000000000002",
+        ),
+    ] {
+        runtime()
+            .block_on(
+                sqs.send_message()
+                    .queue_url(&failures)
+                    .message_body(body)
+                    .send(),
+            )
+            .unwrap();
+    }
+
+    let mut admin = s.admin();
+    admin.env.extend([
+        (env::STREAM_FAILURE_QUEUE_URL.to_string(), failures.clone()),
+        (
+            env::WEBHOOK_QUEUE_URL.to_string(),
+            s.queue_url("WebhookQueue"),
+        ),
+        (
+            env::WEBHOOK_BULK_QUEUE_URL.to_string(),
+            s.queue_url("WebhookBulkQueue"),
+        ),
+        (env::SQS_ENDPOINT.to_string(), s.secrets_endpoint.clone()),
+    ]);
+    let out = admin.run(&["webhook", "replay", "--from-failures"]);
+    assert!(!out.status.success(), "a batch was left");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["replayed_batches"], 1, "{summary}");
+    assert_eq!(summary["left"].as_array().unwrap().len(), 1, "{summary}");
+    let left_shard = summary["left"][0]["shard"].as_str().unwrap_or_default();
+    assert!(left_shard.ends_with("gone"), "{summary}");
+
+    // The same event again, with the same id: a receiver drops the repeat.
+    let received = receiver.wait_until(PATIENCE, |r| {
+        r.iter().filter(|r| r.body.contains("Replayed")).count() >= 2
+    });
+    let ids: Vec<String> = received
+        .iter()
+        .filter(|r| r.body.contains("Replayed"))
+        .map(|r| r.json()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "delivered, then replayed");
+    assert_eq!(ids[0], ids[1]);
+
+    // Only what was replayed left the queue.
+    let left = runtime()
+        .block_on(
+            sqs.receive_message()
+                .queue_url(&failures)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(left.messages().len(), 1);
+    assert!(left.messages()[0].body().unwrap().contains("gone"));
 }

@@ -151,6 +151,8 @@ async fn start(dev: &Dev) -> anyhow::Result<LocalStack> {
         sealing_key_file: absolute(&dev.sealing_key_file)?,
         sealing_key_secret: stack.sealing_key_secret.clone(),
         secrets_endpoint: stack.sqs.endpoint(),
+        queues: stack.sqs.queues.clone(),
+        sqs_endpoint: stack.sqs.endpoint(),
         api_url: stack.gateway.base_url(),
     }
     .write(&dev.stack_file)

@@ -29,14 +29,54 @@ pub struct Dispatcher {
     pub bulk: DeliveryQueue,
 }
 
+/// One change of an item, from the stream: what the function's event record holds, or
+/// what a read of the stream returns (a replay).
+#[derive(Debug, Clone, Default)]
+pub struct StreamChange {
+    pub event_id: String,
+    pub keys: Item,
+    pub old: Item,
+    pub new: Item,
+    /// When the change was written (Unix seconds).
+    pub occurred_at: i64,
+    pub sequence_number: Option<String>,
+}
+
+impl From<&EventRecord> for StreamChange {
+    fn from(record: &EventRecord) -> Self {
+        StreamChange {
+            event_id: record.event_id.clone(),
+            keys: record.change.keys.clone().into(),
+            old: record.change.old_image.clone().into(),
+            new: record.change.new_image.clone().into(),
+            occurred_at: record.change.approximate_creation_date_time.timestamp(),
+            sequence_number: record.change.sequence_number.clone(),
+        }
+    }
+}
+
 impl Dispatcher {
+    /// The stream function's answer: the first record not surely queued, if any.
     pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+        let changes: Vec<StreamChange> = event.records.iter().map(StreamChange::from).collect();
+        let mut response = DynamoDbEventResponse::default();
+        if let Some(position) = self.dispatch(&changes).await {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = changes[position].sequence_number.clone();
+            response.batch_item_failures.push(failure);
+        }
+        response
+    }
+
+    /// Queues the deliveries of `changes`, in order; the position of the first change not
+    /// surely queued, if any (it and those after it are to be dispatched again).
+    pub async fn dispatch(&self, changes: &[StreamChange]) -> Option<usize> {
         let mut subscriptions: HashMap<String, Vec<Subscription>> = HashMap::new();
         // Each delivery, with the position of its record in the batch.
         let mut queued: Vec<(usize, Delivery)> = Vec::new();
         let mut failed_at: Option<usize> = None;
-        for (position, record) in event.records.iter().enumerate() {
-            let Some((channel, events)) = record_events(record) else {
+        for (position, change) in changes.iter().enumerate() {
+            let Some((channel, events)) = change_events(change) else {
                 continue;
             };
             if events.is_empty() {
@@ -94,59 +134,49 @@ impl Dispatcher {
             }
         }
         tracing::info!(
-            records = event.records.len(),
+            records = changes.len(),
             deliveries = quiet_sent + loud_sent,
             bulk = loud_sent,
             "stream batch"
         );
-        let mut response = DynamoDbEventResponse::default();
-        if let Some(record) = failed_at.and_then(|position| event.records.get(position)) {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-        }
-        response
+        failed_at
     }
 }
 
 /// The channel and the events (with their bodies) of a contact item's change; `None` for
 /// any other item.
-fn record_events(
-    record: &EventRecord,
+fn change_events(
+    change: &StreamChange,
 ) -> Option<(String, Vec<(super::events::Change, serde_json::Value)>)> {
-    let keys_item: Item = record.change.keys.clone().into();
-    let pk = keys_item.get(keys::PK)?.as_s().ok()?;
-    let sk = keys_item.get(keys::SK)?.as_s().ok()?;
+    let pk = change.keys.get(keys::PK)?.as_s().ok()?;
+    let sk = change.keys.get(keys::SK)?.as_s().ok()?;
     let (channel, _) = keys::contact_of(pk, sk)?;
-    let old: Item = record.change.old_image.clone().into();
-    let new: Item = record.change.new_image.clone().into();
-    let (old_image, new_image) = match (image(&old), image(&new)) {
+    let (old_image, new_image) = match (image(&change.old), image(&change.new)) {
         (Ok(old), Ok(new)) => (old, new),
         (Err(e), _) | (_, Err(e)) => {
             // A contact item this version cannot read: retrying would not help.
-            tracing::error!(record = %record.event_id, error = %e, "unreadable contact image");
+            tracing::error!(record = %change.event_id, error = %e, "unreadable contact image");
             return None;
         }
     };
-    let sequence = if new.is_empty() {
-        item::sequence_of(&old) + 1
+    let sequence = if change.new.is_empty() {
+        item::sequence_of(&change.old) + 1
     } else {
-        item::sequence_of(&new)
+        item::sequence_of(&change.new)
     };
-    let occurred_at = record.change.approximate_creation_date_time.timestamp();
     let events = changes(old_image.as_ref(), new_image.as_ref())
         .into_iter()
         .enumerate()
-        .map(|(nth, change)| {
+        .map(|(nth, event)| {
             let body = event_body(
-                &change,
-                &record.event_id,
+                &event,
+                &change.event_id,
                 nth,
                 channel,
-                occurred_at,
+                change.occurred_at,
                 sequence,
             );
-            (change, body)
+            (event, body)
         })
         .collect();
     Some((channel.to_string(), events))
@@ -176,7 +206,8 @@ mod tests {
     #[test]
     fn a_contact_change_is_its_events_in_order_with_the_contact_sequence() {
         let event = stream_event();
-        let (channel, events) = record_events(&event.records[0]).expect("a contact item");
+        let (channel, events) =
+            change_events(&StreamChange::from(&event.records[0])).expect("a contact item");
         assert_eq!(channel, "demo");
         let bodies: Vec<&serde_json::Value> = events.iter().map(|(_, body)| body).collect();
         assert_eq!(bodies.len(), 2);
@@ -202,7 +233,7 @@ mod tests {
         record.event_name = "REMOVE".into();
         record.change.new_image =
             serde_dynamo::Item::from(HashMap::<String, AttributeValue>::new());
-        let (_, events) = record_events(record).expect("a contact item");
+        let (_, events) = change_events(&StreamChange::from(&*record)).expect("a contact item");
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].1["type"], "contact.deleted");
         assert_eq!(events[0].1["contact"], json!({"id": "1776025372480910"}));
@@ -217,6 +248,6 @@ mod tests {
             (keys::SK.to_string(), AttributeValue::S("C#x".into())),
         ]);
         record.change.keys = index_keys.into();
-        assert!(record_events(record).is_none());
+        assert!(change_events(&StreamChange::from(&*record)).is_none());
     }
 }

@@ -8,8 +8,14 @@ pub mod dispatch;
 pub mod events;
 pub mod keyring;
 pub mod queue;
+/// Batches the stream function failed, turned into events again.
+#[cfg(feature = "operator")]
+pub mod replay;
 pub mod retry;
 pub mod seal;
 pub mod serve;
 pub mod signature;
+/// DynamoDB Local's stream responses, repaired for the SDK (the relay and a replay read them).
+#[cfg(feature = "operator")]
+pub mod stream_repair;
 pub mod subscription;

@@ -31,11 +31,16 @@ impl DeliveryQueue {
     pub async fn from_env(url_variable: &str) -> Result<Self, String> {
         let url = env::get(url_variable).ok_or_else(|| format!("{url_variable} is not set"))?;
         let endpoint = env::get(env::SQS_ENDPOINT);
-        let config = crate::aws::sdk_config(endpoint.as_deref()).await;
-        Ok(DeliveryQueue {
+        Ok(Self::connect(url, endpoint.as_deref()).await)
+    }
+
+    /// The queue at `url`, on `endpoint` when given.
+    pub async fn connect(url: String, endpoint: Option<&str>) -> Self {
+        let config = crate::aws::sdk_config(endpoint).await;
+        DeliveryQueue {
             client: aws_sdk_sqs::Client::new(&config),
             url,
-        })
+        }
     }
 
     /// Whether `arn` (a received message's `eventSourceARN`) is this queue's: a queue's

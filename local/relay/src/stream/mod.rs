@@ -10,7 +10,6 @@
 //! Lambda reports them, and the lane goes on.
 
 mod event;
-mod repair;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -86,7 +85,7 @@ impl StreamMapping {
         let reader = Arc::new(Reader {
             client: Client::from_conf(
                 aws_sdk_dynamodbstreams::config::Builder::from(config)
-                    .interceptor(repair::EmptyMaps)
+                    .interceptor(contacts_shared::webhooks::stream_repair::EmptyMaps)
                     .build(),
             ),
             arn: arn.clone(),

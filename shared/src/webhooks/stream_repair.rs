@@ -15,6 +15,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame};
 use serde_json::Value;
 
+/// Repairs DynamoDB Local's stream responses (a client of its stream carries it).
 #[derive(Debug)]
 pub struct EmptyMaps;
 

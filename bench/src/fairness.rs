@@ -50,6 +50,8 @@ pub struct Fairness {
     /// invocations took.
     pub dispatched: u64,
     pub dispatching: Duration,
+    /// B's creates answered 5xx (and retried) while the import loaded DynamoDB Local.
+    pub unavailable: usize,
 }
 
 pub async fn measure(
@@ -85,8 +87,11 @@ pub async fn measure(
     }
     let relay_log = stack.relay_log(work);
     let mut sent: Vec<(String, Instant)> = Vec::new();
+    let mut unavailable = 0;
     for n in 0..BEFORE {
-        sent.push(create(&stack, &token, &format!("before-{n}")).await?);
+        let (created, failed) = create(&stack, &token, &format!("before-{n}")).await?;
+        sent.push(created);
+        unavailable += failed;
         tokio::time::sleep(EVERY / 2).await;
     }
     let log_from = std::fs::metadata(&relay_log).map_or(0, |m| m.len());
@@ -114,13 +119,17 @@ pub async fn measure(
             }
             break started.elapsed();
         }
-        sent.push(create(&stack, &token, &format!("during-{n}")).await?);
+        let (created, failed) = create(&stack, &token, &format!("during-{n}")).await?;
+        sent.push(created);
+        unavailable += failed;
         n += 1;
         tokio::time::sleep(EVERY).await;
     };
     let ended = Instant::now();
     while ended.elapsed() < AFTER {
-        sent.push(create(&stack, &token, &format!("after-{n}")).await?);
+        let (created, failed) = create(&stack, &token, &format!("after-{n}")).await?;
+        sent.push(created);
+        unavailable += failed;
         n += 1;
         tokio::time::sleep(EVERY).await;
     }
@@ -149,7 +158,7 @@ pub async fn measure(
             .collect::<Vec<_>>()
     };
     let (dispatched, dispatching) = dispatch_work(&relay_log, log_from)?;
-    Ok(Fairness {
+    let run = Fairness {
         bulk_subscribed,
         before: phase("before-"),
         during: phase("during-"),
@@ -157,7 +166,13 @@ pub async fn measure(
         import_took,
         dispatched,
         dispatching,
-    })
+        unavailable,
+    };
+    eprintln!(
+        "fairness: {}",
+        crate::report::fairness(std::slice::from_ref(&run))
+    );
+    Ok(run)
 }
 
 /// A webhook of `channel` to `receiver`, for every event.
@@ -186,21 +201,33 @@ async fn subscribe(
     Ok(())
 }
 
-/// Creates a contact of B named `name`: the name and when the API answered.
-async fn create(stack: &LocalStack, token: &str, name: &str) -> anyhow::Result<(String, Instant)> {
+/// Creates a contact of B named `name`, as a client does: a 5xx is retried (after a
+/// second, up to three times) and counted. The name, when the API answered, and the 5xx.
+async fn create(
+    stack: &LocalStack,
+    token: &str,
+    name: &str,
+) -> anyhow::Result<((String, Instant), usize)> {
     let body = json!({"custom_fields": [{"name": "firstName", "value": name}]});
-    let request = Request::post("/api/v1/contact")
-        .header("Authorization", format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))?;
-    let (status, answer) = stack.call(request).await?;
-    if status != 200 {
-        bail!(
-            "creating {name}: {status} {}",
-            String::from_utf8_lossy(&answer)
-        );
+    let mut unavailable = 0;
+    loop {
+        let request = Request::post("/api/v1/contact")
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))?;
+        let (status, answer) = stack.call(request).await?;
+        match status {
+            200 => return Ok(((name.to_string(), Instant::now()), unavailable)),
+            500.. if unavailable < 3 => {
+                unavailable += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            _ => bail!(
+                "creating {name}: {status} {}",
+                String::from_utf8_lossy(&answer)
+            ),
+        }
     }
-    Ok((name.to_string(), Instant::now()))
 }
 
 /// From the relay's log after byte `from`: the stream records handed to the stream

@@ -261,6 +261,13 @@ pub struct Stack {
     extra_gateways: Mutex<Vec<Gateway>>,
 }
 
+/// Holds the tests of a binary to one at a time while it lives: for tests that each load
+/// the stack on their own, and whose figures are their own.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: Mutex<()> = Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The field cache's lifetime in the tests' functions and admin tool: short, so that a
 /// field made unique or a channel deleted settles in seconds (the settle time is this
 /// plus the function timeout, as on AWS).
@@ -284,6 +291,13 @@ pub struct Reply {
 impl Stack {
     /// The stack of this test process, started on first use.
     pub fn shared() -> &'static Stack {
+        static STACK: OnceLock<Stack> = OnceLock::new();
+        STACK.get_or_init(|| Stack::start_on(dynamodb_endpoint()))
+    }
+
+    /// A stack of this test binary's own, on its DynamoDB Local, started on first use:
+    /// for tests whose load or figures must not be another binary's.
+    pub fn own() -> &'static Stack {
         static STACK: OnceLock<Stack> = OnceLock::new();
         STACK.get_or_init(|| Stack::start_on(dynamodb_endpoint()))
     }

@@ -5,7 +5,7 @@
 //! the channel is left; and a deletion killed half way is finished by running it again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -13,9 +13,7 @@ use contacts_shared::store::dynamo::capacity::{metered, Units};
 use contacts_shared::store::dynamo::{item, keys, Deletion, Pace, TableReport};
 use contacts_shared::store::{ContactStore, NewContact};
 use contacts_shared::ChannelType;
-use contacts_tests::{
-    dynamodb_endpoint, raw_client, runtime, unthrottled_template, writes, Method, Stack,
-};
+use contacts_tests::{raw_client, runtime, unthrottled_template, writes, Method, Stack};
 use serde_json::json;
 
 /// Contacts of other channels in the large table.
@@ -24,14 +22,11 @@ const CROWD: usize = 100_000;
 const DOOMED: usize = 10;
 
 fn stack() -> &'static Stack {
-    static STACK: OnceLock<Stack> = OnceLock::new();
-    STACK.get_or_init(|| Stack::start_on(dynamodb_endpoint()))
+    Stack::own()
 }
 
-/// One test at a time: each loads DynamoDB Local on its own, and its figures are its own.
 fn alone() -> std::sync::MutexGuard<'static, ()> {
-    static ONE: Mutex<()> = Mutex::new(());
-    ONE.lock().unwrap_or_else(|e| e.into_inner())
+    contacts_tests::one_at_a_time()
 }
 
 /// A channel as users fill one: custom fields, one of them unique, 10 contacts created

@@ -6,7 +6,7 @@
 //! a replay turns the stream failure queue's batches back into the same events.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
@@ -23,14 +23,11 @@ use serde_json::{json, Value};
 const PATIENCE: Duration = Duration::from_secs(180);
 
 fn stack() -> &'static Stack {
-    static STACK: OnceLock<Stack> = OnceLock::new();
-    STACK.get_or_init(|| Stack::start_on(dynamodb_endpoint()))
+    Stack::own()
 }
 
-/// One test at a time: a burst or a rotation is each test's own measure.
 fn alone() -> std::sync::MutexGuard<'static, ()> {
-    static ONE: Mutex<()> = Mutex::new(());
-    ONE.lock().unwrap_or_else(|e| e.into_inner())
+    contacts_tests::one_at_a_time()
 }
 
 fn subscribe(s: &Stack, channel: &str, receiver: &Receiver) -> String {

@@ -273,13 +273,15 @@ const NEIGHBOUR_P99: f64 = 2_000.0;
 /// pace beside the import's.
 pub fn fairness(runs: &[crate::fairness::Fairness]) -> String {
     let mut out = format!(
-        "Channel A imports {} contacts with `contacts-admin contact import` while channel B \
-         creates a contact every second; B has a webhook. B's delivery latency, from the \
+        "Channel A imports {} contacts with `contacts-admin contact import` (with a webhook \
+         of its own, {}: each is then a delivery) while channel B creates a contact every \
+         second; B has a webhook. B's delivery latency, from the \
          API's 200 to its `contact.created` at a receiver on loopback, by when the create \
          was made; the stream function's pace is the stream records the local relay handed \
          it over the time its invocations took. A create answered 5xx (DynamoDB Local \
          saturated by the import) is retried after a second, as a client does, and counted.\n\n",
-        thousands(crate::fairness::IMPORTED as u64)
+        thousands(crate::fairness::IMPORTED as u64),
+        thousands(crate::fairness::IMPORTED_SUBSCRIBED as u64),
     );
     out += &line(&[
         "A's webhook".to_string(),
@@ -303,7 +305,7 @@ pub fn fairness(runs: &[crate::fairness::Fairness]) -> String {
                 latencies.len()
             )
         };
-        let imported = crate::fairness::IMPORTED as f64;
+        let imported = run.imported as f64;
         out += &line(&[
             match run.bulk_subscribed {
                 true => "yes".to_string(),
@@ -314,7 +316,8 @@ pub fn fairness(runs: &[crate::fairness::Fairness]) -> String {
             verdict(percentile(&ms(&run.during), 99.0), NEIGHBOUR_P99),
             phase(&run.after),
             format!(
-                "{:.1} s, {:.0} contacts a second",
+                "{} contacts in {:.1} s, {:.0} a second",
+                thousands(run.imported as u64),
                 run.import_took.as_secs_f64(),
                 imported / run.import_took.as_secs_f64()
             ),

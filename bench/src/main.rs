@@ -211,15 +211,14 @@ async fn run() -> anyhow::Result<()> {
         true => Some(import::measure(&bench.endpoint, &bench.work).await?),
         false => None,
     };
-    let mut neighbours = Vec::new();
-    if bench.settings.runs("fairness") {
-        for (table, subscribed) in [("bench-fairness", false), ("bench-fairness-both", true)] {
-            let run = fairness::measure(&bench.work, &bench.endpoint, table, subscribed)
+    let neighbours = match bench.settings.runs("fairness") {
+        true => vec![
+            fairness::measure(&bench.work, &bench.endpoint, "bench-fairness")
                 .await
-                .context("a noisy neighbour")?;
-            neighbours.push(run);
-        }
-    }
+                .context("a noisy neighbour")?,
+        ],
+        false => Vec::new(),
+    };
     drop(dynamo);
     write_report(
         &bench,

@@ -120,7 +120,7 @@ async fn replay(store: &DynamoStore, target: &Target) -> Outcome {
     let sqs_client =
         aws_sdk_sqs::Client::new(&contacts_shared::aws::sdk_config(sqs.as_deref()).await);
     let streams = replay::stream_client(target.endpoint.as_deref()).await;
-    let (mut batches, mut records, mut kept) = (0, 0, Vec::new());
+    let (mut batches, mut records, mut snapshots, mut kept) = (0, 0, 0, Vec::new());
     // What is left is hidden while this run goes on (else it would be read again), then
     // shown again at once.
     let mut hidden: Vec<String> = Vec::new();
@@ -151,11 +151,25 @@ async fn replay(store: &DynamoStore, target: &Target) -> Outcome {
             };
             let changes = match outcome {
                 Ok((_, Some(changes))) => changes,
-                Ok((batch, None)) => {
-                    kept.push(json!({"message": id, "shard": batch.shard, "from": batch.start, "to": batch.end,
-                        "why": "the stream no longer holds these records"}));
-                    continue;
-                }
+                Ok((batch, None)) => match replay::snapshots(&dispatcher, &batch).await {
+                    // Older than the stream keeps: its contacts as they are now.
+                    Ok(Some(contacts)) => {
+                        delete(&sqs_client, &failures_url, message).await?;
+                        hidden.pop();
+                        batches += 1;
+                        snapshots += contacts;
+                        continue;
+                    }
+                    Ok(None) => {
+                        kept.push(json!({"message": id, "shard": batch.shard, "from": batch.start, "to": batch.end,
+                            "why": "the stream no longer holds these records, and none of their contacts was marked"}));
+                        continue;
+                    }
+                    Err(why) => {
+                        kept.push(json!({"message": id, "why": why}));
+                        continue;
+                    }
+                },
                 Err(why) => {
                     kept.push(json!({"message": id, "why": why}));
                     continue;
@@ -165,14 +179,7 @@ async fn replay(store: &DynamoStore, target: &Target) -> Outcome {
                 kept.push(json!({"message": id, "why": format!("cannot queue its deliveries (from record {at} on)")}));
                 continue;
             }
-            sqs_client
-                .delete_message()
-                .queue_url(&failures_url)
-                .set_receipt_handle(message.receipt_handle().map(str::to_string))
-                .send()
-                .await
-                .map_err(|e| anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))
-                .context("cannot take a replayed batch from the queue")?;
+            delete(&sqs_client, &failures_url, message).await?;
             hidden.pop();
             batches += 1;
             records += changes.len();
@@ -193,7 +200,7 @@ async fn replay(store: &DynamoStore, target: &Target) -> Outcome {
             );
         }
     }
-    let summary = json!({"replayed_batches": batches, "records": records, "left": kept});
+    let summary = json!({"replayed_batches": batches, "records": records, "snapshots": snapshots, "left": kept});
     if kept.is_empty() {
         return Ok(Some(summary));
     }
@@ -202,6 +209,23 @@ async fn replay(store: &DynamoStore, target: &Target) -> Outcome {
         "{} failed batch(es) could not be replayed and are left in the queue",
         kept.len()
     )
+}
+
+/// Takes a replayed batch's record from the failure queue.
+async fn delete(
+    client: &aws_sdk_sqs::Client,
+    queue: &str,
+    message: &aws_sdk_sqs::types::Message,
+) -> anyhow::Result<()> {
+    client
+        .delete_message()
+        .queue_url(queue)
+        .set_receipt_handle(message.receipt_handle().map(str::to_string))
+        .send()
+        .await
+        .map_err(|e| anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+        .context("cannot take a replayed batch from the queue")?;
+    Ok(())
 }
 
 /// How long a failure record being replayed stays hidden from another replay.

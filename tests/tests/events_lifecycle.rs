@@ -329,21 +329,49 @@ fn a_replay_turns_the_failure_queue_back_into_the_same_events() {
     create(s, &token, "Replayed");
     arrival(&receiver, "Replayed");
     let (arn, shard, sequence) = creation_record(s, &channel, "Replayed");
-
-    // The failure queue filled on purpose: that record's batch, and a batch of a shard the
+    // A contact whose change the stream function marked when it failed, in a range the
     // stream no longer holds.
+    create(s, &token, "Snapshotted");
+    arrival(&receiver, "Snapshotted");
+    let snapshotted = receiver
+        .received()
+        .iter()
+        .find(|r| r.body.contains("Snapshotted"))
+        .unwrap()
+        .json()["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Snapshots are `contact.updated` events: a subscription that wants them.
+    s.admin().ok(&[
+        "webhook",
+        "add",
+        "--channel",
+        &channel,
+        "--url",
+        &receiver.url(),
+        "--events",
+        "contact.updated",
+    ]);
+    let gone = "shardId-00000000000000000000-gone";
+    runtime()
+        .block_on(s.store.mark_for_replay(&[(
+            "000000000000000000015".to_string(),
+            channel.clone(),
+            snapshotted.clone(),
+        )]))
+        .unwrap();
+
+    // The failure queue filled on purpose: that record's batch, a batch of a shard the
+    // stream no longer holds with a marked change, and one without.
     let failures = s.queue_url("StreamFailureQueue");
     let sqs = runtime().block_on(async {
         aws_sdk_sqs::Client::new(&contacts_shared::aws::sdk_config(Some(&s.secrets_endpoint)).await)
     });
     for body in [
         failure_record(&arn, &shard, &sequence, &sequence),
-        failure_record(
-            &arn,
-            "shardId-00000000000000000000-gone",
-            "000000000000000000001",
-            "000000000000000000002",
-        ),
+        failure_record(&arn, gone, "000000000000000000010", "000000000000000000020"),
+        failure_record(&arn, gone, "000000000000000000001", "000000000000000000002"),
     ] {
         runtime()
             .block_on(
@@ -371,7 +399,8 @@ fn a_replay_turns_the_failure_queue_back_into_the_same_events() {
     let out = admin.run(&["webhook", "replay", "--from-failures"]);
     assert!(!out.status.success(), "a batch was left");
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["replayed_batches"], 1, "{summary}");
+    assert_eq!(summary["replayed_batches"], 2, "{summary}");
+    assert_eq!(summary["snapshots"], 1, "{summary}");
     assert_eq!(summary["left"].as_array().unwrap().len(), 1, "{summary}");
     let left_shard = summary["left"][0]["shard"].as_str().unwrap_or_default();
     assert!(left_shard.ends_with("gone"), "{summary}");
@@ -387,6 +416,22 @@ fn a_replay_turns_the_failure_queue_back_into_the_same_events() {
         .collect();
     assert_eq!(ids.len(), 2, "delivered, then replayed");
     assert_eq!(ids[0], ids[1]);
+    // The marked contact as it is now, marked as a snapshot.
+    let received = receiver.wait_until(PATIENCE, |r| {
+        r.iter().any(|r| r.json()["snapshot"] == json!(true))
+    });
+    let snapshot = received
+        .iter()
+        .map(|r| r.json())
+        .find(|e| e["snapshot"] == json!(true))
+        .expect("a snapshot");
+    assert_eq!(snapshot["type"], "contact.updated");
+    assert_eq!(snapshot["contact"]["id"], json!(snapshotted));
+    assert_eq!(
+        snapshot["contact"]["custom_fields"]["firstName"],
+        "Snapshotted"
+    );
+    assert_eq!(snapshot["changes"], json!({}));
 
     // Only what was replayed left the queue.
     let left = runtime()
@@ -399,5 +444,9 @@ fn a_replay_turns_the_failure_queue_back_into_the_same_events() {
         )
         .unwrap();
     assert_eq!(left.messages().len(), 1);
-    assert!(left.messages()[0].body().unwrap().contains("gone"));
+    let body = left.messages()[0].body().unwrap();
+    assert!(
+        body.contains(gone) && body.contains("000000000000000000001"),
+        "{body}"
+    );
 }

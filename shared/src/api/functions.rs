@@ -198,8 +198,9 @@ pub const FUNCTIONS: &[Function] = &[
     Function {
         name: "webhook-dispatch",
         role: Role::Stream,
-        // The channel's subscriptions: Query.
-        dynamodb: &["dynamodb:Query"],
+        // The channel's subscriptions: Query. The changes it could not queue, marked for a
+        // replay: BatchWriteItem.
+        dynamodb: &["dynamodb:Query", "dynamodb:BatchWriteItem"],
         round_trips: None,
     },
     Function {

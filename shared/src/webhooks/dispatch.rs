@@ -133,6 +133,9 @@ impl Dispatcher {
                 failed_at = failed_at.into_iter().chain(unsent).min();
             }
         }
+        if let Some(position) = failed_at {
+            self.mark_for_replay(&changes[position..]).await;
+        }
         tracing::info!(
             records = changes.len(),
             deliveries = quiet_sent + loud_sent,
@@ -140,6 +143,29 @@ impl Dispatcher {
             "stream batch"
         );
         failed_at
+    }
+}
+
+impl Dispatcher {
+    /// Marks the contact changes not queued for a replay (see
+    /// [`mark_for_replay`](DynamoStore::mark_for_replay)).
+    async fn mark_for_replay(&self, changes: &[StreamChange]) {
+        let marks: Vec<(String, String, String)> = changes
+            .iter()
+            .filter_map(|change| {
+                let pk = change.keys.get(keys::PK)?.as_s().ok()?;
+                let sk = change.keys.get(keys::SK)?.as_s().ok()?;
+                let (channel, id) = keys::contact_of(pk, sk)?;
+                Some((
+                    change.sequence_number.clone()?,
+                    channel.to_string(),
+                    id.to_string(),
+                ))
+            })
+            .collect();
+        if let Err(e) = self.store.mark_for_replay(&marks).await {
+            tracing::error!(error = %e, marks = marks.len(), "cannot mark changes for a replay");
+        }
     }
 }
 

@@ -3,14 +3,18 @@
 //! range, not its changes. A replay reads that range from the stream again, while the
 //! stream keeps it (24 hours), and hands its changes to the stream function's own work,
 //! which makes the same events with the same ids (a receiver that got one already drops
-//! the repeat).
+//! the repeat). Once the stream no longer holds them, the contacts the stream function
+//! marked when it failed (`mark_for_replay`) get a `contact.updated` snapshot of
+//! themselves as they are now, marked `snapshot`.
 
 use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
 use serde_json::Value;
 
-use super::dispatch::StreamChange;
+use super::delivery::{event_body, Delivery};
+use super::dispatch::{Dispatcher, StreamChange};
+use super::events::{Change, Kind};
 
 /// Records one read of a shard returns at most.
 const READ_LIMIT: i32 = 1_000;
@@ -42,6 +46,75 @@ impl FailedBatch {
             start: text("startSequenceNumber")?,
             end: text("endSequenceNumber")?,
         })
+    }
+}
+
+/// Queues a `contact.updated` snapshot of each contact marked for a replay in `batch`'s
+/// range, as it is now, for its channel's subscriptions that want updates: how many
+/// contacts (those gone since are left out), or `None` when nothing in the range was marked.
+pub async fn snapshots(
+    dispatcher: &Dispatcher,
+    batch: &FailedBatch,
+) -> Result<Option<usize>, String> {
+    let marks = dispatcher
+        .store
+        .marked_for_replay(&batch.start, &batch.end)
+        .await
+        .map_err(|e| e.to_string())?;
+    if marks.is_empty() {
+        return Ok(None);
+    }
+    let mut deliveries = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut snapshots = 0;
+    for (sequence, channel, id) in marks {
+        if !seen.insert((channel.clone(), id.clone())) {
+            continue;
+        }
+        let now = dispatcher
+            .store
+            .contact_now(&channel, &id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some((contact, contact_sequence)) = now else {
+            continue;
+        };
+        snapshots += 1;
+        let change = Change {
+            kind: Kind::Updated,
+            contact: contact.to_json(),
+            changes: serde_json::json!({}),
+            // Any field may have changed: a field filter lets it through.
+            fields: contact.fields.keys().cloned().collect(),
+        };
+        let mut body = event_body(
+            &change,
+            &format!("replay/{sequence}"),
+            0,
+            &channel,
+            crate::clock::now(),
+            contact_sequence.max(1),
+        );
+        body["snapshot"] = serde_json::json!(true);
+        let subscriptions = dispatcher
+            .store
+            .webhooks(&channel)
+            .await
+            .map_err(|e| e.to_string())?;
+        for subscription in subscriptions.iter().filter(|s| s.wants(&change)) {
+            deliveries.push(Delivery {
+                channel: channel.clone(),
+                webhook: subscription.id.clone(),
+                event: body.clone(),
+            });
+        }
+    }
+    match dispatcher.queue.send(&deliveries).await {
+        (_, None) => Ok(Some(snapshots)),
+        (sent, Some(why)) => Err(format!(
+            "{sent} of {} snapshots queued: {why}",
+            deliveries.len()
+        )),
     }
 }
 

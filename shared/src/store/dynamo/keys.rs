@@ -15,6 +15,7 @@
 //! | API key       | `APIKEY#{sha256 of key value}`       | `APIKEY`                   |
 //! | webhook       | `CH#{channel}#WH`                    | `{webhook id}`             |
 //! | webhook's channel | `WH#{webhook id}`                | `WEBHOOK`                  |
+//! | replay mark   | `REPLAY`                             | `{stream sequence, padded}` |
 //!
 //! Channel ids and field names cannot contain `#`, so every prefix is unambiguous. The
 //! index sort key orders a field's matches oldest first (to the microsecond), then by id;
@@ -74,6 +75,16 @@ pub fn webhook_ref_pk(id: &str) -> String {
 }
 
 pub const WEBHOOK_REF_SK: &str = "WEBHOOK";
+
+/// The changes the stream function could not queue, one item each under the stream
+/// record's sequence number, so that a replay still knows their contacts once the stream
+/// no longer holds the records (it keeps them 24 hours, the failure queue 14 days).
+pub const REPLAY_PK: &str = "REPLAY";
+
+/// A replay mark's sort key: the sequence number padded to sort as a number.
+pub fn replay_sk(sequence: &str) -> String {
+    format!("{sequence:0>40}")
+}
 
 pub fn index_pk(channel: &str, field: &str, match_key: &str) -> String {
     if match_key.len() <= MAX_PLAIN_MATCH_KEY {

@@ -12,7 +12,52 @@ use crate::store::StoreError;
 use crate::webhooks::events::Kind;
 use crate::webhooks::subscription::Subscription;
 
+/// How long a replay mark is kept: as long as the failure queue keeps its message.
+const REPLAY_MARK_SECONDS: i64 = 14 * 24 * 60 * 60;
+
 impl DynamoStore {
+    /// Marks the contact changes at these stream sequence numbers (`(sequence, channel,
+    /// contact)`) as not queued, for a replay once the stream no longer holds them. Best
+    /// effort: the failure queue names their range in any case.
+    pub async fn mark_for_replay(
+        &self,
+        marks: &[(String, String, String)],
+    ) -> Result<(), StoreError> {
+        let expires = crate::clock::now() + REPLAY_MARK_SECONDS;
+        for chunk in marks.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for (sequence, channel, contact) in chunk {
+                let mut mark = item::key(keys::REPLAY_PK.to_string(), keys::replay_sk(sequence));
+                mark.insert(item::CHANNEL_ID.into(), item::s(channel.as_str()));
+                mark.insert(item::CONTACT_ID.into(), item::s(contact.as_str()));
+                mark.insert(item::EXPIRES_AT.into(), item::n(expires));
+                let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                    .set_item(Some(mark))
+                    .build()
+                    .map_err(errors::build_error)?;
+                requests.push(
+                    aws_sdk_dynamodb::types::WriteRequest::builder()
+                        .put_request(put)
+                        .build(),
+                );
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .return_consumed_capacity(CAPACITY)
+                .send()
+                .await
+                .map_err(errors::classify)?;
+            if out.unprocessed_items().is_some_and(|u| !u.is_empty()) {
+                return Err(StoreError::Unavailable(
+                    "replay marks left unprocessed".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A channel's subscriptions, as of now (a strongly consistent read: one just added
     /// gets the next change).
     pub async fn webhooks(&self, channel: &str) -> Result<Vec<Subscription>, StoreError> {

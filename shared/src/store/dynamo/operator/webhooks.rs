@@ -97,6 +97,62 @@ impl DynamoStore {
         Ok(removed)
     }
 
+    /// The contacts marked for a replay between the stream sequence numbers `start` and
+    /// `end`: `(sequence, channel, contact)`, in order.
+    pub async fn marked_for_replay(
+        &self,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        let mut marks = Vec::new();
+        let mut from: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :start AND :end")
+                .expression_attribute_values(":pk", item::s(keys::REPLAY_PK))
+                .expression_attribute_values(":start", item::s(keys::replay_sk(start)))
+                .expression_attribute_values(":end", item::s(keys::replay_sk(end)))
+                .consistent_read(true)
+                .return_consumed_capacity(CAPACITY)
+                .set_exclusive_start_key(from)
+                .send()
+                .await
+                .map_err(classify)?;
+            for mark in page.items() {
+                let sequence = item::get_s(mark, keys::SK)?
+                    .trim_start_matches('0')
+                    .to_string();
+                marks.push((
+                    sequence,
+                    item::get_s(mark, item::CHANNEL_ID)?.to_string(),
+                    item::get_s(mark, item::CONTACT_ID)?.to_string(),
+                ));
+            }
+            from = page.last_evaluated_key;
+            if from.is_none() {
+                return Ok(marks);
+            }
+        }
+    }
+
+    /// A contact as it is now, and the sequence of its last change; `None` if it is gone.
+    pub async fn contact_now(
+        &self,
+        channel: &str,
+        id: &str,
+    ) -> Result<Option<(crate::domain::contact::Contact, i64)>, StoreError> {
+        match self.get(item::contact_key(channel, id)).await? {
+            Some(found) if !item::is_deleted(&found) => Ok(Some((
+                item::contact_from_item(&found)?,
+                item::sequence_of(&found),
+            ))),
+            _ => Ok(None),
+        }
+    }
+
     /// Every webhook of every listed channel: a query per channel, never a scan.
     pub async fn all_webhooks(&self) -> Result<Vec<Subscription>, StoreError> {
         let mut all = Vec::new();

@@ -53,6 +53,8 @@ pub struct Fairness {
     pub dispatching: Duration,
     /// B's creates answered 5xx (and retried) while the import loaded DynamoDB Local.
     pub unavailable: usize,
+    /// B's creates given up after their retries (no event awaited).
+    pub given_up: usize,
 }
 
 pub async fn measure(work: &Path, endpoint: &str, table: &str) -> anyhow::Result<Fairness> {
@@ -79,10 +81,11 @@ pub async fn measure(work: &Path, endpoint: &str, table: &str) -> anyhow::Result
     subscribe(&stack, &store, DEMO_CHANNEL, &quiet).await?;
     let relay_log = stack.relay_log(work);
     let mut sent: Vec<(String, Instant)> = Vec::new();
-    let mut unavailable = 0;
+    let (mut unavailable, mut given_up) = (0, 0);
     for n in 0..BEFORE {
         let (created, failed) = create(&stack, &token, &format!("before-{n}")).await?;
-        sent.push(created);
+        given_up += usize::from(created.is_none());
+        sent.extend(created);
         unavailable += failed;
         tokio::time::sleep(EVERY / 2).await;
     }
@@ -112,7 +115,8 @@ pub async fn measure(work: &Path, endpoint: &str, table: &str) -> anyhow::Result
             break started.elapsed();
         }
         let (created, failed) = create(&stack, &token, &format!("during-{n}")).await?;
-        sent.push(created);
+        given_up += usize::from(created.is_none());
+        sent.extend(created);
         unavailable += failed;
         n += 1;
         tokio::time::sleep(EVERY).await;
@@ -120,7 +124,8 @@ pub async fn measure(work: &Path, endpoint: &str, table: &str) -> anyhow::Result
     let ended = Instant::now();
     while ended.elapsed() < AFTER {
         let (created, failed) = create(&stack, &token, &format!("after-{n}")).await?;
-        sent.push(created);
+        given_up += usize::from(created.is_none());
+        sent.extend(created);
         unavailable += failed;
         n += 1;
         tokio::time::sleep(EVERY).await;
@@ -158,6 +163,7 @@ pub async fn measure(work: &Path, endpoint: &str, table: &str) -> anyhow::Result
         dispatched,
         dispatching,
         unavailable,
+        given_up,
     };
     eprintln!(
         "fairness: {}",
@@ -193,12 +199,13 @@ async fn subscribe(
 }
 
 /// Creates a contact of B named `name`, as a client does: a 5xx is retried (after a
-/// second, up to three times) and counted. The name, when the API answered, and the 5xx.
+/// second, up to three times) and counted. The name and when the API answered (`None`:
+/// given up after the retries, so no event is awaited), and the 5xx.
 async fn create(
     stack: &LocalStack,
     token: &str,
     name: &str,
-) -> anyhow::Result<((String, Instant), usize)> {
+) -> anyhow::Result<(Option<(String, Instant)>, usize)> {
     let body = json!({"custom_fields": [{"name": "firstName", "value": name}]});
     let mut unavailable = 0;
     loop {
@@ -208,11 +215,12 @@ async fn create(
             .body(Full::new(Bytes::from(body.to_string())))?;
         let (status, answer) = stack.call(request).await?;
         match status {
-            200 => return Ok(((name.to_string(), Instant::now()), unavailable)),
+            200 => return Ok((Some((name.to_string(), Instant::now())), unavailable)),
             500.. if unavailable < 3 => {
                 unavailable += 1;
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
+            500.. => return Ok((None, unavailable + 1)),
             _ => bail!(
                 "creating {name}: {status} {}",
                 String::from_utf8_lossy(&answer)

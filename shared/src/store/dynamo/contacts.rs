@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::{
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::claims::{Claim, ClaimFailure, Claims};
-use super::errors::{build_error, cancelled_by, classify, condition_failed, TOO_LARGE_MESSAGE};
+use super::errors::{applied, build_error, cancelled_by, classify, TOO_LARGE_MESSAGE};
 use super::index::{self, IndexChanges};
 use super::{item, keys};
 use super::{DynamoStore, CAPACITY};
@@ -186,11 +186,7 @@ impl ContactStore for DynamoStore {
             .return_consumed_capacity(CAPACITY)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        applied(result)
     }
 
     async fn delete_contact(

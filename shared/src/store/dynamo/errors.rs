@@ -62,6 +62,20 @@ pub fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
         .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
+/// A conditional single-item write's outcome: `true` if written, `false` if its condition
+/// refused it.
+pub fn applied<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if condition_failed(&err) => Ok(false),
+        Err(err) => Err(classify(err)),
+    }
+}
+
 /// Whether a transaction was cancelled for one of these reasons.
 pub fn cancelled_by<R>(err: &SdkError<TransactWriteItemsError, R>, codes: &[&str]) -> bool {
     match err.as_service_error() {

@@ -7,6 +7,8 @@
 //! binaries carry neither.
 
 mod api_keys;
+#[cfg(feature = "webhooks")]
+mod batch;
 pub mod capacity;
 mod claims;
 mod client;

@@ -24,38 +24,17 @@ impl DynamoStore {
         marks: &[(String, String, String)],
     ) -> Result<(), StoreError> {
         let expires = crate::clock::now() + REPLAY_MARK_SECONDS;
-        for chunk in marks.chunks(25) {
-            let mut requests = Vec::with_capacity(chunk.len());
-            for (sequence, channel, contact) in chunk {
+        let items = marks
+            .iter()
+            .map(|(sequence, channel, contact)| {
                 let mut mark = item::key(keys::REPLAY_PK.to_string(), keys::replay_sk(sequence));
                 mark.insert(item::CHANNEL_ID.into(), item::s(channel.as_str()));
                 mark.insert(item::CONTACT_ID.into(), item::s(contact.as_str()));
                 mark.insert(item::EXPIRES_AT.into(), item::n(expires));
-                let put = aws_sdk_dynamodb::types::PutRequest::builder()
-                    .set_item(Some(mark))
-                    .build()
-                    .map_err(errors::build_error)?;
-                requests.push(
-                    aws_sdk_dynamodb::types::WriteRequest::builder()
-                        .put_request(put)
-                        .build(),
-                );
-            }
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, requests)
-                .return_consumed_capacity(CAPACITY)
-                .send()
-                .await
-                .map_err(errors::classify)?;
-            if out.unprocessed_items().is_some_and(|u| !u.is_empty()) {
-                return Err(StoreError::Unavailable(
-                    "replay marks left unprocessed".into(),
-                ));
-            }
-        }
-        Ok(())
+                mark
+            })
+            .collect();
+        self.put_items(items).await
     }
 
     /// A channel's subscriptions, as of now (a strongly consistent read: one just added

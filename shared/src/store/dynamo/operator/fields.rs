@@ -1,6 +1,6 @@
 //! Custom field definitions, kept on the channel's item.
 
-use super::super::errors::{classify, condition_failed};
+use super::super::errors::{applied, classify, condition_failed};
 use super::super::item;
 use super::super::DynamoStore;
 use super::unique::check_can_be_unique;
@@ -94,11 +94,7 @@ impl DynamoStore {
             .expression_attribute_values(":on", item::s(Uniqueness::On.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        applied(result)
     }
 
     /// The channel's field set (built-ins and custom definitions).

@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 
-use super::super::errors::{build_error, cancelled_by, classify, condition_failed};
+use super::super::errors::{applied, build_error, cancelled_by, classify};
 use super::super::item::{self, Item};
 use super::super::keys;
 use super::super::webhooks::webhook_key;
@@ -182,11 +182,7 @@ impl DynamoStore {
             .return_consumed_capacity(CAPACITY)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        applied(result)
     }
 
     fn put_new(&self, new: Item) -> Result<TransactWriteItem, StoreError> {

@@ -1,6 +1,7 @@
-//! SQS for the local stack: moto's server (from the project's virtual environment), with
-//! every queue of `template.yaml` made as the template makes it (its visibility timeout,
-//! retention and redrive policy), named by its logical id.
+//! SQS for the local stack: moto's server (from the project's virtual environment, started
+//! by `local/stack/moto_server.py`), with every queue of `template.yaml` made as the
+//! template makes it (its visibility timeout, retention and redrive policy), named by its
+//! logical id.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,8 +32,12 @@ impl LocalSqs {
     pub fn start(logs: &Logs, template: &Path) -> anyhow::Result<Self> {
         let declared = queues_of(template)?;
         let port = free_port()?;
-        let mut command = Command::new(paths::tool("moto_server")?);
-        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        // moto's server through the stack's launcher, which fixes a lost-message race in
+        // moto's SQS (see the script).
+        let mut command = Command::new(paths::tool("python")?);
+        command
+            .arg(paths::repo_root().join("local/stack/moto_server.py"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         let mut service = Service::start("moto_server (SQS)", "moto", port, command, logs)?;
         wait_listening(&mut service, port, START_TIMEOUT)?;
         let endpoint = format!("http://127.0.0.1:{port}");

@@ -8,6 +8,7 @@ mod import;
 mod progress;
 mod target;
 mod webhooks;
+mod workspaces;
 
 use std::process::ExitCode;
 
@@ -59,6 +60,9 @@ enum Command {
     /// The table.
     #[command(subcommand)]
     Table(TableCommand),
+    /// Workspaces: a business's channels grouped.
+    #[command(subcommand)]
+    Workspace(workspaces::WorkspaceCommand),
     /// Channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
@@ -104,7 +108,8 @@ enum TableCommand {
 
 #[derive(Subcommand)]
 enum ChannelCommand {
-    /// Creates a channel and its first token; prints {"channel_id", "token"}.
+    /// Creates a channel and its first token; prints {"channel_id", "token",
+    /// "workspace_id"}.
     Create {
         #[arg(long)]
         name: String,
@@ -114,6 +119,10 @@ enum ChannelCommand {
         /// Channel id (default: a random one).
         #[arg(long)]
         id: Option<String>,
+        /// The workspace to make it in (default: a workspace of its own, with the
+        /// channel's id and name).
+        #[arg(long)]
+        workspace: Option<String>,
     },
     /// Shows a channel (never its tokens).
     Show {
@@ -220,7 +229,7 @@ const DEFAULT_SCAN_READ_UNITS: f64 = 200.0;
 
 /// Where channels' API keys live: a usage plan on API Gateway, or nowhere (the local
 /// stack meters the key value itself).
-enum Keys {
+pub(crate) enum Keys {
     Plan(api_keys::UsagePlan),
     Local,
     /// Against AWS without a usage plan id: channel and token commands refuse to run,
@@ -229,7 +238,7 @@ enum Keys {
 }
 
 impl Keys {
-    fn plan(&self) -> anyhow::Result<Option<&api_keys::UsagePlan>> {
+    pub(crate) fn plan(&self) -> anyhow::Result<Option<&api_keys::UsagePlan>> {
         match self {
             Keys::Plan(plan) => Ok(Some(plan)),
             Keys::Local => Ok(None),
@@ -272,6 +281,7 @@ pub(crate) type Outcome = anyhow::Result<Option<Value>>;
 async fn run(store: &DynamoStore, keys: &Keys, target: &Target, command: Command) -> Outcome {
     match command {
         Command::Table(TableCommand::Create) => create_table(store).await,
+        Command::Workspace(command) => workspaces::run(store, keys, command).await,
         Command::Channel(command) => channel(store, keys, command).await,
         Command::Token(command) => token(store, keys, command).await,
         Command::Field(command) => field(store, command).await,
@@ -315,9 +325,12 @@ async fn create_table(store: &DynamoStore) -> Outcome {
 
 async fn channel(store: &DynamoStore, keys: &Keys, command: ChannelCommand) -> Outcome {
     match command {
-        ChannelCommand::Create { name, kind, id } => {
-            create_channel(store, keys, name, kind, id).await
-        }
+        ChannelCommand::Create {
+            name,
+            kind,
+            id,
+            workspace,
+        } => create_channel(store, keys, name, kind, id, workspace).await,
         ChannelCommand::List => {
             let listed = store.channels().await?.into_iter().map(|channel| {
                 json!({
@@ -332,7 +345,7 @@ async fn channel(store: &DynamoStore, keys: &Keys, command: ChannelCommand) -> O
             Ok(Some(json!({
                 "channel_id": record.id, "name": record.name, "type": record.kind.as_str(),
                 "created_at": record.created_at, "live_tokens": record.tokens,
-                "api_key_id": record.api_key_id,
+                "api_key_id": record.api_key_id, "workspace_id": record.workspace,
             })))
         }
         ChannelCommand::Delete { channel } => {
@@ -373,6 +386,7 @@ async fn create_channel(
     name: String,
     kind: ChannelType,
     id: Option<String>,
+    workspace: Option<String>,
 ) -> Outcome {
     let plan = keys.plan()?;
     let random = || random::base32_id().context("no random id");
@@ -394,6 +408,7 @@ async fn create_channel(
         api_key_id: api_key_id.clone(),
         created_at: clock::now(),
         tokens: 0,
+        workspace,
     };
     if let Err(err) = store.create_channel(&record).await {
         if let (Some(plan), Some(key_id)) = (plan, &api_key_id) {
@@ -402,7 +417,10 @@ async fn create_channel(
         return Err(err.into());
     }
     let token = store.issue_token(&id).await?;
-    Ok(Some(json!({"channel_id": id, "token": token})))
+    let workspace = record.workspace.unwrap_or_else(|| id.clone());
+    Ok(Some(
+        json!({"channel_id": id, "token": token, "workspace_id": workspace}),
+    ))
 }
 
 async fn token(store: &DynamoStore, keys: &Keys, command: TokenCommand) -> Outcome {
@@ -501,7 +519,7 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
 }
 
 /// How long a change of the channel's fields takes to reach every running function.
-fn settle() -> std::time::Duration {
+pub(crate) fn settle() -> std::time::Duration {
     contacts_shared::env::settle_time()
 }
 

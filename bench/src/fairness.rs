@@ -74,6 +74,7 @@ pub async fn measure(work: &Path, endpoint: &str, table: &str) -> anyhow::Result
             api_key_id: None,
             created_at: clock::now(),
             tokens: 0,
+            workspace: None,
         })
         .await?;
     let stack = LocalStack::start(work, endpoint, table)?;

@@ -176,6 +176,7 @@ async fn delete_small(endpoint: &str, table: &str) -> anyhow::Result<SmallDeleti
             api_key_id: None,
             created_at: clock::now(),
             tokens: 0,
+            workspace: None,
         })
         .await?;
     let fields = store.fields(channel).await?;

@@ -218,6 +218,7 @@ pub fn create_channel(
             api_key_id: None,
             created_at: clock::now(),
             tokens: 0,
+            workspace: None,
         };
         store.create_channel(&record).await.expect("create channel");
         let token = store.issue_token(&id).await.expect("issue token");

@@ -27,6 +27,7 @@ pub async fn demo(store: &DynamoStore, channel: &str) -> Result<String, StoreErr
                 api_key_id: None,
                 created_at: clock::now(),
                 tokens: 0,
+                workspace: None,
             })
             .await?;
         for (name, def) in demo_fields() {

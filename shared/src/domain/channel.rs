@@ -123,6 +123,10 @@ pub struct ChannelRecord {
     pub created_at: i64,
     /// Number of live tokens.
     pub tokens: usize,
+    /// The workspace the channel is in. Made with `None`, a channel gets a workspace of its
+    /// own (the channel's id and name); read as `None`, it was made before workspaces and
+    /// is not migrated yet.
+    pub workspace: Option<String>,
 }
 
 /// What a valid token grants: its channel, and the API key that meters it.

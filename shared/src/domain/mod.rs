@@ -1,4 +1,4 @@
-//! The contract's rules, free of HTTP and of storage: channels and their contacts, field
+//! The contract's rules, free of HTTP and of storage: workspaces, channels and their contacts, field
 //! definitions (what a field is), field values (what it may hold), field writes (what a
 //! request sets), tags, contact ids, tokens, idempotency, and the service that applies
 //! them through a store.
@@ -15,3 +15,4 @@ pub mod service;
 pub mod tags;
 pub mod text;
 pub mod token;
+pub mod workspace;

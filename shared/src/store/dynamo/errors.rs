@@ -87,6 +87,20 @@ pub fn cancelled_by<R>(err: &SdkError<TransactWriteItemsError, R>, codes: &[&str
     }
 }
 
+/// Which of a transaction's actions (by position) were cancelled with `code`.
+pub fn cancelled_at<R>(err: &SdkError<TransactWriteItemsError, R>, code: &str) -> Vec<usize> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.code() == Some(code))
+            .map(|(i, _)| i)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 pub fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Failed(format!("request could not be built: {err}"))
 }

@@ -54,6 +54,8 @@ pub const API_KEY: &str = "api_key";
 pub const API_KEY_ID: &str = "api_key_id";
 pub const CHANNEL_ID: &str = "channel_id";
 pub const CHANNEL_TYPE: &str = "channel_type";
+/// The workspace a channel is in (channels made before workspaces have none until migrated).
+pub const WORKSPACE: &str = "workspace";
 pub const FIELD_DEFS: &str = "fields";
 pub const TOKENS: &str = "tokens";
 pub const VALUES: &str = "values";
@@ -101,6 +103,23 @@ pub fn channel_key(channel: &str) -> Item {
 /// A channel's entry in the channel list.
 pub fn listed_channel_key(channel: &str) -> Item {
     key(keys::CHANNELS_PK.to_string(), channel.to_string())
+}
+
+pub fn workspace_key(workspace: &str) -> Item {
+    key(keys::workspace_pk(workspace), keys::WORKSPACE_SK.into())
+}
+
+/// A workspace's entry in the workspace list.
+pub fn listed_workspace_key(workspace: &str) -> Item {
+    key(keys::WORKSPACES_PK.to_string(), workspace.to_string())
+}
+
+/// A workspace's entry for one of its channels.
+pub fn workspace_channel_key(workspace: &str, channel: &str) -> Item {
+    key(
+        keys::workspace_pk(workspace),
+        keys::workspace_channel_sk(channel),
+    )
 }
 
 pub fn contact_key(channel: &str, id: &str) -> Item {

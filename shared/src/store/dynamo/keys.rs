@@ -16,6 +16,9 @@
 //! | webhook       | `CH#{channel}#WH`                    | `{webhook id}`             |
 //! | webhook's channel | `WH#{webhook id}`                | `WEBHOOK`                  |
 //! | replay mark   | `REPLAY`                             | `{stream sequence, padded}` |
+//! | workspace     | `WS#{workspace}`                     | `WORKSPACE`                |
+//! | workspace's channel | `WS#{workspace}`               | `CH#{channel}`             |
+//! | workspace list | `WORKSPACES`                        | `{workspace}`              |
 //!
 //! Channel ids and field names cannot contain `#`, so every prefix is unambiguous. The
 //! index sort key orders a field's matches oldest first (to the microsecond), then by id;
@@ -50,6 +53,27 @@ pub const CHANNEL_SK: &str = "CHANNEL";
 /// channels with a query of it rather than a scan of the table. Outside the `CH#` keys,
 /// so no channel's deletion or leftover check ever takes it for a channel's own.
 pub const CHANNELS_PK: &str = "CHANNELS";
+
+/// What every key of a workspace's items starts with: outside `CH#`, so that no channel's
+/// deletion or leftover check takes a workspace's items for a channel's own.
+pub const WORKSPACE_PK_PREFIX: &str = "WS#";
+
+pub fn workspace_pk(workspace: &str) -> String {
+    format!("{WORKSPACE_PK_PREFIX}{workspace}")
+}
+
+pub const WORKSPACE_SK: &str = "WORKSPACE";
+
+/// A workspace's entry for one of its channels, in the workspace's partition: a query of
+/// the partition lists its channels.
+pub const WORKSPACE_CHANNEL_SK_PREFIX: &str = "CH#";
+
+pub fn workspace_channel_sk(channel: &str) -> String {
+    format!("{WORKSPACE_CHANNEL_SK_PREFIX}{channel}")
+}
+
+/// The partition listing every workspace, one item each under its id.
+pub const WORKSPACES_PK: &str = "WORKSPACES";
 
 const CONTACT_SK_PREFIX: &str = "C#";
 

@@ -28,6 +28,7 @@ mod webhooks;
 #[cfg(feature = "operator")]
 pub use operator::{
     CheckReport, Clash, Deletion, Inserted, ListedChannel, Pace, Reach, TableReport, TableStream,
+    WorkspaceDeletion, WorkspaceState,
 };
 
 use super::StoreError;

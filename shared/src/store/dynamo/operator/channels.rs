@@ -6,19 +6,23 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, Put, TransactWriteItem, WriteRequest,
 };
 
-use super::super::errors::{build_error, cancelled_by, classify, condition_failed};
+use super::super::errors::{build_error, cancelled_at, classify, condition_failed};
 use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore};
 use crate::domain::channel::{invalid_channel_id, is_valid_channel_id, ChannelRecord};
+use crate::domain::workspace::WorkspaceRecord;
 use crate::store::StoreError;
 use crate::ChannelType;
 
 impl DynamoStore {
-    /// Creates a channel and its entry in the channel list, in one transaction.
+    /// Creates a channel, its entry in the channel list and in its workspace, in one
+    /// transaction: in `record.workspace`, which must exist and not be being deleted, or,
+    /// when `None`, in a workspace of its own made with it (the channel's id and name).
     pub async fn create_channel(&self, record: &ChannelRecord) -> Result<(), StoreError> {
         if !is_valid_channel_id(&record.id) {
             return Err(StoreError::Rejected(invalid_channel_id(&record.id)));
         }
+        let workspace = record.workspace.as_deref().unwrap_or(&record.id);
         let mut channel_item = item::channel_key(&record.id);
         channel_item.insert(item::NAME.into(), item::s(record.name.as_str()));
         channel_item.insert(item::TYPE.into(), item::s(record.kind.as_str()));
@@ -28,26 +32,62 @@ impl DynamoStore {
         }
         channel_item.insert(item::CREATED_AT.into(), item::n(record.created_at));
         channel_item.insert(item::FIELD_DEFS.into(), AttributeValue::M(HashMap::new()));
-        let put = |item: Item, condition: Option<&str>| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .set_condition_expression(condition.map(str::to_string))
-                .build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(build_error)
-        };
-        let actions = vec![
-            put(channel_item, Some("attribute_not_exists(PK)"))?,
-            put(listed_channel_item(record), None)?,
+        channel_item.insert(item::WORKSPACE.into(), item::s(workspace));
+        let mut actions = vec![
+            self.put(channel_item, Some("attribute_not_exists(PK)"))?,
+            self.put(listed_channel_item(record), None)?,
+            self.put(workspace_channel_item(workspace, record), None)?,
         ];
+        let in_own = record.workspace.is_none();
+        if in_own {
+            let own = WorkspaceRecord {
+                id: workspace.to_string(),
+                name: record.name.clone(),
+                created_at: record.created_at,
+            };
+            actions.extend(self.workspace_puts(&own)?);
+        } else {
+            actions.push(self.workspace_open_check(workspace)?);
+        }
+        let workspace_action = actions.len() - if in_own { 2 } else { 1 };
         match self.transact(actions).await {
             Ok(_) => Ok(()),
-            Err(err) if cancelled_by(&err, &["ConditionalCheckFailed"]) => Err(
-                StoreError::Rejected(format!("channel '{}' already exists", record.id)),
-            ),
-            Err(err) => Err(classify(err)),
+            Err(err) => {
+                let failed = cancelled_at(&err, "ConditionalCheckFailed");
+                if failed.contains(&0) {
+                    Err(StoreError::Rejected(format!(
+                        "channel '{}' already exists",
+                        record.id
+                    )))
+                } else if failed.contains(&workspace_action) && in_own {
+                    Err(StoreError::Rejected(format!(
+                        "a workspace '{workspace}' exists: make the channel in it with \
+                         --workspace {workspace}, or give the channel another id"
+                    )))
+                } else if failed.contains(&workspace_action) {
+                    Err(StoreError::Rejected(format!(
+                        "no workspace '{workspace}' (or it is being deleted)"
+                    )))
+                } else {
+                    Err(classify(err))
+                }
+            }
         }
+    }
+
+    /// A transaction's put of `item`, on `condition` when given.
+    pub(super) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .build()
+            .map(|put| TransactWriteItem::builder().put(put).build())
+            .map_err(build_error)
     }
 
     /// Lists a channel that exists (made before the channel list was kept): idempotent.
@@ -58,13 +98,23 @@ impl DynamoStore {
     /// Every channel, by id, from the channel list: a query of its partition, a page at a
     /// time, never a scan (a stack holds at most 10,000 channels with live keys).
     pub async fn channels(&self) -> Result<Vec<ListedChannel>, StoreError> {
+        self.listed_channels(keys::CHANNELS_PK, "").await
+    }
+
+    /// The channels listed in partition `pk` under sort keys `{prefix}{channel id}`.
+    pub(super) async fn listed_channels(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Vec<ListedChannel>, StoreError> {
         let mut channels = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let (page, next) = self.query_page(keys::CHANNELS_PK, "", start).await?;
+            let (page, next) = self.query_page(pk, prefix, start).await?;
             for found in &page {
+                let sk = item::get_s(found, keys::SK)?;
                 channels.push(ListedChannel {
-                    id: item::get_s(found, keys::SK)?.to_string(),
+                    id: sk.strip_prefix(prefix).unwrap_or(sk).to_string(),
                     name: item::get_s(found, item::NAME)?.to_string(),
                     kind: item::get_s(found, item::TYPE)?
                         .parse()
@@ -144,6 +194,15 @@ pub struct ListedChannel {
     pub created_at: i64,
 }
 
+/// The workspace's entry for the channel: what the channel list holds, under the workspace.
+fn workspace_channel_item(workspace: &str, record: &ChannelRecord) -> Item {
+    let mut entry = item::workspace_channel_key(workspace, &record.id);
+    entry.insert(item::NAME.into(), item::s(record.name.as_str()));
+    entry.insert(item::TYPE.into(), item::s(record.kind.as_str()));
+    entry.insert(item::CREATED_AT.into(), item::n(record.created_at));
+    entry
+}
+
 fn listed_channel_item(record: &ChannelRecord) -> Item {
     let mut listed = item::listed_channel_key(&record.id);
     listed.insert(item::NAME.into(), item::s(record.name.as_str()));
@@ -169,5 +228,9 @@ fn channel_from_item(id: &str, found: &Item) -> Result<ChannelRecord, StoreError
             Some(AttributeValue::Ss(hashes)) => hashes.len(),
             _ => 0,
         },
+        workspace: found
+            .get(item::WORKSPACE)
+            .and_then(|v| v.as_s().ok())
+            .cloned(),
     })
 }

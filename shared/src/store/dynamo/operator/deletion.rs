@@ -49,25 +49,11 @@ impl DynamoStore {
         settle: Duration,
         progress: &mut dyn FnMut(&Deletion),
     ) -> Result<Deletion, StoreError> {
-        let found = self
-            .get(item::channel_key(channel_id))
-            .await?
-            .ok_or_else(|| StoreError::Rejected(format!("no channel '{channel_id}'")))?;
-        let mut done = Deletion::default();
-        // The API key first: the gateway checks it on every call, so the channel's tokens
-        // stop working at once, even where its authorizer's answer is still cached.
-        let api_key = item::get_s(&found, item::API_KEY)?;
-        let tokens: Vec<Item> = match found.get(item::TOKENS) {
-            Some(AttributeValue::Ss(hashes)) => hashes.iter().map(|h| item::token_key(h)).collect(),
-            _ => Vec::new(),
+        let (found, marked_at, stopped) = self.stop_channel(channel_id).await?;
+        let mut done = Deletion {
+            items: stopped,
+            ..Deletion::default()
         };
-        // Then the tokens: once they are gone no request of the channel can start again.
-        let credentials = [vec![item::api_key_key(api_key)], tokens].concat();
-        done.items += credentials.len();
-        self.delete_items(credentials).await?;
-        // Its webhooks before its contacts: a channel's deletion is not a stream of events.
-        done.items += self.remove_webhooks(channel_id).await?;
-        let marked_at = self.mark_deleting(channel_id).await?;
         progress(&done);
         // Requests that loaded the definitions before the mark: done within `settle` of it
         // (a deletion run again waits only what is left of it).
@@ -124,14 +110,42 @@ impl DynamoStore {
             self.delete_items(left).await?;
         }
         // Listed until the end, so that a deletion that stopped part-way shows in the list.
-        let last = vec![
-            item::listed_channel_key(channel_id),
-            item::channel_key(channel_id),
-        ];
+        let mut last = vec![item::listed_channel_key(channel_id)];
+        if let Some(workspace) = found.get(item::WORKSPACE).and_then(|v| v.as_s().ok()) {
+            last.push(item::workspace_channel_key(workspace, channel_id));
+        }
+        last.push(item::channel_key(channel_id));
         done.items += last.len();
         self.delete_items(last).await?;
         progress(&done);
         Ok(done)
+    }
+
+    /// Stops a channel for good: deletes its API key and tokens, so that no request of it
+    /// starts again, and its webhooks, so that its deletion is not a stream of events; then
+    /// marks it as being deleted. The channel's item as read, when it was first marked,
+    /// and the items deleted.
+    pub(super) async fn stop_channel(
+        &self,
+        channel_id: &str,
+    ) -> Result<(Item, i64, usize), StoreError> {
+        let found = self
+            .get(item::channel_key(channel_id))
+            .await?
+            .ok_or_else(|| StoreError::Rejected(format!("no channel '{channel_id}'")))?;
+        // The API key first: the gateway checks it on every call, so the channel's tokens
+        // stop working at once, even where its authorizer's answer is still cached.
+        let api_key = item::get_s(&found, item::API_KEY)?;
+        let tokens: Vec<Item> = match found.get(item::TOKENS) {
+            Some(AttributeValue::Ss(hashes)) => hashes.iter().map(|h| item::token_key(h)).collect(),
+            _ => Vec::new(),
+        };
+        let credentials = [vec![item::api_key_key(api_key)], tokens].concat();
+        let mut items = credentials.len();
+        self.delete_items(credentials).await?;
+        items += self.remove_webhooks(channel_id).await?;
+        let marked_at = self.mark_deleting(channel_id).await?;
+        Ok((found, marked_at, items))
     }
 
     /// Marks the channel as being deleted, once: when it was first marked (Unix seconds).
@@ -165,7 +179,11 @@ impl DynamoStore {
     }
 
     /// The keys of every item of `pk` (those whose sort key is below `below`, when given).
-    async fn keys_in(&self, pk: &str, below: Option<&str>) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn keys_in(
+        &self,
+        pk: &str,
+        below: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         let mut start: Option<Item> = None;
         loop {

@@ -1,4 +1,4 @@
-//! Operator-only storage (the `operator` feature): the table, channels, tokens, field
+//! Operator-only storage (the `operator` feature): the table, workspaces, channels, tokens, field
 //! definitions, the invariant checker and what deleted channels left. The admin tool, the local stack and the tests
 //! use it; the functions never do.
 
@@ -13,6 +13,7 @@ mod table;
 mod tokens;
 mod unique;
 mod webhooks;
+mod workspaces;
 
 pub use bulk::Inserted;
 pub use channels::ListedChannel;
@@ -22,3 +23,4 @@ pub use leftovers::TableReport;
 pub use scan::Pace;
 pub use table::TableStream;
 pub use unique::Clash;
+pub use workspaces::{WorkspaceDeletion, WorkspaceState};

@@ -1,0 +1,202 @@
+//! Workspaces: created, listed, read and deleted. A workspace's item and its entry for each
+//! of its channels share the partition `WS#{id}`; the workspace list, `WORKSPACES`, names
+//! every workspace, so that the operator lists them with a query, never a scan.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{ConditionCheck, ReturnValue, TransactWriteItem};
+
+use super::super::errors::{applied, build_error, cancelled_by, classify};
+use super::super::item::{self, Item};
+use super::super::{keys, DynamoStore, CAPACITY};
+use super::channels::ListedChannel;
+use super::deletion::Deletion;
+use crate::domain::workspace::{invalid_workspace_id, is_valid_workspace_id, WorkspaceRecord};
+use crate::store::StoreError;
+
+/// A workspace as it stands: its record, and whether it is being deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceState {
+    pub record: WorkspaceRecord,
+    /// Marked for deletion (Unix seconds): no channel joins it any more, and running
+    /// `workspace delete` again finishes it.
+    pub deleting_since: Option<i64>,
+}
+
+/// Where a workspace's deletion stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkspaceDeletion {
+    /// Channels deleted, with what they held.
+    pub channels: usize,
+    pub contacts: usize,
+    /// Items deleted, the channels' among them.
+    pub items: usize,
+}
+
+impl DynamoStore {
+    /// Creates a workspace and its entry in the workspace list, in one transaction.
+    pub async fn create_workspace(&self, record: &WorkspaceRecord) -> Result<(), StoreError> {
+        if !is_valid_workspace_id(&record.id) {
+            return Err(StoreError::Rejected(invalid_workspace_id(&record.id)));
+        }
+        match self.transact(self.workspace_puts(record)?).await {
+            Ok(_) => Ok(()),
+            Err(err) if cancelled_by(&err, &["ConditionalCheckFailed"]) => Err(
+                StoreError::Rejected(format!("workspace '{}' already exists", record.id)),
+            ),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// The puts that make a workspace, the workspace's item first (conditional on its
+    /// absence), then its entry in the workspace list.
+    pub(super) fn workspace_puts(
+        &self,
+        record: &WorkspaceRecord,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut workspace = item::workspace_key(&record.id);
+        let mut listed = item::listed_workspace_key(&record.id);
+        for entry in [&mut workspace, &mut listed] {
+            entry.insert(item::NAME.into(), item::s(record.name.as_str()));
+            entry.insert(item::CREATED_AT.into(), item::n(record.created_at));
+        }
+        Ok(vec![
+            self.put(workspace, Some("attribute_not_exists(PK)"))?,
+            self.put(listed, None)?,
+        ])
+    }
+
+    /// A transaction's check that the workspace exists and is not being deleted: a channel
+    /// joins it only then.
+    pub(super) fn workspace_open_check(
+        &self,
+        workspace: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::workspace_key(workspace)))
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#deleting)")
+            .expression_attribute_names("#deleting", item::DELETING)
+            .build()
+            .map(|check| TransactWriteItem::builder().condition_check(check).build())
+            .map_err(build_error)
+    }
+
+    /// Every workspace, from the workspace list: a query of its partition, a page at a time.
+    pub async fn workspaces(&self) -> Result<Vec<WorkspaceRecord>, StoreError> {
+        let mut workspaces = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let (page, next) = self.query_page(keys::WORKSPACES_PK, "", start).await?;
+            for found in &page {
+                workspaces.push(workspace_from_item(item::get_s(found, keys::SK)?, found)?);
+            }
+            start = next;
+            if start.is_none() {
+                return Ok(workspaces);
+            }
+        }
+    }
+
+    pub async fn workspace(&self, id: &str) -> Result<Option<WorkspaceState>, StoreError> {
+        let Some(found) = self.get(item::workspace_key(id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(WorkspaceState {
+            record: workspace_from_item(id, &found)?,
+            deleting_since: item::get_n(&found, item::DELETING).ok(),
+        }))
+    }
+
+    /// The workspace, or the operator-facing refusal `no workspace '{id}'`.
+    pub async fn existing_workspace(&self, id: &str) -> Result<WorkspaceState, StoreError> {
+        self.workspace(id)
+            .await?
+            .ok_or_else(|| StoreError::Rejected(format!("no workspace '{id}'")))
+    }
+
+    /// The workspace's channels, from its own partition.
+    pub async fn workspace_channels(&self, id: &str) -> Result<Vec<ListedChannel>, StoreError> {
+        self.listed_channels(&keys::workspace_pk(id), keys::WORKSPACE_CHANNEL_SK_PREFIX)
+            .await
+    }
+
+    /// Deletes a workspace and every channel in it, as `channel delete` deletes a channel.
+    /// Final: the workspace is marked first, so that no channel joins it from then on;
+    /// then every channel of it is stopped (tokens, API key and webhooks gone, marked as
+    /// being deleted) before any is emptied, so the settle time is waited once, not once
+    /// per channel. The workspace's item goes last but for its list entry: run again, a
+    /// deletion that stopped part-way is finished.
+    pub async fn delete_workspace(
+        &self,
+        id: &str,
+        settle: Duration,
+        progress: &mut dyn FnMut(&WorkspaceDeletion),
+    ) -> Result<WorkspaceDeletion, StoreError> {
+        let mut done = WorkspaceDeletion::default();
+        if self.mark_workspace_deleting(id).await? {
+            let channels = self.workspace_channels(id).await?;
+            for channel in &channels {
+                if self.get(item::channel_key(&channel.id)).await?.is_some() {
+                    done.items += self.stop_channel(&channel.id).await?.2;
+                    progress(&done);
+                }
+            }
+            for channel in &channels {
+                if self.get(item::channel_key(&channel.id)).await?.is_some() {
+                    let before = done;
+                    let deleted = self
+                        .delete_channel(&channel.id, settle, &mut |at: &Deletion| {
+                            progress(&WorkspaceDeletion {
+                                contacts: before.contacts + at.contacts,
+                                items: before.items + at.items,
+                                ..before
+                            })
+                        })
+                        .await?;
+                    done.contacts += deleted.contacts;
+                    done.items += deleted.items;
+                    done.channels += 1;
+                }
+            }
+        } else if self.get(item::listed_workspace_key(id)).await?.is_none() {
+            return Err(StoreError::Rejected(format!("no workspace '{id}'")));
+        }
+        // What is left in its partition (entries of channels deleted meanwhile), its item
+        // among them; then its list entry, so that one stopped part-way stays listed.
+        let left = self.keys_in(&keys::workspace_pk(id), None).await?;
+        done.items += left.len() + 1;
+        self.delete_items(left).await?;
+        self.delete_items(vec![item::listed_workspace_key(id)])
+            .await?;
+        progress(&done);
+        Ok(done)
+    }
+
+    /// Marks the workspace as being deleted, once; `false` when it has no item (a deletion
+    /// that got that far, or no such workspace).
+    async fn mark_workspace_deleting(&self, id: &str) -> Result<bool, StoreError> {
+        applied(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(item::workspace_key(id)))
+                .update_expression("SET #deleting = if_not_exists(#deleting, :now)")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_names("#deleting", item::DELETING)
+                .expression_attribute_values(":now", item::n(crate::clock::now()))
+                .return_values(ReturnValue::None)
+                .return_consumed_capacity(CAPACITY)
+                .send()
+                .await,
+        )
+    }
+}
+
+fn workspace_from_item(id: &str, found: &Item) -> Result<WorkspaceRecord, StoreError> {
+    Ok(WorkspaceRecord {
+        id: id.to_string(),
+        name: item::get_s(found, item::NAME)?.to_string(),
+        created_at: item::get_n(found, item::CREATED_AT)?,
+    })
+}

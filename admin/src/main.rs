@@ -78,6 +78,12 @@ enum Command {
     /// Webhooks: a channel's change events, signed, POSTed to a URL.
     #[command(subcommand)]
     Webhook(webhooks::WebhookCommand),
+    /// Upgrades a table made before workspaces, while the API serves: every listed
+    /// channel without a workspace gets one of its own (the channel's id and name), its
+    /// fields, contacts, ids and tokens unchanged. Idempotent; run again, it finishes a
+    /// migration that stopped part-way. Channels missing from the channel list (tables
+    /// older than it) are listed by `check --repair` first.
+    Migrate,
     /// Checks that a channel's field index, list, counts and tags agree with its contacts
     /// (reading the channel's own items); exits non-zero if they do not. With --repair,
     /// restores them from the contacts (safe while the API is in use) and exits non-zero
@@ -282,6 +288,7 @@ async fn run(store: &DynamoStore, keys: &Keys, target: &Target, command: Command
     match command {
         Command::Table(TableCommand::Create) => create_table(store).await,
         Command::Workspace(command) => workspaces::run(store, keys, command).await,
+        Command::Migrate => workspaces::migrate(store).await,
         Command::Channel(command) => channel(store, keys, command).await,
         Command::Token(command) => token(store, keys, command).await,
         Command::Field(command) => field(store, command).await,

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::Subcommand;
 use contacts_shared::domain::workspace::WorkspaceRecord;
+use contacts_shared::store::dynamo::Migrated;
 use contacts_shared::{clock, random, DynamoStore};
 use serde_json::{json, Value};
 
@@ -111,4 +112,24 @@ pub async fn run(store: &DynamoStore, keys: &Keys, command: WorkspaceCommand) ->
             Ok(None)
         }
     }
+}
+
+/// `contacts-admin migrate`: every listed channel without a workspace into one of its own.
+pub async fn migrate(store: &DynamoStore) -> Outcome {
+    let channels = store.channels().await?;
+    let spinner = progress::spinner("migrating channels into workspaces");
+    let (mut migrated, mut already, mut deleting) = (0, 0, 0);
+    for (done, channel) in channels.iter().enumerate() {
+        match store.migrate_channel(&channel.id).await? {
+            Migrated::Into(_) => migrated += 1,
+            Migrated::Already(_) => already += 1,
+            Migrated::Deleting => deleting += 1,
+        }
+        spinner.set_message(format!("{} of {} channel(s)", done + 1, channels.len()));
+    }
+    spinner.finish_and_clear();
+    Ok(Some(json!({
+        "channels": channels.len(), "migrated": migrated,
+        "already_in_a_workspace": already, "being_deleted": deleting,
+    })))
 }

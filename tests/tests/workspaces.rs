@@ -239,3 +239,148 @@ fn no_channel_joins_a_workspace_being_deleted() {
     admin.ok(&["workspace", "delete", "--workspace", "going"]);
     assert_eq!(admin.ok(&["workspace", "list"]), json!([]));
 }
+
+/// Makes `channel` look as channels made before workspaces do: no workspace named on its
+/// item, no workspace of its own.
+fn as_before_workspaces(admin: &AdminCli, channel: &str) {
+    let client = raw_client();
+    runtime()
+        .block_on(
+            client
+                .update_item()
+                .table_name(&admin.table)
+                .set_key(Some(item_key(
+                    keys::channel_pk(channel),
+                    keys::CHANNEL_SK.into(),
+                )))
+                .update_expression("REMOVE workspace")
+                .send(),
+        )
+        .unwrap();
+    for (pk, sk) in [
+        (keys::workspace_pk(channel), keys::WORKSPACE_SK.to_string()),
+        (
+            keys::workspace_pk(channel),
+            keys::workspace_channel_sk(channel),
+        ),
+        (keys::WORKSPACES_PK.to_string(), channel.to_string()),
+    ] {
+        runtime()
+            .block_on(
+                client
+                    .delete_item()
+                    .table_name(&admin.table)
+                    .set_key(Some(item_key(pk, sk)))
+                    .send(),
+            )
+            .unwrap();
+    }
+}
+
+#[test]
+fn migrate_puts_every_older_channel_in_a_workspace_of_its_own_once() {
+    let admin = AdminCli::new(&[]);
+    admin.ok(&["table", "create"]);
+    let created = admin.ok(&["channel", "create", "--name", "Old", "--type", "viber"]);
+    let (old, token) = (id(&created, "channel_id"), id(&created, "token"));
+    admin.ok(&[
+        "field",
+        "define",
+        "--channel",
+        &old,
+        "--name",
+        "tier",
+        "--type",
+        "text",
+    ]);
+    let path = std::env::temp_dir().join(format!("ws-migrate-{}", std::process::id()));
+    std::fs::write(
+        &path,
+        "{\"id\":\"MDEyMw==\",\"custom_fields\":{\"tier\":\"gold\"},\"tags\":[\"a\"]}\n",
+    )
+    .unwrap();
+    admin.ok(&[
+        "contact",
+        "import",
+        "--channel",
+        &old,
+        "--file",
+        path.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&path);
+    as_before_workspaces(&admin, &old);
+    // One whose id a workspace made since holds; one already in a workspace.
+    let taken = id(
+        &admin.ok(&["channel", "create", "--name", "Taken", "--type", "sms"]),
+        "channel_id",
+    );
+    as_before_workspaces(&admin, &taken);
+    admin.ok(&["workspace", "create", "--name", "Squatter", "--id", &taken]);
+    let acme = id(
+        &admin.ok(&["workspace", "create", "--name", "Acme"]),
+        "workspace_id",
+    );
+    admin.ok(&[
+        "channel",
+        "create",
+        "--name",
+        "New",
+        "--type",
+        "line",
+        "--workspace",
+        &acme,
+    ]);
+    assert_eq!(
+        admin.ok(&["channel", "show", "--channel", &old])["workspace_id"],
+        Value::Null
+    );
+    let fields_before = admin.ok(&["field", "list", "--channel", &old]);
+
+    let first = admin.ok(&["migrate"]);
+    assert_eq!(
+        first,
+        json!({"channels": 3, "migrated": 2, "already_in_a_workspace": 1, "being_deleted": 0})
+    );
+    let again = admin.ok(&["migrate"]);
+    assert_eq!(again["migrated"], 0, "idempotent: {again}");
+    assert_eq!(again["already_in_a_workspace"], 3);
+
+    // The old channel: in a workspace of its own, with its id and name, and nothing else
+    // changed (token, fields, contact).
+    assert_eq!(
+        admin.ok(&["channel", "show", "--channel", &old])["workspace_id"],
+        json!(old)
+    );
+    let own = admin.ok(&["workspace", "show", "--workspace", &old]);
+    assert_eq!(own["name"], "Old");
+    assert_eq!(own["channels"][0]["channel_id"], json!(old));
+    let store = admin.store();
+    assert!(runtime()
+        .block_on(store.token_grant(&token))
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        admin.ok(&["field", "list", "--channel", &old]),
+        fields_before
+    );
+    let contact = runtime()
+        .block_on(store.get_contact(&old, "MDEyMw=="))
+        .unwrap()
+        .unwrap();
+    assert_eq!(contact.fields["tier"], "gold");
+    admin.assert_consistent(&old);
+    // The one whose id was taken: a workspace of its own all the same, not the squatter.
+    let moved = admin.ok(&["channel", "show", "--channel", &taken])["workspace_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(moved, taken);
+    assert_eq!(
+        admin.ok(&["workspace", "show", "--workspace", &moved])["channels"][0]["channel_id"],
+        json!(taken)
+    );
+    assert_eq!(
+        admin.ok(&["workspace", "show", "--workspace", &taken])["channels"],
+        json!([])
+    );
+}

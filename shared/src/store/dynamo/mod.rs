@@ -27,8 +27,8 @@ mod webhooks;
 
 #[cfg(feature = "operator")]
 pub use operator::{
-    CheckReport, Clash, Deletion, Inserted, ListedChannel, Pace, Reach, TableReport, TableStream,
-    WorkspaceDeletion, WorkspaceState,
+    CheckReport, Clash, Deletion, Inserted, ListedChannel, Migrated, Pace, Reach, TableReport,
+    TableStream, WorkspaceDeletion, WorkspaceState,
 };
 
 use super::StoreError;

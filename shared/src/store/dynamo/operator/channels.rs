@@ -195,7 +195,7 @@ pub struct ListedChannel {
 }
 
 /// The workspace's entry for the channel: what the channel list holds, under the workspace.
-fn workspace_channel_item(workspace: &str, record: &ChannelRecord) -> Item {
+pub(super) fn workspace_channel_item(workspace: &str, record: &ChannelRecord) -> Item {
     let mut entry = item::workspace_channel_key(workspace, &record.id);
     entry.insert(item::NAME.into(), item::s(record.name.as_str()));
     entry.insert(item::TYPE.into(), item::s(record.kind.as_str()));

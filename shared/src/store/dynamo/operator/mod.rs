@@ -23,4 +23,4 @@ pub use leftovers::TableReport;
 pub use scan::Pace;
 pub use table::TableStream;
 pub use unique::Clash;
-pub use workspaces::{WorkspaceDeletion, WorkspaceState};
+pub use workspaces::{Migrated, WorkspaceDeletion, WorkspaceState};

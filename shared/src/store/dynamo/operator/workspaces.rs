@@ -4,15 +4,27 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ConditionCheck, ReturnValue, TransactWriteItem, Update};
 
-use super::super::errors::{applied, build_error, cancelled_by, classify};
+use super::super::errors::{applied, build_error, cancelled_at, cancelled_by, classify};
 use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore, CAPACITY};
-use super::channels::ListedChannel;
+use super::channels::{workspace_channel_item, ListedChannel};
 use super::deletion::Deletion;
+use crate::domain::channel::ChannelRecord;
 use crate::domain::workspace::{invalid_workspace_id, is_valid_workspace_id, WorkspaceRecord};
 use crate::store::StoreError;
+
+/// How a channel's migration into a workspace of its own ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Migrated {
+    /// Into this workspace, made for it.
+    Into(String),
+    /// It was in a workspace already (this one): nothing written.
+    Already(String),
+    /// It is being deleted (or gone): left alone.
+    Deleting,
+}
 
 /// A workspace as it stands: its record, and whether it is being deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +202,81 @@ impl DynamoStore {
                 .send()
                 .await,
         )
+    }
+}
+
+impl DynamoStore {
+    /// Puts a channel made before workspaces into a workspace of its own, as `channel
+    /// create` without `--workspace` would have made it: the channel's id and name (a
+    /// random id when a workspace has the channel's). One transaction, conditional on the
+    /// channel having no workspace and not being deleted, so it is idempotent, safe beside
+    /// the API (which never writes a channel's workspace), and never makes two.
+    pub async fn migrate_channel(&self, channel_id: &str) -> Result<Migrated, StoreError> {
+        let mut workspace = channel_id.to_string();
+        loop {
+            let Some(record) = self.channel(channel_id).await? else {
+                return Ok(Migrated::Deleting);
+            };
+            if let Some(already) = record.workspace {
+                return Ok(Migrated::Already(already));
+            }
+            let own = WorkspaceRecord {
+                id: workspace.clone(),
+                name: record.name.clone(),
+                created_at: crate::clock::now(),
+            };
+            let mut actions = vec![self.join_workspace(&record, &workspace)?];
+            actions.push(self.put(workspace_channel_item(&workspace, &record), None)?);
+            actions.extend(self.workspace_puts(&own)?);
+            match self.transact(actions).await {
+                Ok(_) => return Ok(Migrated::Into(workspace)),
+                Err(err) => {
+                    let failed = cancelled_at(&err, "ConditionalCheckFailed");
+                    if failed.contains(&0) {
+                        // It joined one meanwhile, or is being deleted: read it again.
+                        if self
+                            .channel(channel_id)
+                            .await?
+                            .is_some_and(|c| c.workspace.is_none())
+                        {
+                            return Ok(Migrated::Deleting);
+                        }
+                    } else if failed.contains(&2) {
+                        // A workspace has the channel's id: one of its own, at random.
+                        workspace = format!(
+                            "ws{}",
+                            &crate::random::base32_id()
+                                .map_err(|e| StoreError::Failed(e.to_string()))?[..18]
+                        );
+                    } else {
+                        return Err(classify(err));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A transaction's update naming the channel's workspace, if it has none and is not
+    /// being deleted.
+    fn join_workspace(
+        &self,
+        record: &ChannelRecord,
+        workspace: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::channel_key(&record.id)))
+            .update_expression("SET #workspace = :workspace")
+            .condition_expression(
+                "attribute_exists(PK) AND attribute_not_exists(#workspace) AND \
+                 attribute_not_exists(#deleting)",
+            )
+            .expression_attribute_names("#workspace", item::WORKSPACE)
+            .expression_attribute_names("#deleting", item::DELETING)
+            .expression_attribute_values(":workspace", item::s(workspace))
+            .build()
+            .map(|update| TransactWriteItem::builder().update(update).build())
+            .map_err(build_error)
     }
 }
 

@@ -163,9 +163,18 @@ enum TokenCommand {
 #[derive(Subcommand)]
 enum FieldCommand {
     /// Defines a custom field of a channel.
+    /// Defines a custom field in a workspace: on all its channels (given a channel, in the
+    /// channel's workspace; channels made before workspaces and not migrated, on the
+    /// channel alone).
     Define {
+        #[arg(
+            long,
+            required_unless_present = "workspace",
+            conflicts_with = "workspace"
+        )]
+        channel: Option<String>,
         #[arg(long)]
-        channel: String,
+        workspace: Option<String>,
         #[arg(long)]
         name: String,
         /// text, number, boolean, email, phone, url, date, time or list.
@@ -174,8 +183,9 @@ enum FieldCommand {
         /// The values of a list field, comma-separated.
         #[arg(long, value_delimiter = ',')]
         values: Vec<String>,
-        /// Makes its values unique in the channel (as `field unique` does).
-        #[arg(long)]
+        /// Makes its values unique in the channel (as `field unique` does; with --channel:
+        /// uniqueness is a channel's).
+        #[arg(long, requires = "channel")]
         unique: bool,
     },
     /// Makes a field's values unique in the channel (built-in `phone` and `email` too),
@@ -191,10 +201,16 @@ enum FieldCommand {
         #[arg(long)]
         off: bool,
     },
-    /// Lists a channel's fields, built-in and custom.
+    /// Lists a channel's (or a workspace's) fields, built-in and custom.
     List {
+        #[arg(
+            long,
+            required_unless_present = "workspace",
+            conflicts_with = "workspace"
+        )]
+        channel: Option<String>,
         #[arg(long)]
-        channel: String,
+        workspace: Option<String>,
     },
 }
 
@@ -464,12 +480,31 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
     match command {
         FieldCommand::Define {
             channel,
+            workspace,
             name,
             kind,
             values,
             unique,
         } => {
             let mut def = FieldDef::checked(kind, values).map_err(anyhow::Error::msg)?;
+            let workspace = match (&channel, workspace) {
+                (_, Some(workspace)) => Some(workspace),
+                (Some(channel), None) => store.existing_channel(channel).await?.workspace,
+                (None, None) => None,
+            };
+            let channel = match channel {
+                Some(channel) => channel,
+                None => {
+                    let workspace = workspace.unwrap_or_default();
+                    let n = store
+                        .define_workspace_field(&workspace, &name, &def)
+                        .await?;
+                    eprintln!(
+                        "field {name} ({kind}) defined in workspace {workspace}, on {n} channel(s)"
+                    );
+                    return Ok(None);
+                }
+            };
             if unique {
                 def.unique = Some(Uniqueness::On);
                 let new = store.define_unique_field(&channel, &name, &def).await?;
@@ -479,11 +514,21 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
                     store.define_field(&channel, &name, &def).await?;
                     make_unique(store, &channel, &name).await?;
                 }
-            } else {
+            } else if workspace.is_none() {
                 store.define_field(&channel, &name, &def).await?;
             }
+            // The workspace's definition, on every channel of it (the channel's own
+            // uniqueness stays the channel's).
+            if let Some(workspace) = &workspace {
+                def.unique = None;
+                store.define_workspace_field(workspace, &name, &def).await?;
+            }
             let unique = if unique { ", unique" } else { "" };
-            eprintln!("field {name} ({kind}{unique}) defined on channel {channel}");
+            let scope = match &workspace {
+                Some(workspace) => format!("in workspace {workspace}"),
+                None => format!("on channel {channel}"),
+            };
+            eprintln!("field {name} ({kind}{unique}) defined {scope}");
             Ok(None)
         }
         FieldCommand::Unique { channel, name, off } => {
@@ -500,8 +545,15 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
             }
             Ok(None)
         }
-        FieldCommand::List { channel } => {
-            let fields = store.fields(&channel).await?;
+        FieldCommand::List { channel, workspace } => {
+            let fields = match (channel, workspace) {
+                (Some(channel), _) => store.fields(&channel).await?,
+                (None, workspace) => {
+                    store
+                        .workspace_fields(&workspace.unwrap_or_default())
+                        .await?
+                }
+            };
             let built_in = BUILT_IN_FIELDS.iter().map(|(name, kind)| {
                 let mut field = json!({"name": name, "type": kind.as_str(), "built_in": true});
                 if let Some(unique) = fields.get(name).and_then(|d| d.unique) {

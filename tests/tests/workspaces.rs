@@ -353,6 +353,11 @@ fn migrate_puts_every_older_channel_in_a_workspace_of_its_own_once() {
     );
     let own = admin.ok(&["workspace", "show", "--workspace", &old]);
     assert_eq!(own["name"], "Old");
+    assert_eq!(
+        custom_fields(&admin, &["--workspace", &old]),
+        vec![("tier".to_string(), "text".to_string(), false)],
+        "the workspace has the channel's fields"
+    );
     assert_eq!(own["channels"][0]["channel_id"], json!(old));
     let store = admin.store();
     assert!(runtime()
@@ -383,4 +388,156 @@ fn migrate_puts_every_older_channel_in_a_workspace_of_its_own_once() {
         admin.ok(&["workspace", "show", "--workspace", &taken])["channels"],
         json!([])
     );
+}
+
+/// The names and types of the custom fields `field list` prints for `scope`.
+fn custom_fields(admin: &AdminCli, scope: &[&str]) -> Vec<(String, String, bool)> {
+    let listed = admin.ok(&[&["field", "list"], scope].concat());
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["built_in"] == false)
+        .map(|f| (id(f, "name"), id(f, "type"), f.get("unique").is_some()))
+        .collect()
+}
+
+#[test]
+fn a_workspace_s_fields_are_its_channels_fields() {
+    let admin = AdminCli::new(&[]);
+    admin.ok(&["table", "create"]);
+    admin.ok(&["workspace", "create", "--name", "Acme", "--id", "acme"]);
+    let first = id(
+        &admin.ok(&[
+            "channel",
+            "create",
+            "--name",
+            "WA",
+            "--type",
+            "whatsapp",
+            "--workspace",
+            "acme",
+        ]),
+        "channel_id",
+    );
+    admin.ok(&[
+        "field",
+        "define",
+        "--workspace",
+        "acme",
+        "--name",
+        "tier",
+        "--type",
+        "list",
+        "--values",
+        "Gold,Silver",
+    ]);
+    // Given a channel, the field is its workspace's: the other channels have it too.
+    admin.ok(&[
+        "field",
+        "define",
+        "--channel",
+        &first,
+        "--name",
+        "crm",
+        "--type",
+        "number",
+    ]);
+    let second = id(
+        &admin.ok(&[
+            "channel",
+            "create",
+            "--name",
+            "FB",
+            "--type",
+            "facebook",
+            "--workspace",
+            "acme",
+        ]),
+        "channel_id",
+    );
+    let expected = vec![
+        ("crm".to_string(), "number".to_string(), false),
+        ("tier".to_string(), "list".to_string(), false),
+    ];
+    for scope in [
+        ["--workspace", "acme"],
+        ["--channel", first.as_str()],
+        ["--channel", second.as_str()],
+    ] {
+        let mut found = custom_fields(&admin, &scope);
+        found.sort();
+        assert_eq!(found, expected, "{scope:?}");
+    }
+    assert!(admin
+        .fails(&[
+            "field",
+            "define",
+            "--channel",
+            &second,
+            "--name",
+            "crm",
+            "--type",
+            "text"
+        ])
+        .contains("already defined as number"));
+    // Uniqueness stays the channel's: the other channel has the field, not unique.
+    admin.ok(&[
+        "field",
+        "define",
+        "--channel",
+        &second,
+        "--name",
+        "code",
+        "--type",
+        "text",
+        "--unique",
+    ]);
+    assert!(custom_fields(&admin, &["--channel", &second]).contains(&(
+        "code".to_string(),
+        "text".to_string(),
+        true
+    )));
+    assert!(custom_fields(&admin, &["--channel", &first]).contains(&(
+        "code".to_string(),
+        "text".to_string(),
+        false
+    )));
+    assert!(admin
+        .fails(&[
+            "field",
+            "define",
+            "--workspace",
+            "nope",
+            "--name",
+            "x",
+            "--type",
+            "text"
+        ])
+        .contains("no workspace 'nope'"));
+    // A channel of its own keeps its fields to itself.
+    let alone = id(
+        &admin.ok(&["channel", "create", "--name", "Alone", "--type", "line"]),
+        "channel_id",
+    );
+    admin.ok(&[
+        "field",
+        "define",
+        "--channel",
+        &alone,
+        "--name",
+        "solo",
+        "--type",
+        "text",
+    ]);
+    assert_eq!(
+        custom_fields(&admin, &["--workspace", &alone]),
+        vec![("solo".to_string(), "text".to_string(), false)]
+    );
+    assert!(!custom_fields(&admin, &["--channel", &first])
+        .iter()
+        .any(|(name, _, _)| name == "solo"));
+    for channel in [&first, &second, &alone] {
+        admin.assert_consistent(channel);
+    }
 }

@@ -14,64 +14,91 @@ use crate::domain::workspace::WorkspaceRecord;
 use crate::store::StoreError;
 use crate::ChannelType;
 
+/// Tries at joining a workspace whose field definitions change meanwhile.
+const JOIN_ATTEMPTS: usize = 5;
+
 impl DynamoStore {
     /// Creates a channel, its entry in the channel list and in its workspace, in one
-    /// transaction: in `record.workspace`, which must exist and not be being deleted, or,
-    /// when `None`, in a workspace of its own made with it (the channel's id and name).
+    /// transaction: in `record.workspace`, which must exist and not be being deleted, with
+    /// the workspace's field definitions, or, when `None`, in a workspace of its own made
+    /// with it (the channel's id and name).
     pub async fn create_channel(&self, record: &ChannelRecord) -> Result<(), StoreError> {
         if !is_valid_channel_id(&record.id) {
             return Err(StoreError::Rejected(invalid_channel_id(&record.id)));
         }
         let workspace = record.workspace.as_deref().unwrap_or(&record.id);
-        let mut channel_item = item::channel_key(&record.id);
-        channel_item.insert(item::NAME.into(), item::s(record.name.as_str()));
-        channel_item.insert(item::TYPE.into(), item::s(record.kind.as_str()));
-        channel_item.insert(item::API_KEY.into(), item::s(record.api_key.as_str()));
-        if let Some(id) = &record.api_key_id {
-            channel_item.insert(item::API_KEY_ID.into(), item::s(id.as_str()));
-        }
-        channel_item.insert(item::CREATED_AT.into(), item::n(record.created_at));
-        channel_item.insert(item::FIELD_DEFS.into(), AttributeValue::M(HashMap::new()));
-        channel_item.insert(item::WORKSPACE.into(), item::s(workspace));
-        let mut actions = vec![
-            self.put(channel_item, Some("attribute_not_exists(PK)"))?,
-            self.put(listed_channel_item(record), None)?,
-            self.put(workspace_channel_item(workspace, record), None)?,
-        ];
-        let in_own = record.workspace.is_none();
-        if in_own {
-            let own = WorkspaceRecord {
-                id: workspace.to_string(),
-                name: record.name.clone(),
-                created_at: record.created_at,
+        // A field defined on the workspace meanwhile moves its version: read it again.
+        for _ in 0..JOIN_ATTEMPTS {
+            let (defs, version) = match &record.workspace {
+                Some(workspace) => self.workspace_defs(workspace).await?,
+                None => (AttributeValue::M(HashMap::new()), 0),
             };
-            actions.extend(self.workspace_puts(&own)?);
-        } else {
-            actions.push(self.workspace_open_check(workspace)?);
-        }
-        let workspace_action = actions.len() - if in_own { 2 } else { 1 };
-        match self.transact(actions).await {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                let failed = cancelled_at(&err, "ConditionalCheckFailed");
-                if failed.contains(&0) {
-                    Err(StoreError::Rejected(format!(
-                        "channel '{}' already exists",
-                        record.id
-                    )))
-                } else if failed.contains(&workspace_action) && in_own {
-                    Err(StoreError::Rejected(format!(
-                        "a workspace '{workspace}' exists: make the channel in it with \
-                         --workspace {workspace}, or give the channel another id"
-                    )))
-                } else if failed.contains(&workspace_action) {
-                    Err(StoreError::Rejected(format!(
-                        "no workspace '{workspace}' (or it is being deleted)"
-                    )))
-                } else {
-                    Err(classify(err))
-                }
+            let mut channel_item = item::channel_key(&record.id);
+            channel_item.insert(item::NAME.into(), item::s(record.name.as_str()));
+            channel_item.insert(item::TYPE.into(), item::s(record.kind.as_str()));
+            channel_item.insert(item::API_KEY.into(), item::s(record.api_key.as_str()));
+            if let Some(id) = &record.api_key_id {
+                channel_item.insert(item::API_KEY_ID.into(), item::s(id.as_str()));
             }
+            channel_item.insert(item::CREATED_AT.into(), item::n(record.created_at));
+            channel_item.insert(item::FIELD_DEFS.into(), defs);
+            channel_item.insert(item::WORKSPACE.into(), item::s(workspace));
+            let mut actions = vec![
+                self.put(channel_item, Some("attribute_not_exists(PK)"))?,
+                self.put(listed_channel_item(record), None)?,
+                self.put(workspace_channel_item(workspace, record), None)?,
+            ];
+            let in_own = record.workspace.is_none();
+            if in_own {
+                let own = WorkspaceRecord {
+                    id: workspace.to_string(),
+                    name: record.name.clone(),
+                    created_at: record.created_at,
+                };
+                actions.extend(self.workspace_puts(&own, None)?);
+            } else {
+                actions.push(self.workspace_open_check(workspace, version)?);
+            }
+            let err = match self.transact(actions).await {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            let failed = cancelled_at(&err, "ConditionalCheckFailed");
+            if failed.contains(&0) {
+                return Err(StoreError::Rejected(format!(
+                    "channel '{}' already exists",
+                    record.id
+                )));
+            } else if failed.contains(&3) && in_own {
+                return Err(StoreError::Rejected(format!(
+                    "a workspace '{workspace}' exists: make the channel in it with \
+                     --workspace {workspace}, or give the channel another id"
+                )));
+            } else if !failed.contains(&3) {
+                return Err(classify(err));
+            }
+        }
+        Err(StoreError::Failed(format!(
+            "workspace '{workspace}' kept changing its fields while the channel was made: \
+             try again"
+        )))
+    }
+
+    /// The workspace's field definitions as a channel item holds them, and their version;
+    /// refused when it is missing or being deleted.
+    async fn workspace_defs(&self, workspace: &str) -> Result<(AttributeValue, i64), StoreError> {
+        let state = self.get(item::workspace_key(workspace)).await?;
+        match state {
+            Some(found) if !found.contains_key(item::DELETING) => Ok((
+                found
+                    .get(item::FIELD_DEFS)
+                    .cloned()
+                    .unwrap_or_else(|| AttributeValue::M(HashMap::new())),
+                item::get_n(&found, item::VERSION).unwrap_or(0),
+            )),
+            _ => Err(StoreError::Rejected(format!(
+                "no workspace '{workspace}' (or it is being deleted)"
+            ))),
         }
     }
 

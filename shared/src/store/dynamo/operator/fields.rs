@@ -1,4 +1,5 @@
-//! Custom field definitions, kept on the channel's item.
+//! Custom field definitions: a workspace's, kept on its item and copied onto each of its
+//! channels' items, where v1 reads them (so no v1 call reads the workspace).
 
 use super::super::errors::{applied, classify, condition_failed};
 use super::super::item;
@@ -95,6 +96,86 @@ impl DynamoStore {
             .send()
             .await;
         applied(result)
+    }
+
+    /// Defines a custom field in a workspace, as [`define_field`](Self::define_field) does
+    /// on a channel: on the workspace's item first (which refuses a type change, and moves
+    /// the definitions' version, so that a channel joining meanwhile tries again with
+    /// them), then on each of its channels. Run again after a failure part-way, it
+    /// finishes. How many channels have it.
+    pub async fn define_workspace_field(
+        &self,
+        workspace: &str,
+        name: &str,
+        def: &FieldDef,
+    ) -> Result<usize, StoreError> {
+        if !is_valid_name(name) {
+            return Err(StoreError::Rejected(invalid_field_name(name)));
+        }
+        if is_built_in(name) {
+            return Err(StoreError::Rejected(format!(
+                "'{name}' is a built-in field"
+            )));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::workspace_key(workspace)))
+            .update_expression("SET #defs.#name = :def ADD #v :one")
+            .condition_expression(
+                "attribute_exists(PK) AND attribute_not_exists(#deleting) AND \
+                 (attribute_not_exists(#defs.#name) OR #defs.#name.#type = :type)",
+            )
+            .expression_attribute_names("#defs", item::FIELD_DEFS)
+            .expression_attribute_names("#name", name)
+            .expression_attribute_names("#type", item::TYPE)
+            .expression_attribute_names("#v", item::VERSION)
+            .expression_attribute_names("#deleting", item::DELETING)
+            .expression_attribute_values(":def", item::field_def_value(def))
+            .expression_attribute_values(":type", item::s(def.field_type.as_str()))
+            .expression_attribute_values(":one", item::n(1))
+            .send()
+            .await;
+        if let Err(err) = result {
+            if !condition_failed(&err) {
+                return Err(classify(err));
+            }
+            let state = self.existing_workspace(workspace).await?;
+            if state.deleting_since.is_some() {
+                return Err(StoreError::Rejected(format!(
+                    "workspace '{workspace}' is being deleted"
+                )));
+            }
+            let was = self
+                .workspace_fields(workspace)
+                .await?
+                .get(name)
+                .map(|d| d.field_type.to_string())
+                .unwrap_or_default();
+            return Err(StoreError::Rejected(format!(
+                "field '{name}' is already defined as {was}; its type cannot change"
+            )));
+        }
+        let channels = self.workspace_channels(workspace).await?;
+        let mut defined = 0;
+        for channel in &channels {
+            match self.define_field(&channel.id, name, def).await {
+                Ok(()) => defined += 1,
+                // Deleted meanwhile: nothing to define it on.
+                Err(_) if self.channel(&channel.id).await?.is_none() => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(defined)
+    }
+
+    /// A workspace's custom field definitions (with the built-ins).
+    pub async fn workspace_fields(&self, workspace: &str) -> Result<FieldSet, StoreError> {
+        match self.get(item::workspace_key(workspace)).await? {
+            Some(found) => Ok(item::field_set_from_item(Some(&found))),
+            None => Err(StoreError::Rejected(format!("no workspace '{workspace}'"))),
+        }
     }
 
     /// The channel's field set (built-ins and custom definitions).

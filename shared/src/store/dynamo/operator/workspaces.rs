@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, ReturnValue, TransactWriteItem, Update,
+};
 
 use super::super::errors::{applied, build_error, cancelled_at, cancelled_by, classify};
 use super::super::item::{self, Item};
@@ -51,7 +53,7 @@ impl DynamoStore {
         if !is_valid_workspace_id(&record.id) {
             return Err(StoreError::Rejected(invalid_workspace_id(&record.id)));
         }
-        match self.transact(self.workspace_puts(record)?).await {
+        match self.transact(self.workspace_puts(record, None)?).await {
             Ok(_) => Ok(()),
             Err(err) if cancelled_by(&err, &["ConditionalCheckFailed"]) => Err(
                 StoreError::Rejected(format!("workspace '{}' already exists", record.id)),
@@ -62,9 +64,11 @@ impl DynamoStore {
 
     /// The puts that make a workspace, the workspace's item first (conditional on its
     /// absence), then its entry in the workspace list.
+    /// `defs`: its field definitions, as a channel item holds them (`None`: none yet).
     pub(super) fn workspace_puts(
         &self,
         record: &WorkspaceRecord,
+        defs: Option<AttributeValue>,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut workspace = item::workspace_key(&record.id);
         let mut listed = item::listed_workspace_key(&record.id);
@@ -72,23 +76,34 @@ impl DynamoStore {
             entry.insert(item::NAME.into(), item::s(record.name.as_str()));
             entry.insert(item::CREATED_AT.into(), item::n(record.created_at));
         }
+        workspace.insert(
+            item::FIELD_DEFS.into(),
+            defs.unwrap_or_else(|| AttributeValue::M(Default::default())),
+        );
         Ok(vec![
             self.put(workspace, Some("attribute_not_exists(PK)"))?,
             self.put(listed, None)?,
         ])
     }
 
-    /// A transaction's check that the workspace exists and is not being deleted: a channel
-    /// joins it only then.
+    /// A transaction's check that the workspace exists, is not being deleted and its
+    /// field definitions are still at `version`: a channel joins it only then, with them.
     pub(super) fn workspace_open_check(
         &self,
         workspace: &str,
+        version: i64,
     ) -> Result<TransactWriteItem, StoreError> {
         ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(item::workspace_key(workspace)))
-            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#deleting)")
+            .condition_expression(
+                "attribute_exists(PK) AND attribute_not_exists(#deleting) AND \
+                 (#v = :v OR (attribute_not_exists(#v) AND :v = :zero))",
+            )
             .expression_attribute_names("#deleting", item::DELETING)
+            .expression_attribute_names("#v", item::VERSION)
+            .expression_attribute_values(":v", item::n(version))
+            .expression_attribute_values(":zero", item::n(0))
             .build()
             .map(|check| TransactWriteItem::builder().condition_check(check).build())
             .map_err(build_error)
@@ -225,9 +240,15 @@ impl DynamoStore {
                 name: record.name.clone(),
                 created_at: crate::clock::now(),
             };
-            let mut actions = vec![self.join_workspace(&record, &workspace)?];
+            // The workspace's definitions are the channel's, as they stand: the update
+            // is conditional on them not changing meanwhile.
+            let defs = self
+                .get(item::channel_key(channel_id))
+                .await?
+                .and_then(|found| found.get(item::FIELD_DEFS).cloned());
+            let mut actions = vec![self.join_workspace(&record, &workspace, defs.as_ref())?];
             actions.push(self.put(workspace_channel_item(&workspace, &record), None)?);
-            actions.extend(self.workspace_puts(&own)?);
+            actions.extend(self.workspace_puts(&own, defs)?);
             match self.transact(actions).await {
                 Ok(_) => return Ok(Migrated::Into(workspace)),
                 Err(err) => {
@@ -256,24 +277,35 @@ impl DynamoStore {
         }
     }
 
-    /// A transaction's update naming the channel's workspace, if it has none and is not
-    /// being deleted.
+    /// A transaction's update naming the channel's workspace, if it has none, is not
+    /// being deleted, and its field definitions are still `defs`.
     fn join_workspace(
         &self,
         record: &ChannelRecord,
         workspace: &str,
+        defs: Option<&AttributeValue>,
     ) -> Result<TransactWriteItem, StoreError> {
-        Update::builder()
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(item::channel_key(&record.id)))
             .update_expression("SET #workspace = :workspace")
-            .condition_expression(
-                "attribute_exists(PK) AND attribute_not_exists(#workspace) AND \
-                 attribute_not_exists(#deleting)",
-            )
             .expression_attribute_names("#workspace", item::WORKSPACE)
             .expression_attribute_names("#deleting", item::DELETING)
-            .expression_attribute_values(":workspace", item::s(workspace))
+            .expression_attribute_names("#defs", item::FIELD_DEFS)
+            .expression_attribute_values(":workspace", item::s(workspace));
+        let unchanged = match defs {
+            Some(_) => "#defs = :defs",
+            None => "attribute_not_exists(#defs)",
+        };
+        let update = match defs {
+            Some(defs) => update.expression_attribute_values(":defs", defs.clone()),
+            None => update,
+        };
+        update
+            .condition_expression(format!(
+                "attribute_exists(PK) AND attribute_not_exists(#workspace) AND \
+                 attribute_not_exists(#deleting) AND {unchanged}"
+            ))
             .build()
             .map(|update| TransactWriteItem::builder().update(update).build())
             .map_err(build_error)

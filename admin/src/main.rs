@@ -89,7 +89,8 @@ enum Command {
     /// restores them from the contacts (safe while the API is in use) and exits non-zero
     /// only if that fails. Without --channel, scans the whole table, paced, for items of
     /// channels that no longer exist (left by writes in flight while their channel was
-    /// deleted) and channels missing from the channel list; --repair removes and lists them.
+    /// deleted), channels missing from the channel list or in no workspace, and workspaces
+    /// whose deletion stopped; --repair removes, lists, migrates and finishes them.
     Check {
         #[arg(long)]
         channel: Option<String>,
@@ -727,7 +728,7 @@ async fn check_table(store: &DynamoStore, repair: bool, read_units_per_second: f
             .collect()
     };
     let found = match repair {
-        true => Some(store.repair_table(&mut pace).await?),
+        true => Some(store.repair_table(&mut pace, settle()).await?),
         false => None,
     };
     let report = store.check_table(&mut pace).await?;
@@ -735,21 +736,29 @@ async fn check_table(store: &DynamoStore, repair: bool, read_units_per_second: f
     let mut out = json!({
         "gone_channels": gone(&report),
         "unlisted_channels": report.unlisted_channels,
+        "unmigrated_channels": report.unmigrated_channels,
+        "unfinished_workspaces": report.unfinished_workspaces,
         "consistent": report.is_consistent(),
     });
     if let Some(found) = &found {
         out["removed"] = json!(gone(found));
         out["listed"] = json!(found.unlisted_channels);
+        out["migrated"] = json!(found.unmigrated_channels);
+        out["finished_workspaces"] = json!(found.unfinished_workspaces);
     }
     if report.is_consistent() {
         return Ok(Some(out));
     }
     println!("{out}");
     match repair {
-        true => bail!("items of deleted channels or unlisted channels are left after the repair"),
+        true => bail!(
+            "items of deleted channels, unlisted or unmigrated channels or unfinished \
+             workspace deletions are left after the repair"
+        ),
         false => bail!(
-            "the table holds items of deleted channels or channels missing from the channel \
-             list (--repair removes and lists them)"
+            "the table holds items of deleted channels, channels missing from the channel \
+             list or in no workspace, or workspaces whose deletion stopped (--repair removes, \
+             lists, migrates and finishes them)"
         ),
     }
 }

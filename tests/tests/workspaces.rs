@@ -235,9 +235,20 @@ fn no_channel_joins_a_workspace_being_deleted() {
     assert_eq!(admin.ok(&["channel", "list"]), json!([]));
     let shown = admin.ok(&["workspace", "show", "--workspace", "going"]);
     assert_eq!(shown["deleting_since"], 1_700_000_000);
-    // Running the deletion again finishes it.
-    admin.ok(&["workspace", "delete", "--workspace", "going"]);
+    // The whole table's check finds the deletion unfinished; its repair finishes it.
+    let out = admin.run(&["check"]);
+    assert!(!out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["unfinished_workspaces"],
+        json!(["going"]),
+        "{report}"
+    );
+    let repaired = admin.ok(&["check", "--repair"]);
+    assert_eq!(repaired["finished_workspaces"], json!(["going"]));
+    assert_eq!(repaired["consistent"], true, "{repaired}");
     assert_eq!(admin.ok(&["workspace", "list"]), json!([]));
+    assert_eq!(items_in(&admin, &keys::workspace_pk("going")), 0);
 }
 
 /// Makes `channel` look as channels made before workspaces do: no workspace named on its
@@ -335,6 +346,18 @@ fn migrate_puts_every_older_channel_in_a_workspace_of_its_own_once() {
         Value::Null
     );
     let fields_before = admin.ok(&["field", "list", "--channel", &old]);
+    let out = admin.run(&["check"]);
+    assert!(
+        !out.status.success(),
+        "channels in no workspace fail the check"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut unmigrated: Vec<String> =
+        serde_json::from_value(report["unmigrated_channels"].clone()).unwrap();
+    unmigrated.sort();
+    let mut expected = vec![old.clone(), taken.clone()];
+    expected.sort();
+    assert_eq!(unmigrated, expected, "{report}");
 
     let first = admin.ok(&["migrate"]);
     assert_eq!(
@@ -344,6 +367,7 @@ fn migrate_puts_every_older_channel_in_a_workspace_of_its_own_once() {
     let again = admin.ok(&["migrate"]);
     assert_eq!(again["migrated"], 0, "idempotent: {again}");
     assert_eq!(again["already_in_a_workspace"], 3);
+    assert_eq!(admin.ok(&["check"])["consistent"], true);
 
     // The old channel: in a workspace of its own, with its id and name, and nothing else
     // changed (token, fields, contact).

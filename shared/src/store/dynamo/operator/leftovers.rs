@@ -1,7 +1,8 @@
 //! The whole table's check: what deleted channels left behind (items under a channel's
 //! keys, `CH#{id}` and `CH#{id}#...`, whose channel item is gone, as a write that was in
 //! flight while its channel was deleted can leave) and channels missing from the channel
-//! list (made before it was kept). Found by scanning the whole table, at a pace the
+//! list (made before it was kept); channels made before workspaces and not migrated; and
+//! workspaces whose deletion stopped part-way. Found by scanning the whole table, at a pace the
 //! operator sets ([`scan`](super::scan)). Repaired by `contacts-admin check --repair`. Items past their TTL (`expires_at`) are DynamoDB's to remove, not leftovers.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,11 +20,18 @@ pub struct TableReport {
     /// Channels that exist but are missing from the channel list (made before it was
     /// kept), so `channel list` does not show them.
     pub unlisted_channels: Vec<String>,
+    /// Channels in no workspace (made before workspaces, not migrated yet).
+    pub unmigrated_channels: Vec<String>,
+    /// Listed workspaces whose deletion stopped part-way: marked, or with no item left.
+    pub unfinished_workspaces: Vec<String>,
 }
 
 impl TableReport {
     pub fn is_consistent(&self) -> bool {
-        self.gone_channels.is_empty() && self.unlisted_channels.is_empty()
+        self.gone_channels.is_empty()
+            && self.unlisted_channels.is_empty()
+            && self.unmigrated_channels.is_empty()
+            && self.unfinished_workspaces.is_empty()
     }
 }
 
@@ -32,6 +40,8 @@ struct Survey {
     /// The keys of the items of channels whose channel item is gone, by channel.
     gone: BTreeMap<String, Vec<Item>>,
     existing: BTreeSet<String>,
+    /// Existing channels in no workspace, not being deleted.
+    unmigrated: Vec<String>,
 }
 
 impl DynamoStore {
@@ -42,10 +52,16 @@ impl DynamoStore {
         self.report(&survey).await
     }
 
-    /// Deletes every item the channels that no longer exist left, and lists the channels
-    /// missing from the channel list, from one scan; what it found before it did. A
-    /// channel whose item is back by then is left alone.
-    pub async fn repair_table(&self, pace: &mut Pace<'_>) -> Result<TableReport, StoreError> {
+    /// Deletes every item the channels that no longer exist left, lists the channels
+    /// missing from the channel list, migrates those in no workspace and finishes the
+    /// workspace deletions that stopped (waiting out `settle` for their channels), from one
+    /// scan; what it found before it did. A channel whose item is back by then is left
+    /// alone.
+    pub async fn repair_table(
+        &self,
+        pace: &mut Pace<'_>,
+        settle: std::time::Duration,
+    ) -> Result<TableReport, StoreError> {
         let survey = self.survey(pace).await?;
         let found = self.report(&survey).await?;
         for (channel, doomed) in survey.gone {
@@ -58,12 +74,28 @@ impl DynamoStore {
                 self.list_channel(&record).await?;
             }
         }
+        for channel in &found.unmigrated_channels {
+            self.migrate_channel(channel).await?;
+        }
+        for workspace in &found.unfinished_workspaces {
+            self.delete_workspace(workspace, settle, &mut |_| {})
+                .await?;
+        }
         Ok(found)
     }
 
     async fn report(&self, survey: &Survey) -> Result<TableReport, StoreError> {
         let listed: BTreeSet<String> = self.channels().await?.into_iter().map(|c| c.id).collect();
+        let mut unfinished_workspaces = Vec::new();
+        for workspace in self.workspaces().await? {
+            let state = self.workspace(&workspace.id).await?;
+            if state.is_none_or(|s| s.deleting_since.is_some()) {
+                unfinished_workspaces.push(workspace.id);
+            }
+        }
         Ok(TableReport {
+            unmigrated_channels: survey.unmigrated.clone(),
+            unfinished_workspaces,
             gone_channels: survey
                 .gone
                 .iter()
@@ -76,8 +108,15 @@ impl DynamoStore {
     async fn survey(&self, pace: &mut Pace<'_>) -> Result<Survey, StoreError> {
         let mut by_channel: BTreeMap<String, Vec<Item>> = BTreeMap::new();
         let mut existing: BTreeSet<String> = BTreeSet::new();
+        let mut unmigrated = Vec::new();
         let now = crate::clock::now();
-        let projection = ["PK", "SK", item::EXPIRES_AT];
+        let projection = [
+            "PK",
+            "SK",
+            item::EXPIRES_AT,
+            item::WORKSPACE,
+            item::DELETING,
+        ];
         let mut visit = |found: Item| -> Result<(), StoreError> {
             let pk = item::get_s(&found, keys::PK)?;
             let Some(channel) = keys::channel_of_pk(pk) else {
@@ -90,6 +129,9 @@ impl DynamoStore {
             let sk = item::get_s(&found, keys::SK)?;
             if pk == keys::channel_pk(&channel) && sk == keys::CHANNEL_SK {
                 existing.insert(channel.clone());
+                if !found.contains_key(item::WORKSPACE) && !found.contains_key(item::DELETING) {
+                    unmigrated.push(channel.clone());
+                }
             }
             let key = item::key(pk.to_string(), sk.to_string());
             by_channel.entry(channel).or_default().push(key);
@@ -101,6 +143,7 @@ impl DynamoStore {
         Ok(Survey {
             gone: by_channel,
             existing,
+            unmigrated,
         })
     }
 }

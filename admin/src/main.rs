@@ -488,23 +488,15 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
             unique,
         } => {
             let mut def = FieldDef::checked(kind, values).map_err(anyhow::Error::msg)?;
-            let workspace = match (&channel, workspace) {
-                (_, Some(workspace)) => Some(workspace),
-                (Some(channel), None) => store.existing_channel(channel).await?.workspace,
-                (None, None) => None,
-            };
-            let channel = match channel {
-                Some(channel) => channel,
-                None => {
-                    let workspace = workspace.unwrap_or_default();
-                    let n = store
-                        .define_workspace_field(&workspace, &name, &def)
-                        .await?;
-                    eprintln!(
-                        "field {name} ({kind}) defined in workspace {workspace}, on {n} channel(s)"
-                    );
-                    return Ok(None);
-                }
+            let Some(channel) = channel else {
+                let workspace = workspace.unwrap_or_default();
+                let n = store
+                    .define_workspace_field(&workspace, &name, &def)
+                    .await?;
+                eprintln!(
+                    "field {name} ({kind}) defined in workspace {workspace}, on {n} channel(s)"
+                );
+                return Ok(None);
             };
             if unique {
                 def.unique = Some(Uniqueness::On);
@@ -515,17 +507,14 @@ async fn field(store: &DynamoStore, command: FieldCommand) -> Outcome {
                     store.define_field(&channel, &name, &def).await?;
                     make_unique(store, &channel, &name).await?;
                 }
-            } else if workspace.is_none() {
+            } else {
                 store.define_field(&channel, &name, &def).await?;
             }
-            // The workspace's definition, on every channel of it (the channel's own
-            // uniqueness stays the channel's).
-            if let Some(workspace) = &workspace {
-                def.unique = None;
-                store.define_workspace_field(workspace, &name, &def).await?;
-            }
-            let unique = if unique { ", unique" } else { "" };
-            let scope = match &workspace {
+            let unique = match unique {
+                true => format!(", unique on channel {channel}"),
+                false => String::new(),
+            };
+            let scope = match store.existing_channel(&channel).await?.workspace {
                 Some(workspace) => format!("in workspace {workspace}"),
                 None => format!("on channel {channel}"),
             };

@@ -11,10 +11,28 @@ use crate::domain::field_defs::{
 use crate::store::StoreError;
 
 impl DynamoStore {
-    /// Defines a custom field. Redefining a field with the same type replaces its list
-    /// values; changing the type of a defined field is refused, because stored values
-    /// and their index entries were made for the old type.
+    /// Defines a custom field in the channel's workspace, on every channel of it (on the
+    /// channel alone when it is in none: made before workspaces, not migrated). Redefining
+    /// a field with the same type replaces its list values; changing the type of a defined
+    /// field is refused, because stored values and their index entries were made for the
+    /// old type.
     pub async fn define_field(
+        &self,
+        channel_id: &str,
+        name: &str,
+        def: &FieldDef,
+    ) -> Result<(), StoreError> {
+        match self.existing_channel(channel_id).await?.workspace {
+            Some(workspace) => self
+                .define_workspace_field(&workspace, name, def)
+                .await
+                .map(|_| ()),
+            None => self.define_channel_field(channel_id, name, def).await,
+        }
+    }
+
+    /// Defines a custom field on the channel's item alone (its copy of its workspace's).
+    async fn define_channel_field(
         &self,
         channel_id: &str,
         name: &str,
@@ -61,10 +79,12 @@ impl DynamoStore {
         }
     }
 
-    /// Defines a new custom field as unique at once: no contact can hold a value of a
-    /// field that did not exist, and a function that does not know a name loads the
-    /// definitions again, so no write can miss its claims. `false`, with nothing changed,
-    /// if the field exists (then [`make_unique`](DynamoStore::make_unique) does it).
+    /// Defines a new custom field as unique at once on the channel: no contact can hold a
+    /// value of a field that did not exist, and a function that does not know a name loads
+    /// the definitions again, so no write can miss its claims. Then defines it (not
+    /// unique: uniqueness is the channel's) on the rest of its workspace. `false`, with
+    /// nothing changed, if the field exists on the channel (then
+    /// [`make_unique`](DynamoStore::make_unique) does it).
     pub async fn define_unique_field(
         &self,
         channel_id: &str,
@@ -95,7 +115,18 @@ impl DynamoStore {
             .expression_attribute_values(":on", item::s(Uniqueness::On.as_str()))
             .send()
             .await;
-        applied(result)
+        if !applied(result)? {
+            return Ok(false);
+        }
+        if let Some(workspace) = self.existing_channel(channel_id).await?.workspace {
+            let shared = FieldDef {
+                unique: None,
+                ..def.clone()
+            };
+            self.define_workspace_field(&workspace, name, &shared)
+                .await?;
+        }
+        Ok(true)
     }
 
     /// Defines a custom field in a workspace, as [`define_field`](Self::define_field) does
@@ -160,7 +191,7 @@ impl DynamoStore {
         let channels = self.workspace_channels(workspace).await?;
         let mut defined = 0;
         for channel in &channels {
-            match self.define_field(&channel.id, name, def).await {
+            match self.define_channel_field(&channel.id, name, def).await {
                 Ok(()) => defined += 1,
                 // Deleted meanwhile: nothing to define it on.
                 Err(_) if self.channel(&channel.id).await?.is_none() => {}

@@ -15,7 +15,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::super::claims::Claims;
-use super::super::errors::classify;
+use super::super::errors::{classify, condition_failed};
 use super::super::index::{self, IndexOp};
 use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore, CAPACITY};
@@ -150,11 +150,19 @@ impl DynamoStore {
 
     /// Marks the channel as being deleted, once: when it was first marked (Unix seconds).
     async fn mark_deleting(&self, channel_id: &str) -> Result<i64, StoreError> {
+        self.mark_deleting_item(item::channel_key(channel_id))
+            .await?
+            .ok_or_else(|| StoreError::Rejected(format!("no channel '{channel_id}'")))
+    }
+
+    /// Marks an item (a channel's, a workspace's) as being deleted, once: when it was first
+    /// marked (Unix seconds); `None` when there is no such item.
+    pub(super) async fn mark_deleting_item(&self, key: Item) -> Result<Option<i64>, StoreError> {
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item::channel_key(channel_id)))
+            .set_key(Some(key))
             .update_expression("SET #deleting = if_not_exists(#deleting, :now)")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#deleting", item::DELETING)
@@ -162,15 +170,20 @@ impl DynamoStore {
             .return_values(ReturnValue::UpdatedNew)
             .return_consumed_capacity(CAPACITY)
             .send()
-            .await
-            .map_err(classify)?;
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(err) if condition_failed(&err) => return Ok(None),
+            Err(err) => return Err(classify(err)),
+        };
         // Marked by an older version (a flag, not a time): the wait starts now.
-        Ok(out
-            .attributes()
-            .and_then(|a| a.get(item::DELETING))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(crate::clock::now))
+        Ok(Some(
+            out.attributes()
+                .and_then(|a| a.get(item::DELETING))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(crate::clock::now),
+        ))
     }
 
     /// The count shards and page marks of a value partition (its items below its entries).

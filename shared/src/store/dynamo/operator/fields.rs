@@ -38,14 +38,7 @@ impl DynamoStore {
         name: &str,
         def: &FieldDef,
     ) -> Result<(), StoreError> {
-        if !is_valid_name(name) {
-            return Err(StoreError::Rejected(invalid_field_name(name)));
-        }
-        if is_built_in(name) {
-            return Err(StoreError::Rejected(format!(
-                "'{name}' is a built-in field"
-            )));
-        }
+        check_custom_name(name)?;
         let result = self
             .client
             .update_item()
@@ -140,14 +133,7 @@ impl DynamoStore {
         name: &str,
         def: &FieldDef,
     ) -> Result<usize, StoreError> {
-        if !is_valid_name(name) {
-            return Err(StoreError::Rejected(invalid_field_name(name)));
-        }
-        if is_built_in(name) {
-            return Err(StoreError::Rejected(format!(
-                "'{name}' is a built-in field"
-            )));
-        }
+        check_custom_name(name)?;
         let result = self
             .client
             .update_item()
@@ -217,4 +203,17 @@ impl DynamoStore {
             None => Err(StoreError::Rejected(format!("no channel '{channel_id}'"))),
         }
     }
+}
+
+/// Refuses a name no custom field can have: not a field name, or a built-in's.
+fn check_custom_name(name: &str) -> Result<(), StoreError> {
+    if !is_valid_name(name) {
+        return Err(StoreError::Rejected(invalid_field_name(name)));
+    }
+    if is_built_in(name) {
+        return Err(StoreError::Rejected(format!(
+            "'{name}' is a built-in field"
+        )));
+    }
+    Ok(())
 }

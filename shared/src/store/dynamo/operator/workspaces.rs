@@ -4,13 +4,11 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, ReturnValue, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
-use super::super::errors::{applied, build_error, cancelled_at, cancelled_by, classify};
+use super::super::errors::{build_error, cancelled_at, cancelled_by, classify};
 use super::super::item::{self, Item};
-use super::super::{keys, DynamoStore, CAPACITY};
+use super::super::{keys, DynamoStore};
 use super::channels::{workspace_channel_item, ListedChannel};
 use super::deletion::Deletion;
 use crate::domain::channel::ChannelRecord;
@@ -161,7 +159,11 @@ impl DynamoStore {
         progress: &mut dyn FnMut(&WorkspaceDeletion),
     ) -> Result<WorkspaceDeletion, StoreError> {
         let mut done = WorkspaceDeletion::default();
-        if self.mark_workspace_deleting(id).await? {
+        if self
+            .mark_deleting_item(item::workspace_key(id))
+            .await?
+            .is_some()
+        {
             let channels = self.workspace_channels(id).await?;
             for channel in &channels {
                 if self.get(item::channel_key(&channel.id)).await?.is_some() {
@@ -198,25 +200,6 @@ impl DynamoStore {
             .await?;
         progress(&done);
         Ok(done)
-    }
-
-    /// Marks the workspace as being deleted, once; `false` when it has no item (a deletion
-    /// that got that far, or no such workspace).
-    async fn mark_workspace_deleting(&self, id: &str) -> Result<bool, StoreError> {
-        applied(
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(item::workspace_key(id)))
-                .update_expression("SET #deleting = if_not_exists(#deleting, :now)")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_names("#deleting", item::DELETING)
-                .expression_attribute_values(":now", item::n(crate::clock::now()))
-                .return_values(ReturnValue::None)
-                .return_consumed_capacity(CAPACITY)
-                .send()
-                .await,
-        )
     }
 }
 

@@ -12,6 +12,7 @@ mod idempotency;
 mod isolation;
 mod lifecycle;
 mod metrics;
+mod migration;
 mod phone_ids;
 mod rate_limit;
 mod request_ids;

@@ -727,6 +727,7 @@ async fn check_table(store: &DynamoStore, repair: bool, read_units_per_second: f
         "unlisted_channels": report.unlisted_channels,
         "unmigrated_channels": report.unmigrated_channels,
         "unfinished_workspaces": report.unfinished_workspaces,
+        "drifted_channels": report.drifted_channels,
         "consistent": report.is_consistent(),
     });
     if let Some(found) = &found {
@@ -734,6 +735,7 @@ async fn check_table(store: &DynamoStore, repair: bool, read_units_per_second: f
         out["listed"] = json!(found.unlisted_channels);
         out["migrated"] = json!(found.unmigrated_channels);
         out["finished_workspaces"] = json!(found.unfinished_workspaces);
+        out["aligned"] = json!(found.drifted_channels);
     }
     if report.is_consistent() {
         return Ok(Some(out));

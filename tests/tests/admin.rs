@@ -338,7 +338,7 @@ fn check_finds_and_removes_what_deleted_channels_left() {
     }
     assert_eq!(
         admin.ok(&["check"]),
-        json!({"gone_channels": [], "unlisted_channels": [], "unmigrated_channels": [], "unfinished_workspaces": [], "consistent": true})
+        json!({"gone_channels": [], "unlisted_channels": [], "unmigrated_channels": [], "unfinished_workspaces": [], "drifted_channels": [], "consistent": true})
     );
     let store = admin.store();
     let fields = runtime().block_on(store.fields(gone)).unwrap();
@@ -366,7 +366,7 @@ fn check_finds_and_removes_what_deleted_channels_left() {
     // The contact, its two index entries and counts, its list entry.
     assert_eq!(
         report,
-        json!({"gone_channels": [{"channel_id": gone, "items": 6}], "unlisted_channels": [], "unmigrated_channels": [], "unfinished_workspaces": [], "consistent": false})
+        json!({"gone_channels": [{"channel_id": gone, "items": 6}], "unlisted_channels": [], "unmigrated_channels": [], "unfinished_workspaces": [], "drifted_channels": [], "consistent": false})
     );
     let repaired = admin.ok(&["check", "--repair"]);
     assert_eq!(
@@ -376,7 +376,7 @@ fn check_finds_and_removes_what_deleted_channels_left() {
     assert_eq!(repaired["consistent"], true);
     assert_eq!(
         admin.ok(&["check"]),
-        json!({"gone_channels": [], "unlisted_channels": [], "unmigrated_channels": [], "unfinished_workspaces": [], "consistent": true})
+        json!({"gone_channels": [], "unlisted_channels": [], "unmigrated_channels": [], "unfinished_workspaces": [], "drifted_channels": [], "consistent": true})
     );
     assert!(runtime()
         .block_on(store.get_contact(kept, "k1"))
@@ -434,7 +434,7 @@ fn channels_are_listed_and_check_lists_those_made_before_the_list() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report,
-        json!({"gone_channels": [], "unlisted_channels": [ids[1]], "unmigrated_channels": [], "unfinished_workspaces": [], "consistent": false})
+        json!({"gone_channels": [], "unlisted_channels": [ids[1]], "unmigrated_channels": [], "unfinished_workspaces": [], "drifted_channels": [], "consistent": false})
     );
     let repaired = admin.ok(&["check", "--repair"]);
     assert_eq!(repaired["listed"], json!([ids[1]]));

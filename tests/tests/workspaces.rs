@@ -564,4 +564,49 @@ fn a_workspace_s_fields_are_its_channels_fields() {
     for channel in [&first, &second, &alone] {
         admin.assert_consistent(channel);
     }
+    assert_eq!(admin.ok(&["check"])["consistent"], true);
+
+    // A definition that stopped part-way: one channel lacks the workspace's `tier`, the
+    // other has an `extra` the workspace lacks. The check finds both; the repair aligns them.
+    let set = |channel: &str, update: &str| {
+        runtime()
+            .block_on(
+                raw_client()
+                    .update_item()
+                    .table_name(&admin.table)
+                    .set_key(Some(item_key(
+                        keys::channel_pk(channel),
+                        keys::CHANNEL_SK.into(),
+                    )))
+                    .update_expression(update)
+                    .expression_attribute_names("#defs", "fields")
+                    .send(),
+            )
+            .unwrap();
+    };
+    set(&first, "REMOVE #defs.tier");
+    set(&second, "SET #defs.extra = #defs.crm");
+    let out = admin.run(&["check"]);
+    assert!(!out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut drifted: Vec<String> =
+        serde_json::from_value(report["drifted_channels"].clone()).unwrap();
+    drifted.sort();
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    assert_eq!(drifted, both, "{report}");
+    let repaired = admin.ok(&["check", "--repair"]);
+    assert_eq!(repaired["consistent"], true, "{repaired}");
+    let mut expected = vec![
+        ("code".to_string(), "text".to_string(), false),
+        ("crm".to_string(), "number".to_string(), false),
+        ("extra".to_string(), "number".to_string(), false),
+        ("tier".to_string(), "list".to_string(), false),
+    ];
+    expected.sort();
+    for scope in [["--workspace", "acme"], ["--channel", first.as_str()]] {
+        let mut found = custom_fields(&admin, &scope);
+        found.sort();
+        assert_eq!(found, expected, "{scope:?}");
+    }
 }

@@ -187,6 +187,46 @@ impl DynamoStore {
         Ok(defined)
     }
 
+    /// The workspace's channels whose custom field definitions differ from its own.
+    pub(super) async fn drifted_channels(
+        &self,
+        workspace: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let own = self.workspace_fields(workspace).await?;
+        let mut drifted = Vec::new();
+        for channel in self.workspace_channels(workspace).await? {
+            if let Some(found) = self.get(item::channel_key(&channel.id)).await? {
+                if item::field_set_from_item(Some(&found)).custom() != own.custom() {
+                    drifted.push(channel.id);
+                }
+            }
+        }
+        Ok(drifted)
+    }
+
+    /// Makes a channel's custom field definitions its workspace's again after a definition
+    /// stopped part-way: one only the channel has goes to the workspace (and its other
+    /// channels), then every one of the workspace's to the channel. A field defined with two
+    /// types is refused, as a type change is.
+    pub(super) async fn align_fields(&self, channel_id: &str) -> Result<(), StoreError> {
+        let Some(workspace) = self.existing_channel(channel_id).await?.workspace else {
+            return Ok(());
+        };
+        let own = self.workspace_fields(&workspace).await?;
+        let channel = self.fields(channel_id).await?;
+        for (name, def) in channel.custom() {
+            if !own.custom().contains_key(name) {
+                self.define_workspace_field(&workspace, name, def).await?;
+            }
+        }
+        for (name, def) in self.workspace_fields(&workspace).await?.custom() {
+            if channel.custom().get(name) != Some(def) {
+                self.define_channel_field(channel_id, name, def).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// A workspace's custom field definitions (with the built-ins).
     pub async fn workspace_fields(&self, workspace: &str) -> Result<FieldSet, StoreError> {
         match self.get(item::workspace_key(workspace)).await? {

@@ -24,6 +24,9 @@ pub struct TableReport {
     pub unmigrated_channels: Vec<String>,
     /// Listed workspaces whose deletion stopped part-way: marked, or with no item left.
     pub unfinished_workspaces: Vec<String>,
+    /// Channels whose custom field definitions differ from their workspace's (a definition
+    /// that stopped part-way).
+    pub drifted_channels: Vec<String>,
 }
 
 impl TableReport {
@@ -32,6 +35,7 @@ impl TableReport {
             && self.unlisted_channels.is_empty()
             && self.unmigrated_channels.is_empty()
             && self.unfinished_workspaces.is_empty()
+            && self.drifted_channels.is_empty()
     }
 }
 
@@ -53,8 +57,9 @@ impl DynamoStore {
     }
 
     /// Deletes every item the channels that no longer exist left, lists the channels
-    /// missing from the channel list, migrates those in no workspace and finishes the
-    /// workspace deletions that stopped (waiting out `settle` for their channels), from one
+    /// missing from the channel list, migrates those in no workspace, aligns field
+    /// definitions with their workspace's and finishes the workspace deletions that stopped
+    /// (waiting out `settle` for their channels), from one
     /// scan; what it found before it did. A channel whose item is back by then is left
     /// alone.
     pub async fn repair_table(
@@ -81,21 +86,27 @@ impl DynamoStore {
             self.delete_workspace(workspace, settle, &mut |_| {})
                 .await?;
         }
+        for channel in &found.drifted_channels {
+            self.align_fields(channel).await?;
+        }
         Ok(found)
     }
 
     async fn report(&self, survey: &Survey) -> Result<TableReport, StoreError> {
         let listed: BTreeSet<String> = self.channels().await?.into_iter().map(|c| c.id).collect();
-        let mut unfinished_workspaces = Vec::new();
+        let (mut unfinished_workspaces, mut drifted_channels) = (Vec::new(), Vec::new());
         for workspace in self.workspaces().await? {
             let state = self.workspace(&workspace.id).await?;
             if state.is_none_or(|s| s.deleting_since.is_some()) {
                 unfinished_workspaces.push(workspace.id);
+            } else {
+                drifted_channels.extend(self.drifted_channels(&workspace.id).await?);
             }
         }
         Ok(TableReport {
             unmigrated_channels: survey.unmigrated.clone(),
             unfinished_workspaces,
+            drifted_channels,
             gone_channels: survey
                 .gone
                 .iter()

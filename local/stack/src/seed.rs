@@ -14,8 +14,10 @@ pub use contacts_shared::demo::{
 /// custom fields and the documentation's contact; returns a new token for it.
 pub async fn demo(store: &DynamoStore, channel: &str) -> Result<String, StoreError> {
     if let Some(record) = store.channel(channel).await? {
-        // Made by a make dev older than the channel list: listed now (idempotent).
+        // Made by a make dev older than the channel list or workspaces: listed and put in a
+        // workspace of its own now (both idempotent).
         store.list_channel(&record).await?;
+        store.migrate_channel(channel).await?;
     } else {
         let api_key = random::base32_id().map_err(|e| StoreError::Failed(e.to_string()))?;
         store

@@ -165,10 +165,10 @@ impl DynamoStore {
             .is_some()
         {
             let channels = self.workspace_channels(id).await?;
+            // Stopped, not yet counted: each channel's deletion counts what it deletes.
             for channel in &channels {
                 if self.get(item::channel_key(&channel.id)).await?.is_some() {
-                    done.items += self.stop_channel(&channel.id).await?.2;
-                    progress(&done);
+                    self.stop_channel(&channel.id).await?;
                 }
             }
             for channel in &channels {
@@ -201,9 +201,7 @@ impl DynamoStore {
         progress(&done);
         Ok(done)
     }
-}
 
-impl DynamoStore {
     /// Puts a channel made before workspaces into a workspace of its own, as `channel
     /// create` without `--workspace` would have made it: the channel's id and name (a
     /// random id when a workspace has the channel's). One transaction, conditional on the

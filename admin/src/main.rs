@@ -136,7 +136,7 @@ enum ChannelCommand {
         #[arg(long)]
         channel: String,
     },
-    /// Lists every channel (id, name, type, created), from the channel list.
+    /// Lists every channel (id, name, type, created, workspace), from the channel list.
     List,
     /// Deletes a channel: its tokens, API key, contacts and field definitions. Final: its
     /// requests are refused at once, and its data goes after the settle time
@@ -360,6 +360,7 @@ async fn channel(store: &DynamoStore, keys: &Keys, command: ChannelCommand) -> O
                 json!({
                     "channel_id": channel.id, "name": channel.name,
                     "type": channel.kind.as_str(), "created_at": channel.created_at,
+                    "workspace_id": channel.workspace,
                 })
             });
             Ok(Some(Value::Array(listed.collect())))

@@ -120,6 +120,17 @@ fn a_workspace_groups_channels_and_goes_with_them() {
         admin.ok(&["channel", "show", "--channel", &facebook])["workspace_id"],
         json!(acme)
     );
+    let channel_list = admin.ok(&["channel", "list"]);
+    let listed_in = |channel: &str| {
+        channel_list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["channel_id"] == channel)
+            .map(|c| c["workspace_id"].clone())
+    };
+    assert_eq!(listed_in(&whatsapp), Some(json!(acme)));
+    assert_eq!(listed_in(&alone_id), Some(json!(alone_id)));
     let listed = admin.ok(&["workspace", "list"]);
     let names: Vec<&str> = listed
         .as_array()
@@ -369,6 +380,18 @@ fn migrate_puts_every_older_channel_in_a_workspace_of_its_own_once() {
     assert_eq!(again["already_in_a_workspace"], 3);
     assert_eq!(admin.ok(&["check"])["consistent"], true);
 
+    let channel_list = admin.ok(&["channel", "list"]);
+    let old_entry = channel_list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel_id"] == old.as_str())
+        .unwrap();
+    assert_eq!(
+        old_entry["workspace_id"],
+        json!(old),
+        "the channel list says so too"
+    );
     // The old channel: in a workspace of its own, with its id and name, and nothing else
     // changed (token, fields, contact).
     assert_eq!(

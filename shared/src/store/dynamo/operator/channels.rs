@@ -45,7 +45,7 @@ impl DynamoStore {
             channel_item.insert(item::WORKSPACE.into(), item::s(workspace));
             let mut actions = vec![
                 self.put(channel_item, Some("attribute_not_exists(PK)"))?,
-                self.put(listed_channel_item(record), None)?,
+                self.put(listed_channel_item(record, Some(workspace)), None)?,
                 self.put(workspace_channel_item(workspace, record), None)?,
             ];
             let in_own = record.workspace.is_none();
@@ -119,7 +119,11 @@ impl DynamoStore {
 
     /// Lists a channel that exists (made before the channel list was kept): idempotent.
     pub async fn list_channel(&self, record: &ChannelRecord) -> Result<(), StoreError> {
-        self.put_items(vec![listed_channel_item(record)]).await
+        self.put_items(vec![listed_channel_item(
+            record,
+            record.workspace.as_deref(),
+        )])
+        .await
     }
 
     /// Every channel, by id, from the channel list: a query of its partition, a page at a
@@ -147,6 +151,10 @@ impl DynamoStore {
                         .parse()
                         .map_err(StoreError::Failed)?,
                     created_at: item::get_n(found, item::CREATED_AT)?,
+                    workspace: found
+                        .get(item::WORKSPACE)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned(),
                 });
             }
             start = next;
@@ -219,6 +227,9 @@ pub struct ListedChannel {
     pub name: String,
     pub kind: ChannelType,
     pub created_at: i64,
+    /// Its workspace (in the channel list; `None` there for channels listed before
+    /// workspaces and not migrated since).
+    pub workspace: Option<String>,
 }
 
 /// The workspace's entry for the channel: what the channel list holds, under the workspace.
@@ -230,11 +241,15 @@ pub(super) fn workspace_channel_item(workspace: &str, record: &ChannelRecord) ->
     entry
 }
 
-fn listed_channel_item(record: &ChannelRecord) -> Item {
+/// The channel's entry in the channel list, naming `workspace` when it is in one.
+pub(super) fn listed_channel_item(record: &ChannelRecord, workspace: Option<&str>) -> Item {
     let mut listed = item::listed_channel_key(&record.id);
     listed.insert(item::NAME.into(), item::s(record.name.as_str()));
     listed.insert(item::TYPE.into(), item::s(record.kind.as_str()));
     listed.insert(item::CREATED_AT.into(), item::n(record.created_at));
+    if let Some(workspace) = workspace {
+        listed.insert(item::WORKSPACE.into(), item::s(workspace));
+    }
     listed
 }
 

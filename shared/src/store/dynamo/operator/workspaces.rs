@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem,
 use super::super::errors::{build_error, cancelled_at, cancelled_by, classify};
 use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore};
-use super::channels::{workspace_channel_item, ListedChannel};
+use super::channels::{listed_channel_item, workspace_channel_item, ListedChannel};
 use super::deletion::Deletion;
 use crate::domain::channel::ChannelRecord;
 use crate::domain::workspace::{invalid_workspace_id, is_valid_workspace_id, WorkspaceRecord};
@@ -142,8 +142,13 @@ impl DynamoStore {
 
     /// The workspace's channels, from its own partition.
     pub async fn workspace_channels(&self, id: &str) -> Result<Vec<ListedChannel>, StoreError> {
-        self.listed_channels(&keys::workspace_pk(id), keys::WORKSPACE_CHANNEL_SK_PREFIX)
-            .await
+        let mut channels = self
+            .listed_channels(&keys::workspace_pk(id), keys::WORKSPACE_CHANNEL_SK_PREFIX)
+            .await?;
+        for channel in &mut channels {
+            channel.workspace = Some(id.to_string());
+        }
+        Ok(channels)
     }
 
     /// Deletes a workspace and every channel in it, as `channel delete` deletes a channel.
@@ -230,6 +235,8 @@ impl DynamoStore {
             let mut actions = vec![self.join_workspace(&record, &workspace, defs.as_ref())?];
             actions.push(self.put(workspace_channel_item(&workspace, &record), None)?);
             actions.extend(self.workspace_puts(&own, defs)?);
+            // Last, so that the positions above name the conditions that failed.
+            actions.push(self.put(listed_channel_item(&record, Some(&workspace)), None)?);
             match self.transact(actions).await {
                 Ok(_) => return Ok(Migrated::Into(workspace)),
                 Err(err) => {

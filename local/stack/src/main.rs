@@ -192,7 +192,8 @@ fn print_welcome(dev: &Dev, token: &str) {
     println!(
         "
   The Contacts API is up at http://127.0.0.1:{port}/api/v1/...
-  Demo channel: {channel} (facebook; custom fields customerid, vip, tier; contact {contact})
+  Demo channel: {channel} (facebook, in a workspace of its own; custom fields customerid, vip,
+                tier; contact {contact})
   Token:        {token}
 
   curl -X POST http://127.0.0.1:{port}/api/v1/contact/ \\

@@ -253,7 +253,7 @@ pub(super) fn listed_channel_item(record: &ChannelRecord, workspace: Option<&str
     listed
 }
 
-fn channel_from_item(id: &str, found: &Item) -> Result<ChannelRecord, StoreError> {
+pub(super) fn channel_from_item(id: &str, found: &Item) -> Result<ChannelRecord, StoreError> {
     Ok(ChannelRecord {
         id: id.to_string(),
         name: item::get_s(found, item::NAME)?.to_string(),

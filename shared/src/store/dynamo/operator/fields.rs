@@ -187,12 +187,13 @@ impl DynamoStore {
         Ok(defined)
     }
 
-    /// The workspace's channels whose custom field definitions differ from its own.
+    /// The workspace's channels whose custom field definitions differ from `own`, the
+    /// workspace's.
     pub(super) async fn drifted_channels(
         &self,
         workspace: &str,
+        own: &FieldSet,
     ) -> Result<Vec<String>, StoreError> {
-        let own = self.workspace_fields(workspace).await?;
         let mut drifted = Vec::new();
         for channel in self.workspace_channels(workspace).await? {
             if let Some(found) = self.get(item::channel_key(&channel.id)).await? {

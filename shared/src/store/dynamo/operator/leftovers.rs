@@ -96,11 +96,12 @@ impl DynamoStore {
         let listed: BTreeSet<String> = self.channels().await?.into_iter().map(|c| c.id).collect();
         let (mut unfinished_workspaces, mut drifted_channels) = (Vec::new(), Vec::new());
         for workspace in self.workspaces().await? {
-            let state = self.workspace(&workspace.id).await?;
-            if state.is_none_or(|s| s.deleting_since.is_some()) {
-                unfinished_workspaces.push(workspace.id);
-            } else {
-                drifted_channels.extend(self.drifted_channels(&workspace.id).await?);
+            match self.get(item::workspace_key(&workspace.id)).await? {
+                Some(found) if !found.contains_key(item::DELETING) => {
+                    let own = item::field_set_from_item(Some(&found));
+                    drifted_channels.extend(self.drifted_channels(&workspace.id, &own).await?);
+                }
+                _ => unfinished_workspaces.push(workspace.id),
             }
         }
         Ok(TableReport {

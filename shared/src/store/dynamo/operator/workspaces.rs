@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem,
 use super::super::errors::{build_error, cancelled_at, cancelled_by, classify};
 use super::super::item::{self, Item};
 use super::super::{keys, DynamoStore};
-use super::channels::{listed_channel_item, workspace_channel_item, ListedChannel};
+use super::channels::{
+    channel_from_item, listed_channel_item, workspace_channel_item, ListedChannel,
+};
 use super::deletion::Deletion;
 use crate::domain::channel::ChannelRecord;
 use crate::domain::workspace::{invalid_workspace_id, is_valid_workspace_id, WorkspaceRecord};
@@ -215,9 +217,10 @@ impl DynamoStore {
     pub async fn migrate_channel(&self, channel_id: &str) -> Result<Migrated, StoreError> {
         let mut workspace = channel_id.to_string();
         loop {
-            let Some(record) = self.channel(channel_id).await? else {
+            let Some(found) = self.get(item::channel_key(channel_id)).await? else {
                 return Ok(Migrated::Deleting);
             };
+            let record = channel_from_item(channel_id, &found)?;
             if let Some(already) = record.workspace {
                 return Ok(Migrated::Already(already));
             }
@@ -228,10 +231,7 @@ impl DynamoStore {
             };
             // The workspace's definitions are the channel's, as they stand: the update
             // is conditional on them not changing meanwhile.
-            let defs = self
-                .get(item::channel_key(channel_id))
-                .await?
-                .and_then(|found| found.get(item::FIELD_DEFS).cloned());
+            let defs = found.get(item::FIELD_DEFS).cloned();
             let mut actions = vec![self.join_workspace(&record, &workspace, defs.as_ref())?];
             actions.push(self.put(workspace_channel_item(&workspace, &record), None)?);
             actions.extend(self.workspace_puts(&own, defs)?);

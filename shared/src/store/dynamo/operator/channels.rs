@@ -44,9 +44,9 @@ impl DynamoStore {
             channel_item.insert(item::FIELD_DEFS.into(), defs);
             channel_item.insert(item::WORKSPACE.into(), item::s(workspace));
             let mut actions = vec![
-                self.put(channel_item, Some("attribute_not_exists(PK)"))?,
-                self.put(listed_channel_item(record, Some(workspace)), None)?,
-                self.put(workspace_channel_item(workspace, record), None)?,
+                self.put_action(channel_item, Some("attribute_not_exists(PK)"))?,
+                self.put_action(listed_channel_item(record, Some(workspace)), None)?,
+                self.put_action(workspace_channel_item(workspace, record), None)?,
             ];
             let in_own = record.workspace.is_none();
             if in_own {
@@ -103,7 +103,7 @@ impl DynamoStore {
     }
 
     /// A transaction's put of `item`, on `condition` when given.
-    pub(super) fn put(
+    pub(super) fn put_action(
         &self,
         item: Item,
         condition: Option<&str>,

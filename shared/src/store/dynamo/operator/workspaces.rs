@@ -81,8 +81,8 @@ impl DynamoStore {
             defs.unwrap_or_else(|| AttributeValue::M(Default::default())),
         );
         Ok(vec![
-            self.put(workspace, Some("attribute_not_exists(PK)"))?,
-            self.put(listed, None)?,
+            self.put_action(workspace, Some("attribute_not_exists(PK)"))?,
+            self.put_action(listed, None)?,
         ])
     }
 
@@ -233,10 +233,10 @@ impl DynamoStore {
             // is conditional on them not changing meanwhile.
             let defs = found.get(item::FIELD_DEFS).cloned();
             let mut actions = vec![self.join_workspace(&record, &workspace, defs.as_ref())?];
-            actions.push(self.put(workspace_channel_item(&workspace, &record), None)?);
+            actions.push(self.put_action(workspace_channel_item(&workspace, &record), None)?);
             actions.extend(self.workspace_puts(&own, defs)?);
             // Last, so that the positions above name the conditions that failed.
-            actions.push(self.put(listed_channel_item(&record, Some(&workspace)), None)?);
+            actions.push(self.put_action(listed_channel_item(&record, Some(&workspace)), None)?);
             match self.transact(actions).await {
                 Ok(_) => return Ok(Migrated::Into(workspace)),
                 Err(err) => {

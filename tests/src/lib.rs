@@ -226,6 +226,44 @@ pub fn create_channel(
     })
 }
 
+/// Makes `channel` of `table` look as channels made before workspaces do: no workspace
+/// named on its item or its channel list entry, no workspace of its own.
+pub fn as_before_workspaces(table: &str, channel: &str) {
+    use contacts_shared::store::dynamo::keys;
+    let client = raw_client();
+    runtime().block_on(async {
+        for (pk, sk) in [
+            (keys::channel_pk(channel), keys::CHANNEL_SK.to_string()),
+            (keys::CHANNELS_PK.to_string(), channel.to_string()),
+        ] {
+            client
+                .update_item()
+                .table_name(table)
+                .set_key(Some(item_key(pk, sk)))
+                .update_expression("REMOVE workspace")
+                .send()
+                .await
+                .expect("no workspace named");
+        }
+        for (pk, sk) in [
+            (keys::workspace_pk(channel), keys::WORKSPACE_SK.to_string()),
+            (
+                keys::workspace_pk(channel),
+                keys::workspace_channel_sk(channel),
+            ),
+            (keys::WORKSPACES_PK.to_string(), channel.to_string()),
+        ] {
+            client
+                .delete_item()
+                .table_name(table)
+                .set_key(Some(item_key(pk, sk)))
+                .send()
+                .await
+                .expect("its workspace gone");
+        }
+    });
+}
+
 pub fn define_field(
     store: &DynamoStore,
     channel: &str,

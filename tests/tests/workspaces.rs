@@ -3,7 +3,7 @@
 
 use contacts_shared::store::dynamo::keys;
 use contacts_shared::store::ContactStore;
-use contacts_tests::{item_key, raw_client, runtime, AdminCli};
+use contacts_tests::{as_before_workspaces, item_key, raw_client, runtime, AdminCli};
 use serde_json::{json, Value};
 
 fn id(created: &Value, name: &str) -> String {
@@ -262,43 +262,6 @@ fn no_channel_joins_a_workspace_being_deleted() {
     assert_eq!(items_in(&admin, &keys::workspace_pk("going")), 0);
 }
 
-/// Makes `channel` look as channels made before workspaces do: no workspace named on its
-/// item, no workspace of its own.
-fn as_before_workspaces(admin: &AdminCli, channel: &str) {
-    let client = raw_client();
-    runtime()
-        .block_on(
-            client
-                .update_item()
-                .table_name(&admin.table)
-                .set_key(Some(item_key(
-                    keys::channel_pk(channel),
-                    keys::CHANNEL_SK.into(),
-                )))
-                .update_expression("REMOVE workspace")
-                .send(),
-        )
-        .unwrap();
-    for (pk, sk) in [
-        (keys::workspace_pk(channel), keys::WORKSPACE_SK.to_string()),
-        (
-            keys::workspace_pk(channel),
-            keys::workspace_channel_sk(channel),
-        ),
-        (keys::WORKSPACES_PK.to_string(), channel.to_string()),
-    ] {
-        runtime()
-            .block_on(
-                client
-                    .delete_item()
-                    .table_name(&admin.table)
-                    .set_key(Some(item_key(pk, sk)))
-                    .send(),
-            )
-            .unwrap();
-    }
-}
-
 #[test]
 fn migrate_puts_every_older_channel_in_a_workspace_of_its_own_once() {
     let admin = AdminCli::new(&[]);
@@ -330,13 +293,13 @@ fn migrate_puts_every_older_channel_in_a_workspace_of_its_own_once() {
         path.to_str().unwrap(),
     ]);
     let _ = std::fs::remove_file(&path);
-    as_before_workspaces(&admin, &old);
+    as_before_workspaces(&admin.table, &old);
     // One whose id a workspace made since holds; one already in a workspace.
     let taken = id(
         &admin.ok(&["channel", "create", "--name", "Taken", "--type", "sms"]),
         "channel_id",
     );
-    as_before_workspaces(&admin, &taken);
+    as_before_workspaces(&admin.table, &taken);
     admin.ok(&["workspace", "create", "--name", "Squatter", "--id", &taken]);
     let acme = id(
         &admin.ok(&["workspace", "create", "--name", "Acme"]),

@@ -8,9 +8,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use contacts_shared::domain::field_defs::FieldType;
-use contacts_shared::store::dynamo::keys;
 use contacts_shared::ChannelType;
-use contacts_tests::{item_key, raw_client, runtime, Method};
+use contacts_tests::{as_before_workspaces, Method};
 use serde_json::{json, Value};
 
 use crate::{assert_consistent, channel_with_fields, create, fields_body, get, stack, update};
@@ -21,41 +20,6 @@ const SEEDED: usize = 10;
 /// Channels with no contacts beside them, so that the migration takes a while.
 const IDLE_CHANNELS: usize = 20;
 
-/// Makes `channel` look as channels made before workspaces do.
-fn as_before_workspaces(channel: &str) {
-    let client = raw_client();
-    let table = stack().store.table().to_string();
-    runtime().block_on(async {
-        client
-            .update_item()
-            .table_name(&table)
-            .set_key(Some(item_key(
-                keys::channel_pk(channel),
-                keys::CHANNEL_SK.into(),
-            )))
-            .update_expression("REMOVE workspace")
-            .send()
-            .await
-            .unwrap();
-        for (pk, sk) in [
-            (keys::workspace_pk(channel), keys::WORKSPACE_SK.to_string()),
-            (
-                keys::workspace_pk(channel),
-                keys::workspace_channel_sk(channel),
-            ),
-            (keys::WORKSPACES_PK.to_string(), channel.to_string()),
-        ] {
-            client
-                .delete_item()
-                .table_name(&table)
-                .set_key(Some(item_key(pk, sk)))
-                .send()
-                .await
-                .unwrap();
-        }
-    });
-}
-
 #[test]
 fn the_api_serves_throughout_a_migration_and_loses_nothing() {
     let s = stack();
@@ -64,7 +28,7 @@ fn the_api_serves_throughout_a_migration_and_loses_nothing() {
     for _ in 0..CHANNELS {
         let (channel, token) =
             channel_with_fields(ChannelType::Telegram, &[("score", FieldType::Number, &[])]);
-        as_before_workspaces(&channel);
+        as_before_workspaces(s.store.table(), &channel);
         // What each contact's score should be: the last value the API accepted.
         let mut scores = BTreeMap::new();
         for i in 0..SEEDED {
@@ -74,7 +38,7 @@ fn the_api_serves_throughout_a_migration_and_loses_nothing() {
         channels.push((channel, token, Mutex::new(scores)));
     }
     for _ in 0..IDLE_CHANNELS {
-        as_before_workspaces(&s.channel(ChannelType::Line).0);
+        as_before_workspaces(s.store.table(), &s.channel(ChannelType::Line).0);
     }
 
     let migrating = AtomicBool::new(true);

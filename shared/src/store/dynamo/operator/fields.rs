@@ -58,7 +58,6 @@ impl DynamoStore {
         match result {
             Ok(_) => Ok(()),
             Err(err) if condition_failed(&err) => {
-                self.existing_channel(channel_id).await?;
                 let current = self.fields(channel_id).await?;
                 let was = current
                     .get(name)
@@ -87,7 +86,7 @@ impl DynamoStore {
         if !is_valid_name(name) {
             return Err(StoreError::Rejected(invalid_field_name(name)));
         }
-        let fields = self.fields(channel_id).await?;
+        let (fields, workspace) = self.fields_and_workspace(channel_id).await?;
         if fields.contains(name) {
             return Ok(false);
         }
@@ -111,7 +110,7 @@ impl DynamoStore {
         if !applied(result)? {
             return Ok(false);
         }
-        if let Some(workspace) = self.existing_channel(channel_id).await?.workspace {
+        if let Some(workspace) = workspace {
             let shared = FieldDef {
                 unique: None,
                 ..def.clone()
@@ -210,11 +209,10 @@ impl DynamoStore {
     /// channels), then every one of the workspace's to the channel. A field defined with two
     /// types is refused, as a type change is.
     pub(super) async fn align_fields(&self, channel_id: &str) -> Result<(), StoreError> {
-        let Some(workspace) = self.existing_channel(channel_id).await?.workspace else {
+        let (channel, Some(workspace)) = self.fields_and_workspace(channel_id).await? else {
             return Ok(());
         };
         let own = self.workspace_fields(&workspace).await?;
-        let channel = self.fields(channel_id).await?;
         for (name, def) in channel.custom() {
             if !own.custom().contains_key(name) {
                 self.define_workspace_field(&workspace, name, def).await?;
@@ -238,9 +236,23 @@ impl DynamoStore {
 
     /// The channel's field set (built-ins and custom definitions).
     pub async fn fields(&self, channel_id: &str) -> Result<FieldSet, StoreError> {
+        Ok(self.fields_and_workspace(channel_id).await?.0)
+    }
+
+    /// The channel's field set and its workspace, from one read of its item.
+    async fn fields_and_workspace(
+        &self,
+        channel_id: &str,
+    ) -> Result<(FieldSet, Option<String>), StoreError> {
         let channel = self.get(item::channel_key(channel_id)).await?;
         match channel {
-            Some(found) => Ok(item::field_set_from_item(Some(&found))),
+            Some(found) => Ok((
+                item::field_set_from_item(Some(&found)),
+                found
+                    .get(item::WORKSPACE)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned(),
+            )),
             None => Err(StoreError::Rejected(format!("no channel '{channel_id}'"))),
         }
     }
